@@ -1,0 +1,319 @@
+/**
+ * ActorSpace: a place where actors live. It registers actors, delivers local messages
+ * through their mailboxes, and pairs with other spaces over channels.
+ */
+import { EventEmitter } from 'eventemitter3';
+import type { Actor, AskOptions, Caller } from './actor.js';
+import { type ActorRef, Ref, type Router } from './actor-ref.js';
+import { Channel, type ChannelOptions } from './channel.js';
+import { ActorSpaceError, CloseCode } from './errors.js';
+import { newId } from './internal/id.js';
+import { askTimeout, PendingAsk } from './internal/pending-ask.js';
+import type { ActorEntry, LogLevel, SpaceInternals } from './internal/space-internals.js';
+import { TimerWheel } from './internal/timer-wheel.js';
+import { Context, currentSender, type Envelope, Mailbox } from './mailbox.js';
+import type { Transport } from './transport.js';
+import { isWebSocketLike, type WebSocketLike, webSocketTransport } from './transports/web-socket.js';
+
+/** Where a space writes what it notices. Every method is optional; the default writes nothing. */
+export interface Logger {
+  debug?(message: string, details?: unknown): void;
+  warn?(message: string, details?: unknown): void;
+  error?(message: string, details?: unknown): void;
+}
+
+/** Options of {@link ActorSpace}. */
+export interface SpaceOptions {
+  /**
+   * How many messages may wait in one actor's mailbox before further ones get `MAILBOX_FULL`.
+   * @default 1000
+   */
+  mailboxLimit?: number;
+  /**
+   * Default ask timeout in ms (0 waits forever).
+   * @default 30000
+   */
+  askTimeout?: number;
+  /**
+   * Largest incoming frame in bytes for this space's channels.
+   * @default 1048576
+   */
+  maxPayload?: number;
+  /** Where to write warnings and protocol traces. @default quiet */
+  logger?: Logger;
+}
+
+/** Events of an {@link ActorSpace}. */
+export interface SpaceEvents {
+  /** A failure nobody waited for: a tell's handler threw, a peer sent a bad frame... */
+  error: [error: ActorSpaceError, channel: Channel | null];
+  /** A channel was added. */
+  channel: [channel: Channel];
+}
+
+const DEFAULT_MAILBOX_LIMIT = 1000;
+const DEFAULT_ASK_TIMEOUT = 30_000;
+const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
+
+function positive(name: string, value: number | undefined, fallback: number, allowZero = false): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || Number.isNaN(value) || value < 0 || (!allowZero && value === 0)) {
+    throw new ActorSpaceError(
+      'INVALID_MESSAGE',
+      `SpaceOptions.${name} must be a positive number, got ${String(value)}`,
+    );
+  }
+  return value;
+}
+
+/**
+ * A space of actors. Register actors, get references, and pair with other spaces over
+ * channels; messages to a local actor go through its mailbox, one at a time, in order.
+ *
+ * @example
+ * const space = new ActorSpace('client');
+ * const counter = space.register(defineActor({ inc: (n: number) => (total += n) }));
+ * await counter.ask('inc', 2);
+ */
+export class ActorSpace extends EventEmitter<SpaceEvents> {
+  /** This space's id. */
+  readonly id: string;
+  readonly #entries = new Map<string, ActorEntry>();
+  readonly #channels = new Set<Channel>();
+  readonly #internals: SpaceInternals;
+  readonly #router: Router;
+  readonly #timers = new TimerWheel();
+  readonly #mailboxLimit: number;
+  readonly #askTimeout: number;
+  readonly #logger: Logger;
+  readonly #system: Caller;
+  #pendingLocal = 0;
+  #destroyed = false;
+
+  constructor(id: string = newId(), options: SpaceOptions = {}) {
+    super();
+    if (typeof id !== 'string' || id.length === 0) {
+      throw new ActorSpaceError('INVALID_MESSAGE', 'ActorSpace id must be a non-empty string');
+    }
+    this.id = id;
+    this.#mailboxLimit = positive('mailboxLimit', options.mailboxLimit, DEFAULT_MAILBOX_LIMIT);
+    this.#askTimeout = positive('askTimeout', options.askTimeout, DEFAULT_ASK_TIMEOUT, true);
+    const maxPayload = positive('maxPayload', options.maxPayload, DEFAULT_MAX_PAYLOAD);
+    this.#logger = options.logger ?? {};
+    this.#system = { id, type: 'system' };
+    this.#router = {
+      tellTo: (guid, type, data) => this.#tell(guid, type, data),
+      askTo: (guid, type, data, opts) => this.#ask(guid, type, data, opts),
+    };
+    this.#internals = {
+      router: this.#router,
+      timers: this.#timers,
+      maxPayload,
+      askTimeout: this.#askTimeout,
+      entry: (guid) => this.#entries.get(guid),
+      localRef: (guid) => this.#entries.get(guid)?.ref ?? new Ref(this.#router, guid),
+      log: (level, message, details) => this.#log(level, message, details),
+      reportError: (error, channel) => {
+        this.#log('debug', error.message);
+        this.emit('error', error, channel);
+      },
+      channelClosed: (channel) => this.#channels.delete(channel),
+    };
+  }
+
+  /** Number of registered actors. */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** The channels currently attached. */
+  get channels(): ReadonlySet<Channel> {
+    return this.#channels;
+  }
+
+  /** Local asks waiting for an answer (for leak checks and metrics). */
+  get pendingAsks(): number {
+    return this.#pendingLocal;
+  }
+
+  /**
+   * Registers an actor and returns its reference.
+   * @throws ActorSpaceError `INVALID_MESSAGE` when `actor` has no `receive` or `guid` is taken.
+   */
+  register<A extends Actor>(actor: A, guid: string = newId()): ActorRef<A> {
+    this.#checkAlive();
+    if (!actor || typeof actor.receive !== 'function') {
+      throw new ActorSpaceError(
+        'INVALID_MESSAGE',
+        'register() needs an actor: an object with a receive() method',
+      );
+    }
+    if (typeof guid !== 'string' || guid.length === 0 || guid.length > 256) {
+      throw new ActorSpaceError('INVALID_MESSAGE', 'actor guid must be a string of 1-256 characters');
+    }
+    if (this.#entries.has(guid)) {
+      throw new ActorSpaceError(
+        'INVALID_MESSAGE',
+        `actor guid "${guid}" is already registered in space ${this.id}`,
+      );
+    }
+    const ref = new Ref<A>(this.#router, guid);
+    const mailbox = new Mailbox(actor, ref, this.#mailboxLimit, (error, env) =>
+      this.#tellFailed(guid, error, env),
+    );
+    this.#entries.set(guid, { actor, mailbox, ref });
+    return ref;
+  }
+
+  /** Unregisters an actor: waiting asks reject with `NO_SUCH_ACTOR`, then `onStop` is called. */
+  unregister(guid: string, reason?: unknown): void {
+    const entry = this.#entries.get(guid);
+    if (!entry) return;
+    this.#entries.delete(guid);
+    entry.mailbox.stop(
+      new ActorSpaceError('NO_SUCH_ACTOR', `actor ${guid} was unregistered before handling the message`),
+    );
+    if (typeof entry.actor.onStop === 'function') {
+      try {
+        entry.actor.onStop(reason);
+      } catch (error) {
+        this.#log('warn', `onStop of actor ${guid} threw`, error);
+      }
+    }
+  }
+
+  /**
+   * A reference to a registered local actor.
+   * @throws ActorSpaceError `NO_SUCH_ACTOR` when no actor has that guid.
+   */
+  ref<A = any>(guid: string): ActorRef<A> {
+    const entry = this.#entries.get(guid);
+    if (!entry)
+      throw new ActorSpaceError('NO_SUCH_ACTOR', `no actor "${guid}" is registered in space ${this.id}`);
+    return entry.ref as ActorRef<A>;
+  }
+
+  /**
+   * Attaches a transport (or a WebSocket) to this space and returns the channel over it.
+   * @throws ActorSpaceError `INVALID_MESSAGE` when the transport is not one.
+   * @example
+   * const channel = space.addChannel(new WebSocket(url), { hello: { actor: root } });
+   */
+  addChannel(transport: Transport | WebSocketLike, options: ChannelOptions = {}): Channel {
+    this.#checkAlive();
+    const t = isWebSocketLike(transport) ? webSocketTransport(transport) : transport;
+    if (
+      !t ||
+      typeof t.send !== 'function' ||
+      typeof t.onMessage !== 'function' ||
+      typeof t.onClose !== 'function'
+    ) {
+      throw new ActorSpaceError('INVALID_MESSAGE', 'addChannel needs a Transport or a WebSocket');
+    }
+    const channel = new Channel(this.#internals, t, options);
+    this.#channels.add(channel);
+    this.emit('channel', channel);
+    return channel;
+  }
+
+  /** Closes every channel (1001) and unregisters every actor (`onStop` is called). */
+  async destroy(reason: unknown = 'space destroyed'): Promise<void> {
+    if (this.#destroyed) return;
+    this.#destroyed = true;
+    for (const channel of [...this.#channels]) channel.close(CloseCode.GOING_AWAY, 'space destroyed');
+    for (const guid of [...this.#entries.keys()]) this.unregister(guid, reason);
+    this.#timers.clear();
+  }
+
+  #checkAlive(): void {
+    if (this.#destroyed) throw new ActorSpaceError('CHANNEL_CLOSED', `space ${this.id} is destroyed`);
+  }
+
+  #envelope(guid: string, type: string): { entry: ActorEntry; ctx: Context } {
+    if (typeof type !== 'string' || type.length === 0) {
+      throw new ActorSpaceError('INVALID_MESSAGE', 'message type must be a non-empty string');
+    }
+    const entry = this.#entries.get(guid);
+    if (!entry) {
+      throw new ActorSpaceError(
+        'NO_SUCH_ACTOR',
+        `no actor "${guid}" in space ${this.id} for message "${type}"`,
+        {
+          details: { target: guid, type },
+        },
+      );
+    }
+    return { entry, ctx: new Context(currentSender() ?? undefined, this.#system, undefined) };
+  }
+
+  #tell(guid: string, type: string, data: unknown): void {
+    const { entry, ctx } = this.#envelope(guid, type);
+    if (!entry.mailbox.push({ type, data, ctx, settle: null })) {
+      throw new ActorSpaceError('MAILBOX_FULL', `mailbox of actor ${guid} is full; "${type}" was refused`);
+    }
+    entry.mailbox.schedule();
+  }
+
+  #ask<R>(guid: string, type: string, data: unknown, opts: AskOptions | undefined): Promise<R> {
+    let entry: ActorEntry;
+    let ctx: Context;
+    let timeout: number;
+    try {
+      ({ entry, ctx } = this.#envelope(guid, type));
+      timeout = askTimeout(opts, this.#askTimeout);
+      if (opts?.signal?.aborted) {
+        throw new ActorSpaceError('ABORTED', `ask "${type}" to actor ${guid} was aborted before it was sent`);
+      }
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return new Promise<R>((resolve, reject) => {
+      this.#pendingLocal++;
+      const ask = new PendingAsk(
+        0,
+        `ask "${type}" to actor ${guid}`,
+        timeout,
+        opts?.signal,
+        this.#timers,
+        () => ctx.abort(new ActorSpaceError('ABORTED', 'the asker gave up (timeout or abort)')),
+        (value) => {
+          this.#pendingLocal--;
+          resolve(value);
+        },
+        (error) => {
+          this.#pendingLocal--;
+          reject(error);
+        },
+      );
+      const envelope: Envelope = { type, data, ctx, settle: ask };
+      if (!entry.mailbox.push(envelope)) {
+        ask.reject(
+          new ActorSpaceError('MAILBOX_FULL', `mailbox of actor ${guid} is full; "${type}" was refused`),
+        );
+        return;
+      }
+      entry.mailbox.schedule();
+    });
+  }
+
+  #tellFailed(guid: string, error: unknown, env: Envelope): void {
+    const e =
+      error instanceof ActorSpaceError
+        ? error
+        : new ActorSpaceError(
+            'REMOTE_ERROR',
+            `actor ${guid} failed handling tell "${env.type}": ${String(error)}`,
+            {
+              cause: error,
+              details: { target: guid, type: env.type },
+            },
+          );
+    this.#log('warn', e.message, error);
+    this.emit('error', e, env.ctx.channel ?? null);
+  }
+
+  #log(level: LogLevel, message: string, details?: unknown): void {
+    const fn = this.#logger[level];
+    if (fn) fn.call(this.#logger, `[actorspace ${this.id}] ${message}`, details);
+  }
+}

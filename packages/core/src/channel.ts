@@ -1,0 +1,843 @@
+/**
+ * A channel pairs two spaces over one transport: it encodes and batches outgoing frames,
+ * decodes and dispatches incoming ones, keeps the asks waiting for answers, runs the
+ * optional pairing handshake and heartbeats, and releases everything when it closes.
+ */
+import { EventEmitter } from 'eventemitter3';
+import type { AskOptions, Caller } from './actor.js';
+import { type ActorRef, Ref, type RemoteActor, RemoteRef, type Router } from './actor-ref.js';
+import {
+  decodeData,
+  encodeData,
+  findUnsafeKey,
+  type RefExporter,
+  type RefImporter,
+  type WireRef,
+} from './codec.js';
+import {
+  ActorSpaceError,
+  CloseCode,
+  type ErrorCode,
+  fromWireError,
+  toWireError,
+  type WireError,
+} from './errors.js';
+import { newId } from './internal/id.js';
+import { askTimeout, PendingAsk } from './internal/pending-ask.js';
+import type { SpaceInternals } from './internal/space-internals.js';
+import { exceedsBytes } from './internal/utf8.js';
+import { Context, currentSender, type Envelope, type Settler } from './mailbox.js';
+import {
+  type AskFrame,
+  decodeMessage,
+  type Frame,
+  type HelloFields,
+  Kind,
+  PROTOCOL_VERSION,
+  type ProtocolViolation,
+  type TellFrame,
+  type WelcomeFields,
+} from './protocol.js';
+import type { Transport } from './transport.js';
+
+/** What the server side of a handshake decides for a hello. */
+export interface AcceptResult {
+  /** The local root actor paired with the client's root actor. */
+  actor: ActorRef;
+  /** Session id sent back in the welcome. */
+  session?: string;
+  /** Identity attached to every message arriving over this channel. */
+  caller?: Caller;
+}
+
+/** Heartbeat settings: ping every `interval` ms, close when nothing arrived for `timeout` ms. */
+export interface HeartbeatOptions {
+  /** @default 25000 */
+  interval: number;
+  /** @default 30000 */
+  timeout: number;
+}
+
+/** Options of {@link ActorSpace.addChannel}. */
+export interface ChannelOptions {
+  /**
+   * Pair as the client: send a hello naming the local root actor and wait for the welcome.
+   * Messages sent before the welcome are queued, never dropped.
+   */
+  hello?: { actor?: ActorRef | string; route?: string; token?: string; resume?: string };
+  /**
+   * Pair as the server: decide on the client's hello. Throw an `ActorSpaceError` to refuse
+   * (`UNAUTHORIZED` closes 4401, `FORBIDDEN` 4403, `NO_SUCH_ACTOR` 4404, or set
+   * `details.closeCode`). Nothing is sent before the welcome.
+   */
+  accept?: (hello: HelloFields, channel: Channel) => AcceptResult | Promise<AcceptResult>;
+  /** Identity attached to every message arriving over this channel (accept may set it instead). */
+  caller?: Caller;
+  /**
+   * Largest incoming frame in bytes; larger ones close the channel with 4413.
+   * @default the space's `maxPayload` (1 MiB)
+   */
+  maxPayload?: number;
+  /**
+   * Milliseconds to wait for the hello (server) or the welcome (client) before closing with 4408.
+   * @default 10000
+   */
+  handshakeTimeout?: number;
+  /** Ping the peer and close with 4408 when it goes silent. @default off */
+  heartbeat?: HeartbeatOptions | false;
+  /** Send handler stacks with remote errors (development servers only). @default false */
+  exposeStack?: boolean;
+}
+
+/** Events of a {@link Channel}. */
+export interface ChannelEvents {
+  /** Pairing completed (at once for a channel without a handshake). */
+  open: [];
+  /** The channel closed; every pending ask was rejected with `CHANNEL_CLOSED`. */
+  close: [code: number, reason: string];
+  /** Something failed that no ask was waiting for (a tell to a missing actor, a bad frame...). */
+  error: [error: ActorSpaceError];
+}
+
+/** Where a channel is in its life. */
+export type ChannelState = 'connecting' | 'open' | 'closed';
+
+const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;
+
+/** Settles an incoming ask by sending its answer back over the channel. */
+class Reply implements Settler {
+  readonly #channel: Channel;
+  readonly #id: number;
+  constructor(channel: Channel, id: number) {
+    this.#channel = channel;
+    this.#id = id;
+  }
+  resolve(value: unknown): void {
+    this.#channel._answer(this.#id, value);
+  }
+  reject(error: unknown): void {
+    this.#channel._answerError(this.#id, error);
+  }
+}
+
+/**
+ * Two spaces paired over one transport. Made by {@link ActorSpace.addChannel}.
+ */
+export class Channel extends EventEmitter<ChannelEvents> implements Router, RefExporter, RefImporter {
+  /** Random id of this channel, for logs. */
+  readonly id = newId(10);
+  readonly #space: SpaceInternals;
+  readonly #transport: Transport;
+  readonly #options: ChannelOptions;
+  readonly #maxPayload: number;
+  #state: ChannelState = 'connecting';
+  #accepting = false;
+  #peerMax = Number.POSITIVE_INFINITY;
+  #nextId = 0;
+  readonly #pending = new Map<number, PendingAsk>();
+  readonly #inbound = new Map<number, Context>();
+  readonly #exports = new Map<string, ActorRef>();
+  readonly #exportIds = new Map<ActorRef, string>();
+  #outbox: string[] = [];
+  #flushQueued = false;
+  #early: Frame[] | null = null;
+  #handshakeTimer: ReturnType<typeof setTimeout> | null = null;
+  #heartbeatTimer: ReturnType<typeof setInterval> | null = null;
+  #lastSeen = Date.now();
+  #caller: Caller | undefined;
+  #remote: RemoteActor | null = null;
+  #localRoot: string | null = null;
+  #session: string | null = null;
+  #closeInfo: { code: number; reason: string } | null = null;
+
+  /** @internal Use {@link ActorSpace.addChannel}. */
+  constructor(space: SpaceInternals, transport: Transport, options: ChannelOptions = {}) {
+    super();
+    this.#space = space;
+    this.#transport = transport;
+    this.#options = options;
+    this.#maxPayload = options.maxPayload ?? space.maxPayload;
+    this.#caller = options.caller;
+    transport.onMessage((frame) => this.#onMessage(frame));
+    transport.onClose((code, reason) => this.#teardown(code, reason));
+
+    if (options.hello) {
+      const { actor, route, token, resume } = options.hello;
+      this.#localRoot = actor === undefined ? null : typeof actor === 'string' ? actor : actor.guid;
+      const hello: HelloFields = { v: PROTOCOL_VERSION };
+      if (route !== undefined) hello.route = route;
+      if (this.#localRoot !== null) hello.actor = this.#localRoot;
+      if (token !== undefined) hello.token = token;
+      if (resume !== undefined) hello.resume = resume;
+      if (Number.isFinite(this.#maxPayload)) hello.maxPayload = this.#maxPayload;
+      transport.send(JSON.stringify([Kind.HELLO, hello]));
+      this.#armHandshakeTimer('welcome');
+    } else if (options.accept) {
+      this.#armHandshakeTimer('hello');
+    } else {
+      this.#state = 'open';
+      queueMicrotask(() => this.#opened());
+    }
+  }
+
+  /** Where the channel is in its life. */
+  get state(): ChannelState {
+    return this.#state;
+  }
+
+  /** The peer's root actor once pairing completed, or null. */
+  get remote(): RemoteActor | null {
+    return this.#remote;
+  }
+
+  /** The session id of the pairing (from the welcome), or null. */
+  get session(): string | null {
+    return this.#session;
+  }
+
+  /** Who the peer is, as set by the channel options or the handshake. */
+  get caller(): Caller | undefined {
+    return this.#caller;
+  }
+
+  /** Code and reason the channel closed with, or null while it is not closed. */
+  get closeInfo(): { code: number; reason: string } | null {
+    return this.#closeInfo;
+  }
+
+  /** Asks sent over this channel that wait for an answer. */
+  get pendingCount(): number {
+    return this.#pending.size;
+  }
+
+  /**
+   * A reference to the actor `guid` in the peer's space.
+   * @throws ActorSpaceError `INVALID_MESSAGE` when `guid` is not a non-empty string.
+   */
+  makeRemote<A = any>(guid: string): RemoteActor<A> {
+    if (typeof guid !== 'string' || guid.length === 0 || guid.length > 256) {
+      throw new ActorSpaceError(
+        'INVALID_MESSAGE',
+        'makeRemote needs the remote actor guid (1-256 characters)',
+      );
+    }
+    return new RemoteRef<A>(this, guid);
+  }
+
+  /** Closes the channel: frames already sent go out first, then pending asks reject with `CHANNEL_CLOSED`. */
+  close(code: number = CloseCode.NORMAL, reason = ''): void {
+    if (this.#state === 'closed') return;
+    if (this.#state === 'open') this.#flush();
+    this.#transport.close(code, reason);
+    this.#teardown(code, reason);
+  }
+
+  // ---- sending -------------------------------------------------------------------------
+
+  /** @internal Router: a tell to a remote actor. */
+  tellTo(guid: string, type: string, data: unknown): void {
+    this.#checkSendable(type);
+    const sender = this.#senderGuid();
+    const { json, meta } = this.#encodeOut(data, type, guid);
+    const frame: TellFrame = [Kind.TELL, guid, type, json];
+    if (meta !== undefined || sender !== undefined) frame.push(meta ?? null);
+    if (sender !== undefined) frame.push(sender);
+    const text = JSON.stringify(frame);
+    this.#checkSize(text, `tell "${type}" to actor ${guid}`);
+    this.#send(text);
+  }
+
+  /** @internal Router: an ask to a remote actor. */
+  askTo<R>(guid: string, type: string, data: unknown, opts: AskOptions | undefined): Promise<R> {
+    let text: string;
+    let timeout: number;
+    const id = ++this.#nextId;
+    try {
+      this.#checkSendable(type);
+      timeout = askTimeout(opts, this.#space.askTimeout);
+      if (opts?.signal?.aborted) {
+        throw new ActorSpaceError(
+          'ABORTED',
+          `ask "${type}" to actor ${guid} was aborted before it was sent`,
+          {
+            cause: opts.signal.reason,
+          },
+        );
+      }
+      const sender = this.#senderGuid();
+      const { json, meta } = this.#encodeOut(data, type, guid);
+      const frame: AskFrame = [Kind.ASK, id, guid, type, json];
+      if (meta !== undefined || sender !== undefined) frame.push(meta ?? null);
+      if (sender !== undefined) frame.push(sender);
+      text = JSON.stringify(frame);
+      this.#checkSize(text, `ask "${type}" to actor ${guid}`);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return new Promise<R>((resolve, reject) => {
+      const ask = new PendingAsk(
+        id,
+        `ask "${type}" to actor ${guid}`,
+        timeout,
+        opts?.signal,
+        this.#space.timers,
+        this.#giveUp,
+        resolve,
+        reject,
+      );
+      this.#pending.set(id, ask);
+      this.#send(text);
+    });
+  }
+
+  readonly #giveUp = (ask: PendingAsk): void => {
+    this.#pending.delete(ask.id);
+    if (this.#state === 'open') this.#send(JSON.stringify([Kind.CANCEL, ask.id]));
+  };
+
+  #checkSendable(type: string): void {
+    if (this.#state === 'closed') {
+      throw new ActorSpaceError('CHANNEL_CLOSED', `channel ${this.id} is closed; cannot send "${type}"`, {
+        details: this.#closeInfo,
+      });
+    }
+    if (typeof type !== 'string' || type.length === 0 || type.length > 256) {
+      throw new ActorSpaceError('INVALID_MESSAGE', 'message type must be a string of 1-256 characters');
+    }
+  }
+
+  #senderGuid(): string | undefined {
+    const sender = currentSender();
+    return sender instanceof Ref && sender.router === this.#space.router ? sender.guid : undefined;
+  }
+
+  #encodeOut(data: unknown, type: string, guid: string): { json: unknown; meta: unknown } {
+    try {
+      return encodeData(data, this);
+    } catch (error) {
+      throw new ActorSpaceError('INVALID_MESSAGE', `data of "${type}" to actor ${guid} cannot be encoded`, {
+        cause: error,
+      });
+    }
+  }
+
+  #checkSize(text: string, what: string): void {
+    if (exceedsBytes(text, this.#peerMax)) {
+      throw new ActorSpaceError(
+        'PAYLOAD_TOO_LARGE',
+        `${what} is larger than the peer's maxPayload of ${this.#peerMax} bytes`,
+      );
+    }
+  }
+
+  #send(text: string): void {
+    this.#outbox.push(text);
+    if (!this.#flushQueued && this.#state === 'open') {
+      this.#flushQueued = true;
+      queueMicrotask(this.#flushTask);
+    }
+  }
+
+  readonly #flushTask = (): void => {
+    this.#flushQueued = false;
+    if (this.#state === 'open') this.#flush();
+  };
+
+  /** Writes the outbox: the frames of one turn share one transport message when they fit. */
+  #flush(): void {
+    const out = this.#outbox;
+    if (out.length === 0) return;
+    this.#outbox = [];
+    if (out.length === 1) {
+      this.#transport.send(out[0] as string);
+      return;
+    }
+    const max = this.#peerMax;
+    let batch: string[] = [];
+    let size = 2;
+    for (const frame of out) {
+      if (batch.length > 0 && size + frame.length * 3 + 1 > max) {
+        this.#writeBatch(batch);
+        batch = [];
+        size = 2;
+      }
+      batch.push(frame);
+      size += frame.length * 3 + 1;
+    }
+    this.#writeBatch(batch);
+  }
+
+  #writeBatch(batch: string[]): void {
+    this.#transport.send(batch.length === 1 ? (batch[0] as string) : `[${batch.join(',')}]`);
+  }
+
+  // ---- references crossing the wire -------------------------------------------------------
+
+  /** @internal Codec hook: how a reference in outgoing data travels. */
+  exportRef(ref: unknown): WireRef {
+    if (ref instanceof Ref) {
+      if (ref.router === this.#space.router) return { g: ref.guid };
+      if (ref.router === this) return { g: ref.guid, y: 1 };
+    }
+    // A reference to a third party: export a forwarder the peer can address.
+    const key = ref as ActorRef;
+    let id = this.#exportIds.get(key);
+    if (id === undefined) {
+      id = `fwd.${newId()}`;
+      this.#exportIds.set(key, id);
+      this.#exports.set(id, key);
+    }
+    return { g: id };
+  }
+
+  /** @internal Codec hook: a working reference for an incoming wire reference. */
+  importRef(wire: WireRef): unknown {
+    if (typeof wire !== 'object' || wire === null || typeof wire.g !== 'string' || wire.g.length === 0) {
+      throw new TypeError('malformed actor reference');
+    }
+    return wire.y === 1 ? this.#space.localRef(wire.g) : this.makeRemote(wire.g);
+  }
+
+  // ---- receiving -------------------------------------------------------------------------
+
+  #onMessage(message: string | Uint8Array): void {
+    if (this.#state === 'closed') return;
+    this.#lastSeen = Date.now();
+    let frames: Frame[];
+    try {
+      frames = decodeMessage(message, this.#maxPayload);
+    } catch (error) {
+      const v = error as ProtocolViolation;
+      this.#violation(v.message, v.closeCode ?? CloseCode.BAD_FRAME);
+      return;
+    }
+    const unsafe =
+      typeof message === 'string' && (message.includes('"__proto__"') || message.includes('"constructor"'));
+    for (const frame of frames) {
+      if ((this.#state as ChannelState) === 'closed') return;
+      try {
+        this.#onFrame(frame, unsafe);
+      } catch (error) {
+        this.#report(
+          error instanceof ActorSpaceError
+            ? error
+            : new ActorSpaceError(
+                'PROTOCOL',
+                `channel ${this.id} failed to handle a frame: ${String(error)}`,
+                {
+                  cause: error,
+                },
+              ),
+        );
+      }
+    }
+  }
+
+  #onFrame(frame: Frame, unsafe: boolean): void {
+    if (this.#state !== 'open') {
+      this.#onHandshakeFrame(frame);
+      return;
+    }
+    switch (frame[0]) {
+      case Kind.TELL:
+        this.#onTell(frame, unsafe);
+        return;
+      case Kind.ASK:
+        this.#onAsk(frame, unsafe);
+        return;
+      case Kind.RESOLVE: {
+        const ask = this.#pending.get(frame[1]);
+        if (!ask) return; // Answer to an ask that already gave up: nothing waits for it.
+        this.#pending.delete(frame[1]);
+        let value: unknown;
+        try {
+          value = this.#decodeIn(frame[2], frame[3], unsafe);
+        } catch (error) {
+          ask.reject(error);
+          return;
+        }
+        ask.resolve(value);
+        return;
+      }
+      case Kind.REJECT: {
+        const ask = this.#pending.get(frame[1]);
+        if (!ask) return;
+        this.#pending.delete(frame[1]);
+        ask.reject(fromWireError(frame[2], 'ask'));
+        return;
+      }
+      case Kind.CANCEL: {
+        const ctx = this.#inbound.get(frame[1]);
+        if (!ctx) return;
+        this.#inbound.delete(frame[1]);
+        ctx.abort(new ActorSpaceError('ABORTED', 'the asker gave up (timeout or abort)'));
+        return;
+      }
+      case Kind.ERROR:
+        this.#report(fromWireError(frame[1], 'message'));
+        return;
+      case Kind.PING:
+        this.#send(`[${Kind.PONG}]`);
+        return;
+      case Kind.PONG:
+        return;
+      default:
+        this.#violation(`unexpected ${frame[0] === Kind.HELLO ? 'hello' : 'welcome'} on an open channel`);
+    }
+  }
+
+  #decodeIn(json: unknown, meta: unknown, unsafe: boolean): unknown {
+    if (unsafe) {
+      const key = findUnsafeKey(json) ?? findUnsafeKey(meta);
+      if (key) throw new ActorSpaceError('INVALID_MESSAGE', `message data has a forbidden key at "${key}"`);
+    }
+    try {
+      return decodeData(json, meta ?? undefined, this);
+    } catch (error) {
+      throw new ActorSpaceError(
+        'INVALID_MESSAGE',
+        `message data cannot be decoded: ${(error as Error).message}`,
+        {
+          cause: error,
+        },
+      );
+    }
+  }
+
+  #onTell(frame: TellFrame, unsafe: boolean): void {
+    const [, target, type, json, meta, senderGuid] = frame;
+    let data: unknown;
+    try {
+      data = this.#decodeIn(json, meta, unsafe);
+    } catch (error) {
+      this.#sendError(error as ActorSpaceError, target, type);
+      return;
+    }
+    const ctx = new Context(senderGuid ? this.makeRemote(senderGuid) : undefined, this.#caller, this);
+    const entry = this.#space.entry(target);
+    if (!entry) {
+      const fwd = this.#exports.get(target);
+      if (!fwd) {
+        this.#sendError(noSuchActor(target, type), target, type);
+        return;
+      }
+      try {
+        fwd.tell(type, data);
+      } catch (error) {
+        this.#sendError(asSpaceError(error), target, type);
+      }
+      return;
+    }
+    const envelope: Envelope = { type, data, ctx, settle: null };
+    if (!entry.mailbox.push(envelope)) {
+      this.#sendError(mailboxFull(target, type), target, type);
+      return;
+    }
+    entry.mailbox.run();
+  }
+
+  #onAsk(frame: AskFrame, unsafe: boolean): void {
+    const [, id, target, type, json, meta, senderGuid] = frame;
+    if (this.#inbound.has(id)) {
+      this.#violation(`ask id ${id} is already in use`);
+      return;
+    }
+    let data: unknown;
+    try {
+      data = this.#decodeIn(json, meta, unsafe);
+    } catch (error) {
+      this.#sendReject(id, error);
+      return;
+    }
+    const ctx = new Context(senderGuid ? this.makeRemote(senderGuid) : undefined, this.#caller, this);
+    const entry = this.#space.entry(target);
+    if (!entry) {
+      const fwd = this.#exports.get(target);
+      if (!fwd) {
+        this.#sendReject(id, noSuchActor(target, type));
+        return;
+      }
+      this.#inbound.set(id, ctx);
+      fwd.ask(type, data, { timeout: 0, signal: ctx.signal }).then(
+        (value) => this._answer(id, value),
+        (error) => this._answerError(id, error),
+      );
+      return;
+    }
+    this.#inbound.set(id, ctx);
+    if (!entry.mailbox.push({ type, data, ctx, settle: new Reply(this, id) })) {
+      this.#inbound.delete(id);
+      this.#sendReject(id, mailboxFull(target, type));
+      return;
+    }
+    entry.mailbox.run();
+  }
+
+  /** @internal Sends the answer of incoming ask `id`, unless the asker gave up. */
+  _answer(id: number, value: unknown): void {
+    if (!this.#inbound.delete(id) || this.#state !== 'open') return;
+    let text: string;
+    try {
+      const { json, meta } = encodeData(value, this);
+      text = JSON.stringify(meta === undefined ? [Kind.RESOLVE, id, json] : [Kind.RESOLVE, id, json, meta]);
+    } catch (error) {
+      this.#sendReject(
+        id,
+        new ActorSpaceError('INVALID_MESSAGE', 'the answer cannot be encoded', { cause: error }),
+      );
+      return;
+    }
+    if (exceedsBytes(text, this.#peerMax)) {
+      this.#sendReject(
+        id,
+        new ActorSpaceError(
+          'PAYLOAD_TOO_LARGE',
+          `the answer is larger than the peer's maxPayload of ${this.#peerMax} bytes`,
+        ),
+      );
+      return;
+    }
+    this.#send(text);
+  }
+
+  /** @internal Sends the failure of incoming ask `id`, unless the asker gave up. */
+  _answerError(id: number, error: unknown): void {
+    if (!this.#inbound.delete(id) || this.#state !== 'open') return;
+    if (!(error instanceof ActorSpaceError))
+      this.#space.log('debug', `handler failed: ${String(error)}`, error);
+    this.#sendReject(id, error);
+  }
+
+  #sendReject(id: number, error: unknown): void {
+    const wire: WireError = toWireError(error, this.#options.exposeStack === true);
+    this.#send(JSON.stringify([Kind.REJECT, id, wire]));
+  }
+
+  #sendError(error: ActorSpaceError, target: string, type: string): void {
+    this.#space.log('debug', error.message);
+    const wire = toWireError(error, false) as WireError & { target?: string; type?: string };
+    wire.details = { target, type };
+    this.#send(JSON.stringify([Kind.ERROR, wire]));
+  }
+
+  // ---- handshake -------------------------------------------------------------------------
+
+  #onHandshakeFrame(frame: Frame): void {
+    if (this.#accepting) {
+      (this.#early ??= []).push(frame);
+      return;
+    }
+    if (this.#options.accept && frame[0] === Kind.HELLO) {
+      this.#onHello(frame[1]);
+      return;
+    }
+    if (this.#options.hello && frame[0] === Kind.WELCOME) {
+      this.#onWelcome(frame[1]);
+      return;
+    }
+    this.#violation(this.#options.accept ? 'the first frame must be a hello' : 'expected a welcome first');
+  }
+
+  #onHello(hello: HelloFields): void {
+    if (hello.v !== PROTOCOL_VERSION) {
+      this.#violation(
+        `protocol version ${String(hello.v)} is not supported; this server speaks ${PROTOCOL_VERSION}`,
+      );
+      return;
+    }
+    const accept = this.#options.accept as NonNullable<ChannelOptions['accept']>;
+    if (typeof hello.maxPayload === 'number' && hello.maxPayload > 0) this.#peerMax = hello.maxPayload;
+    this.#accepting = true;
+    new Promise<AcceptResult>((resolve) => resolve(accept(hello, this))).then(
+      (result) => this.#accepted(hello, result),
+      (error) => this.#refused(error),
+    );
+  }
+
+  #accepted(hello: HelloFields, result: AcceptResult): void {
+    this.#accepting = false;
+    if (this.#state === 'closed') return;
+    const root = result?.actor;
+    if (!(root instanceof Ref) || root.router !== this.#space.router) {
+      this.close(1011, 'accept() must return a root actor registered in this space');
+      return;
+    }
+    if (result.caller) this.#caller = result.caller;
+    this.#localRoot = root.guid;
+    this.#session = result.session ?? null;
+    const welcome: WelcomeFields = { v: PROTOCOL_VERSION, actor: root.guid };
+    if (result.session !== undefined) welcome.session = result.session;
+    if (Number.isFinite(this.#maxPayload)) welcome.maxPayload = this.#maxPayload;
+    this.#transport.send(JSON.stringify([Kind.WELCOME, welcome]));
+    this.#becomeOpen(typeof hello.actor === 'string' ? hello.actor : null);
+    const early = this.#early;
+    this.#early = null;
+    if (early) for (const frame of early) if (this.#state === 'open') this.#onFrame(frame, true);
+  }
+
+  #refused(error: unknown): void {
+    this.#accepting = false;
+    this.#early = null;
+    if (this.#state === 'closed') return;
+    const e = asSpaceError(error);
+    const explicit = (e.details as { closeCode?: unknown } | undefined)?.closeCode;
+    const code =
+      typeof explicit === 'number'
+        ? explicit
+        : error instanceof ActorSpaceError
+          ? closeCodeFor(e.code)
+          : 1011;
+    this.#space.log('debug', `handshake refused (${code}): ${e.message}`);
+    this.close(
+      code,
+      error instanceof ActorSpaceError ? e.message : 'internal error while accepting the connection',
+    );
+  }
+
+  #onWelcome(welcome: WelcomeFields): void {
+    if (welcome.v !== PROTOCOL_VERSION) {
+      this.#violation(
+        `server speaks protocol version ${String(welcome.v)}; this client speaks ${PROTOCOL_VERSION}`,
+      );
+      return;
+    }
+    if (typeof welcome.maxPayload === 'number' && welcome.maxPayload > 0) this.#peerMax = welcome.maxPayload;
+    if (typeof welcome.session === 'string') this.#session = welcome.session;
+    this.#becomeOpen(typeof welcome.actor === 'string' ? welcome.actor : null);
+  }
+
+  #becomeOpen(remoteRoot: string | null): void {
+    this.#clearHandshakeTimer();
+    this.#state = 'open';
+    this.#remote = remoteRoot ? this.makeRemote(remoteRoot) : null;
+    this.#opened();
+    const root = this.#localRoot ? this.#space.entry(this.#localRoot) : undefined;
+    if (root && this.#remote && typeof root.actor.setRemoteActor === 'function') {
+      try {
+        root.actor.setRemoteActor(this.#remote);
+      } catch (error) {
+        this.#report(asSpaceError(error));
+      }
+    }
+    this.#flush();
+  }
+
+  #opened(): void {
+    if (this.#state !== 'open') return;
+    const hb = this.#options.heartbeat;
+    if (hb && hb.interval > 0) {
+      this.#lastSeen = Date.now();
+      this.#heartbeatTimer = setInterval(() => this.#beat(hb), hb.interval);
+      (this.#heartbeatTimer as { unref?: () => void }).unref?.();
+    }
+    this.emit('open');
+  }
+
+  #beat(hb: HeartbeatOptions): void {
+    if (Date.now() - this.#lastSeen > hb.timeout) {
+      this.#space.log('debug', `channel ${this.id}: no frame for ${hb.timeout} ms, closing`);
+      this.close(CloseCode.TIMEOUT, `no heartbeat for ${hb.timeout} ms`);
+      return;
+    }
+    this.#send(`[${Kind.PING}]`);
+  }
+
+  #armHandshakeTimer(what: string): void {
+    const ms = this.#options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
+    if (!(ms > 0 && Number.isFinite(ms))) return;
+    this.#handshakeTimer = setTimeout(() => {
+      this.#handshakeTimer = null;
+      if (this.#state === 'connecting') this.close(CloseCode.TIMEOUT, `no ${what} within ${ms} ms`);
+    }, ms);
+    (this.#handshakeTimer as { unref?: () => void }).unref?.();
+  }
+
+  #clearHandshakeTimer(): void {
+    if (this.#handshakeTimer !== null) clearTimeout(this.#handshakeTimer);
+    this.#handshakeTimer = null;
+  }
+
+  // ---- failure and teardown ----------------------------------------------------------------
+
+  #violation(message: string, code: number = CloseCode.BAD_FRAME): void {
+    this.#space.log('warn', `channel ${this.id} closed (${code}): ${message}`);
+    this.#report(
+      new ActorSpaceError(code === CloseCode.PAYLOAD_TOO_LARGE ? 'PAYLOAD_TOO_LARGE' : 'PROTOCOL', message, {
+        details: { closeCode: code },
+      }),
+    );
+    this.close(code, message);
+  }
+
+  #report(error: ActorSpaceError): void {
+    if (this.listenerCount('error') > 0) this.emit('error', error);
+    this.#space.reportError(error, this);
+  }
+
+  #teardown(code: number, reason: string): void {
+    if (this.#state === 'closed') return;
+    this.#state = 'closed';
+    this.#closeInfo = { code, reason };
+    this.#clearHandshakeTimer();
+    if (this.#heartbeatTimer !== null) clearInterval(this.#heartbeatTimer);
+    this.#heartbeatTimer = null;
+    this.#outbox = [];
+    this.#early = null;
+    const closed = new ActorSpaceError(
+      'CHANNEL_CLOSED',
+      `channel ${this.id} closed (${code}${reason ? `: ${reason}` : ''}) before the answer arrived`,
+      { details: { code, reason } },
+    );
+    const pending = [...this.#pending.values()];
+    this.#pending.clear();
+    for (const ask of pending) ask.reject(closed);
+    const inbound = [...this.#inbound.values()];
+    this.#inbound.clear();
+    for (const ctx of inbound) ctx.abort(closed);
+    this.#exports.clear();
+    this.#exportIds.clear();
+    this.#space.channelClosed(this);
+    this.emit('close', code, reason);
+  }
+}
+
+function noSuchActor(target: string, type: string): ActorSpaceError {
+  return new ActorSpaceError(
+    'NO_SUCH_ACTOR',
+    `no actor "${target}" here for message "${type}"; is it registered?`,
+    {
+      details: { target, type },
+    },
+  );
+}
+
+function mailboxFull(target: string, type: string): ActorSpaceError {
+  return new ActorSpaceError('MAILBOX_FULL', `mailbox of actor ${target} is full; "${type}" was refused`, {
+    details: { target, type },
+  });
+}
+
+function asSpaceError(error: unknown): ActorSpaceError {
+  if (error instanceof ActorSpaceError) return error;
+  return new ActorSpaceError('REMOTE_ERROR', error instanceof Error ? error.message : String(error), {
+    cause: error,
+  });
+}
+
+/** The close code a refused handshake uses for an error code. */
+function closeCodeFor(code: ErrorCode): number {
+  switch (code) {
+    case 'UNAUTHORIZED':
+      return CloseCode.UNAUTHENTICATED;
+    case 'FORBIDDEN':
+      return CloseCode.FORBIDDEN;
+    case 'NO_SUCH_ACTOR':
+      return CloseCode.UNKNOWN_ROUTE;
+    case 'PAYLOAD_TOO_LARGE':
+      return CloseCode.PAYLOAD_TOO_LARGE;
+    case 'TIMEOUT':
+      return CloseCode.TIMEOUT;
+    default:
+      return CloseCode.BAD_FRAME;
+  }
+}

@@ -1,0 +1,317 @@
+/**
+ * `connect()`: pair a client root actor with a server route over a WebSocket, and keep the
+ * pairing alive with exponential backoff (with jitter) when the connection drops.
+ */
+import { EventEmitter } from 'eventemitter3';
+import type { Actor } from './actor.js';
+import type { ActorRef, RemoteActor } from './actor-ref.js';
+import { isActorRef } from './actor-ref.js';
+import { ActorSpace, type SpaceOptions } from './actor-space.js';
+import type { Channel, HeartbeatOptions } from './channel.js';
+import { ActorSpaceError, CloseCode, errorCodeForClose } from './errors.js';
+import type { WebSocketLike } from './transports/web-socket.js';
+
+/** Backoff of reconnect attempts: `initialDelay * factor^n`, capped at `maxDelay`, randomised by jitter. */
+export interface ReconnectOptions {
+  /** @default 1000 */
+  initialDelay?: number;
+  /** @default 60000 */
+  maxDelay?: number;
+  /** @default 2 */
+  factor?: number;
+  /** Spread each delay uniformly over [delay/2, delay] so clients do not return in lockstep. @default true */
+  jitter?: boolean;
+  /** Give up after this many failed attempts in a row. @default Infinity */
+  maxAttempts?: number;
+}
+
+/** A WebSocket constructor: the browser's, Node 22's, or `ws`. */
+export type WebSocketFactory = (url: string) => WebSocketLike;
+
+/** Options of {@link connect}. */
+export interface ConnectOptions {
+  /** The server route to pair with, e.g. `/todos`. */
+  route: string;
+  /** The client root actor (an actor object, or a reference to one registered in `space`). */
+  actor?: Actor | ActorRef;
+  /** Sent in the hello; a function is called before every attempt (for refreshing tokens). */
+  token?: string | (() => string | Promise<string>);
+  /** Reconnect with backoff when the connection drops; `false` closes the session instead. @default on */
+  reconnect?: ReconnectOptions | false;
+  /** Makes the socket. @default `new globalThis.WebSocket(url)` */
+  createSocket?: WebSocketFactory;
+  /** The space the client root actor lives in. @default a new space */
+  space?: ActorSpace;
+  /** Options of the space made when `space` is not given. */
+  spaceOptions?: SpaceOptions;
+  /** Milliseconds to wait for the welcome. @default 10000 */
+  handshakeTimeout?: number;
+  /** Close and reconnect when the server goes silent. @default `{ interval: 25000, timeout: 60000 }` */
+  heartbeat?: HeartbeatOptions | false;
+  /**
+   * Called once with a function that retries at once (skipping the backoff wait); returns a
+   * function that unsubscribes. The browser build uses it for `online` / visibility events.
+   */
+  wake?: (retryNow: () => void) => () => void;
+}
+
+/** Where a session is: `connecting` (first attempt), `open`, `reconnecting`, `closed`. */
+export type SessionStatus = 'connecting' | 'open' | 'reconnecting' | 'closed';
+
+/** Events of a {@link Session}. */
+export interface SessionEvents {
+  status: [status: SessionStatus];
+  /** A failure nobody waited for: a refused reconnect, a tell the server could not deliver. */
+  error: [error: ActorSpaceError];
+}
+
+// Close codes after which trying again cannot help: the server said no.
+const FINAL_CLOSE_CODES: ReadonlySet<number> = new Set([
+  CloseCode.NORMAL,
+  CloseCode.BAD_FRAME,
+  CloseCode.UNAUTHENTICATED,
+  CloseCode.FORBIDDEN,
+  CloseCode.UNKNOWN_ROUTE,
+  CloseCode.PAYLOAD_TOO_LARGE,
+]);
+
+const SERVER_CALLER = { id: 'server', type: 'system' } as const;
+
+/** A client's pairing with a server route. Made by {@link connect}. */
+export class Session extends EventEmitter<SessionEvents> {
+  /** The client's space; the client root actor lives here. */
+  readonly space: ActorSpace;
+  readonly #url: string;
+  readonly #options: ConnectOptions;
+  readonly #root: ActorRef | undefined;
+  readonly #ownsSpace: boolean;
+  #status: SessionStatus = 'connecting';
+  #channel: Channel | null = null;
+  #attempt = 0;
+  #retryTimer: ReturnType<typeof setTimeout> | null = null;
+  #unwake: (() => void) | null = null;
+
+  /** @internal Use {@link connect}. */
+  constructor(url: string, options: ConnectOptions) {
+    super();
+    this.#url = url;
+    this.#options = options;
+    this.#ownsSpace = !options.space;
+    this.space = options.space ?? new ActorSpace(undefined, options.spaceOptions);
+    const actor = options.actor;
+    this.#root =
+      actor === undefined ? undefined : isActorRef(actor) ? actor : this.space.register(actor as Actor);
+    this.space.on('error', (error) => this.emit('error', error));
+  }
+
+  /** Where the session is; a `status` event follows every change. */
+  get status(): SessionStatus {
+    return this.#status;
+  }
+
+  /** The server root actor of the current connection. */
+  get server(): RemoteActor {
+    const remote = this.#channel?.remote;
+    if (!remote) throw new ActorSpaceError('CHANNEL_CLOSED', 'the session is not paired with a server actor');
+    return remote;
+  }
+
+  /** The server's session id for the current connection. */
+  get id(): string | null {
+    return this.#channel?.session ?? null;
+  }
+
+  /** The channel of the current connection, if any. */
+  get channel(): Channel | null {
+    return this.#channel;
+  }
+
+  /** Closes the session for good: no more reconnects; pending asks reject with `CHANNEL_CLOSED`. */
+  async close(): Promise<void> {
+    if (this.#status === 'closed') return;
+    this.#setStatus('closed');
+    this.#stopRetrying();
+    this.#channel?.close(CloseCode.NORMAL, 'client closed the session');
+    if (this.#ownsSpace) await this.space.destroy();
+  }
+
+  /** @internal First attempt; resolves once paired, rejects when refused or unreachable. */
+  start(): Promise<this> {
+    if (this.#options.wake) this.#unwake = this.#options.wake(() => this.#retryNow());
+    return this.#attemptOnce().then(
+      () => this,
+      (error) => {
+        this.#setStatus('closed');
+        this.#stopRetrying();
+        if (this.#ownsSpace) void this.space.destroy();
+        throw error;
+      },
+    );
+  }
+
+  async #attemptOnce(): Promise<void> {
+    const token =
+      typeof this.#options.token === 'function' ? await this.#options.token() : this.#options.token;
+    if (this.#status === 'closed') throw new ActorSpaceError('CHANNEL_CLOSED', 'the session was closed');
+    let socket: WebSocketLike;
+    try {
+      socket = (this.#options.createSocket ?? defaultSocket)(this.#url);
+    } catch (error) {
+      throw new ActorSpaceError(
+        'CHANNEL_CLOSED',
+        `cannot open a WebSocket to ${this.#url}: ${String(error)}`,
+        {
+          cause: error,
+        },
+      );
+    }
+    const hello: { actor?: ActorRef; route: string; token?: string } = { route: this.#options.route };
+    if (this.#root) hello.actor = this.#root;
+    if (token !== undefined) hello.token = token;
+    const channel = this.space.addChannel(socket, {
+      hello,
+      caller: SERVER_CALLER,
+      handshakeTimeout: this.#options.handshakeTimeout ?? 10_000,
+      heartbeat: this.#options.heartbeat ?? { interval: 25_000, timeout: 60_000 },
+    });
+    this.#channel = channel;
+    await new Promise<void>((resolve, reject) => {
+      const onOpen = (): void => {
+        channel.off('close', onClose);
+        resolve();
+      };
+      const onClose = (code: number, reason: string): void => {
+        channel.off('open', onOpen);
+        reject(refusal(this.#url, this.#options.route, code, reason));
+      };
+      channel.once('open', onOpen);
+      channel.once('close', onClose);
+    });
+    this.#attempt = 0;
+    this.#setStatus('open');
+    channel.once('close', (code) => this.#lost(code));
+  }
+
+  #lost(code: number): void {
+    if (this.#status === 'closed') return;
+    if (this.#options.reconnect === false || FINAL_CLOSE_CODES.has(code)) {
+      this.#setStatus('closed');
+      this.#stopRetrying();
+      return;
+    }
+    this.#setStatus('reconnecting');
+    this.#scheduleRetry();
+  }
+
+  #scheduleRetry(): void {
+    const r = this.#options.reconnect || {};
+    const max = r.maxAttempts ?? Number.POSITIVE_INFINITY;
+    if (this.#attempt >= max) {
+      this.emit(
+        'error',
+        new ActorSpaceError('CHANNEL_CLOSED', `gave up reconnecting to ${this.#url} after ${max} attempts`),
+      );
+      this.#setStatus('closed');
+      this.#stopRetrying();
+      return;
+    }
+    const delay = backoffDelay(this.#attempt++, r);
+    this.#retryTimer = setTimeout(() => this.#retry(), delay);
+  }
+
+  #retryNow(): void {
+    if (this.#status !== 'reconnecting' || this.#retryTimer === null) return;
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = null;
+    this.#retry();
+  }
+
+  #retry(): void {
+    this.#retryTimer = null;
+    if (this.#status !== 'reconnecting') return;
+    this.#attemptOnce().catch((error: ActorSpaceError) => {
+      if (this.#status === 'closed') return;
+      const code = (error.details as { code?: number } | undefined)?.code;
+      if (code !== undefined && FINAL_CLOSE_CODES.has(code) && code !== CloseCode.NORMAL) {
+        this.emit('error', error);
+        this.#setStatus('closed');
+        this.#stopRetrying();
+        return;
+      }
+      this.#scheduleRetry();
+    });
+  }
+
+  #stopRetrying(): void {
+    if (this.#retryTimer !== null) clearTimeout(this.#retryTimer);
+    this.#retryTimer = null;
+    this.#unwake?.();
+    this.#unwake = null;
+  }
+
+  #setStatus(status: SessionStatus): void {
+    if (this.#status === status) return;
+    this.#status = status;
+    this.emit('status', status);
+  }
+}
+
+/** The delay before reconnect attempt `attempt` (0-based). */
+export function backoffDelay(attempt: number, options: ReconnectOptions = {}): number {
+  const initial = options.initialDelay ?? 1000;
+  const max = options.maxDelay ?? 60_000;
+  const factor = options.factor ?? 2;
+  const delay = Math.min(max, initial * factor ** attempt);
+  return options.jitter === false ? delay : delay / 2 + Math.random() * (delay / 2);
+}
+
+function refusal(url: string, route: string, code: number, reason: string): ActorSpaceError {
+  const opened = code === 1006 && !reason;
+  const message = opened
+    ? `could not reach ${url} (connection failed or closed before the welcome)`
+    : `server refused route "${route}" at ${url}: ${code}${reason ? ` ${reason}` : ''}`;
+  return new ActorSpaceError(opened ? 'CHANNEL_CLOSED' : errorCodeForClose(code), message, {
+    details: { code, reason },
+  });
+}
+
+function defaultSocket(url: string): WebSocketLike {
+  const WS = (globalThis as { WebSocket?: new (url: string) => WebSocketLike }).WebSocket;
+  if (!WS) {
+    throw new ActorSpaceError(
+      'PROTOCOL',
+      'no global WebSocket here; pass createSocket, or use @actorspace/node',
+    );
+  }
+  return new WS(url);
+}
+
+/**
+ * Pairs a client root actor with a server route and keeps the pairing alive.
+ * Resolves once paired; rejects with `UNAUTHORIZED` (4401), `FORBIDDEN` (4403) or
+ * `PROTOCOL` (other refusals, with `details.code`) without retrying, or with
+ * `CHANNEL_CLOSED` when the server cannot be reached.
+ *
+ * @example
+ * const session = await connect('ws://localhost:8080/actorspace', { route: '/todos', actor: myRoot });
+ * await session.server.ask('add', { text: 'milk' });
+ */
+export function connect(url: string, options: ConnectOptions): Promise<Session> {
+  if (typeof url !== 'string' || !/^wss?:\/\//i.test(url)) {
+    return Promise.reject(
+      new ActorSpaceError('INVALID_MESSAGE', `connect() needs a ws:// or wss:// URL, got ${String(url)}`),
+    );
+  }
+  if (!options || typeof options.route !== 'string' || options.route.length === 0) {
+    return Promise.reject(
+      new ActorSpaceError('INVALID_MESSAGE', 'connect() needs options.route, e.g. "/todos"'),
+    );
+  }
+  let session: Session;
+  try {
+    session = new Session(url, options);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  return session.start();
+}

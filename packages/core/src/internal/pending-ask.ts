@@ -1,0 +1,105 @@
+/**
+ * Bookkeeping of one ask waiting for its answer: settles once, with its deadline on the
+ * shared timer wheel and its AbortSignal listener removed as soon as it settles.
+ */
+import { ActorSpaceError } from '../errors.js';
+import type { TimerEntry, TimerWheel } from './timer-wheel.js';
+
+/** Called when an ask gives up (timeout or abort) so its owner can forget it and tell the peer. */
+export type GiveUp = (ask: PendingAsk) => void;
+
+export class PendingAsk implements TimerEntry {
+  bucket: Set<TimerEntry> | null = null;
+  readonly id: number;
+  readonly #what: string;
+  readonly #timeout: number;
+  readonly #wheel: TimerWheel;
+  readonly #giveUp: GiveUp;
+  #resolve: ((value: any) => void) | null;
+  #reject: ((error: unknown) => void) | null;
+  #signal: AbortSignal | undefined;
+
+  constructor(
+    id: number,
+    what: string,
+    timeout: number,
+    signal: AbortSignal | undefined,
+    wheel: TimerWheel,
+    giveUp: GiveUp,
+    resolve: (value: any) => void,
+    reject: (error: unknown) => void,
+  ) {
+    this.id = id;
+    this.#what = what;
+    this.#timeout = timeout;
+    this.#wheel = wheel;
+    this.#giveUp = giveUp;
+    this.#resolve = resolve;
+    this.#reject = reject;
+    if (timeout > 0 && Number.isFinite(timeout)) wheel.add(this, timeout);
+    if (signal) {
+      this.#signal = signal;
+      signal.addEventListener('abort', this.#onAbort, { once: true });
+    }
+  }
+
+  /** True until the ask settles. */
+  get pending(): boolean {
+    return this.#resolve !== null;
+  }
+
+  resolve(value: unknown): void {
+    const resolve = this.#resolve;
+    if (!resolve) return;
+    this.#done();
+    resolve(value);
+  }
+
+  reject(error: unknown): void {
+    const reject = this.#reject;
+    if (!reject) return;
+    this.#done();
+    reject(error);
+  }
+
+  /** Timer wheel callback: the deadline passed. */
+  expire(): void {
+    if (!this.pending) return;
+    this.#giveUp(this);
+    this.reject(
+      new ActorSpaceError(
+        'TIMEOUT',
+        `${this.#what} got no answer in ${this.#timeout} ms; raise AskOptions.timeout if the handler is slow`,
+      ),
+    );
+  }
+
+  readonly #onAbort = (): void => {
+    if (!this.pending) return;
+    this.#giveUp(this);
+    this.reject(new ActorSpaceError('ABORTED', `${this.#what} was aborted`, { cause: this.#signal?.reason }));
+  };
+
+  #done(): void {
+    this.#resolve = null;
+    this.#reject = null;
+    this.#wheel.remove(this);
+    if (this.#signal) {
+      this.#signal.removeEventListener('abort', this.#onAbort);
+      this.#signal = undefined;
+    }
+  }
+}
+
+/** Validates AskOptions.timeout; returns the timeout to use. */
+export function askTimeout(opts: { timeout?: number } | undefined, fallback: number): number {
+  const t = opts?.timeout;
+  if (t === undefined) return fallback;
+  if (typeof t !== 'number' || Number.isNaN(t) || t < 0) {
+    throw new ActorSpaceError(
+      'INVALID_MESSAGE',
+      `AskOptions.timeout must be a non-negative number of ms, got ${String(t)}`,
+    );
+  }
+  return t;
+}

@@ -1,0 +1,106 @@
+/** A transport over a WebSocket: the browser's, Node 22's global one, or a `ws` socket. */
+import { ActorSpaceError } from '../errors.js';
+import { ABNORMAL_CLOSURE, type Transport, TransportBase } from '../transport.js';
+
+/** The part of the WHATWG WebSocket API the transport uses; `ws` sockets fit it too. */
+export interface WebSocketLike {
+  readonly readyState: number;
+  binaryType?: string;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  addEventListener(type: string, listener: (event: any) => void): void;
+  removeEventListener(type: string, listener: (event: any) => void): void;
+}
+
+const CONNECTING = 0;
+const OPEN = 1;
+
+/** True when `value` looks like a WebSocket rather than a {@link Transport}. */
+export function isWebSocketLike(value: unknown): value is WebSocketLike {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as WebSocketLike).readyState === 'number' &&
+    typeof (value as WebSocketLike).addEventListener === 'function' &&
+    typeof (value as WebSocketLike).send === 'function'
+  );
+}
+
+class WebSocketTransport extends TransportBase implements Transport {
+  readonly #ws: WebSocketLike;
+  #pending: string[] | null = null;
+
+  readonly #onMessage = (event: { data: unknown }): void => {
+    const data = event.data;
+    if (typeof data === 'string') this.deliver(data);
+    else if (data instanceof ArrayBuffer) this.deliver(new Uint8Array(data));
+    else if (ArrayBuffer.isView(data))
+      this.deliver(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    else this.deliver(new Uint8Array(0));
+  };
+  readonly #onOpen = (): void => {
+    const pending = this.#pending;
+    this.#pending = null;
+    if (pending) for (const frame of pending) this.#ws.send(frame);
+  };
+  readonly #onClose = (event: { code?: number; reason?: string }): void => {
+    this.#detach();
+    this.finish(event.code ?? ABNORMAL_CLOSURE, event.reason ?? '');
+  };
+  // An error event is always followed by close; nothing to do but keep it from being unhandled.
+  readonly #onError = (): void => {};
+
+  constructor(ws: WebSocketLike) {
+    super();
+    this.#ws = ws;
+    if ('binaryType' in ws) ws.binaryType = 'arraybuffer';
+    ws.addEventListener('message', this.#onMessage);
+    ws.addEventListener('close', this.#onClose);
+    ws.addEventListener('error', this.#onError);
+    if (ws.readyState === CONNECTING) {
+      this.#pending = [];
+      ws.addEventListener('open', this.#onOpen);
+    } else if (ws.readyState !== OPEN) {
+      queueMicrotask(() => this.finish(ABNORMAL_CLOSURE, 'socket was already closed'));
+    }
+  }
+
+  send(frame: string): void {
+    if (this.closed) return;
+    if (this.#pending) this.#pending.push(frame);
+    else if (this.#ws.readyState === OPEN) this.#ws.send(frame);
+  }
+
+  close(code = 1000, reason = ''): void {
+    if (this.closed) return;
+    this.#detach();
+    try {
+      this.#ws.close(code, reason.slice(0, 123));
+    } catch {
+      this.#ws.close();
+    }
+    this.finish(code, reason);
+  }
+
+  #detach(): void {
+    this.#ws.removeEventListener('message', this.#onMessage);
+    this.#ws.removeEventListener('close', this.#onClose);
+    this.#ws.removeEventListener('open', this.#onOpen);
+    // The error listener stays: a late error on a closing socket must not become unhandled.
+  }
+}
+
+/**
+ * A transport over a WebSocket (browser, Node 22+, or a `ws` socket on either end). Frames
+ * sent while the socket is still connecting are held and sent on open.
+ *
+ * @throws ActorSpaceError `INVALID_MESSAGE` when `ws` is not a WebSocket.
+ * @example
+ * space.addChannel(webSocketTransport(new WebSocket('ws://localhost:8080/actorspace')));
+ */
+export function webSocketTransport(ws: WebSocketLike): Transport {
+  if (!isWebSocketLike(ws)) {
+    throw new ActorSpaceError('INVALID_MESSAGE', 'webSocketTransport needs a WebSocket (browser or ws)');
+  }
+  return new WebSocketTransport(ws);
+}

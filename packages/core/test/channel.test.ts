@@ -1,0 +1,544 @@
+import { getEventListeners } from 'node:events';
+import {
+  type ActorRef,
+  ActorSpace,
+  ActorSpaceError,
+  type Channel,
+  CloseCode,
+  createMemoryTransportPair,
+  defineActor,
+  type RemoteActor,
+  type Transport,
+} from '@actorspace/core';
+import { afterEach, describe, expect, it } from 'vitest';
+import { once, pairSpaces, rejectionOf } from './helpers.js';
+
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0)) await c();
+});
+
+function pair(...args: Parameters<typeof pairSpaces>) {
+  const p = pairSpaces(...args);
+  cleanups.push(p.destroy);
+  return p;
+}
+
+/** A transport whose peer is driven by hand: frames sent to it land in `sent`. */
+function rawPeer(): {
+  transport: Transport;
+  sent: string[];
+  push(frame: string | Uint8Array): void;
+  closed: Array<[number, string]>;
+} {
+  let onMessage: (f: string | Uint8Array) => void = () => {};
+  let onClose: (c: number, r: string) => void = () => {};
+  const sent: string[] = [];
+  const closed: Array<[number, string]> = [];
+  const transport: Transport = {
+    send: (f) => void sent.push(f),
+    close: (code = 1000, reason = '') => {
+      closed.push([code, reason]);
+      onClose(code, reason);
+    },
+    onMessage: (cb) => void (onMessage = cb),
+    onClose: (cb) => void (onClose = cb),
+  };
+  return { transport, sent, closed, push: (f) => onMessage(f) };
+}
+
+const flush = () => new Promise((r) => setTimeout(r, 0));
+
+describe('Channel', () => {
+  it('carries tells and asks both ways with exact data', async () => {
+    const { a, b, ab, ba } = pair();
+    const got: unknown[] = [];
+    a.register(defineActor({ note: (d: unknown) => void got.push(d) }), 'left');
+    b.register(
+      defineActor({ echo: (d: unknown) => d, add: (d: { x: number; y: number }) => d.x + d.y }),
+      'right',
+    );
+    const right = ab.makeRemote('right');
+    const left = ba.makeRemote('left');
+    const rich = { at: new Date(5), tags: new Set(['a']), m: new Map([[1, { n: 2n }]]) };
+    expect(await right.ask('echo', rich)).toEqual(rich);
+    expect(await right.api().add({ x: 2, y: 3 })).toBe(5);
+    left.tell('note', { hello: 'world' });
+    left.tell('note');
+    await flush();
+    expect(got).toEqual([{ hello: 'world' }, undefined]);
+  });
+
+  it('keeps per-sender order across many tells and asks', async () => {
+    const { b, ab } = pair();
+    const seen: number[] = [];
+    b.register({ receive: (_t: string, n: unknown) => void seen.push(n as number) }, 'log');
+    const log = ab.makeRemote('log');
+    const asks: Promise<unknown>[] = [];
+    for (let i = 0; i < 2000; i++) {
+      if (i % 3 === 0) asks.push(log.ask('n', i));
+      else log.tell('n', i);
+    }
+    await Promise.all(asks);
+    await flush();
+    expect(seen).toEqual(Array.from({ length: 2000 }, (_, i) => i));
+  });
+
+  it('batches the frames of one turn into one transport message', async () => {
+    const peer = rawPeer();
+    const space = new ActorSpace();
+    cleanups.push(() => space.destroy());
+    const ch = space.addChannel(peer.transport);
+    await flush();
+    const r = ch.makeRemote('x');
+    r.tell('a', 1);
+    r.tell('b', 2);
+    r.tell('c', 3);
+    await flush();
+    expect(peer.sent).toEqual(['[[1,"x","a",1],[1,"x","b",2],[1,"x","c",3]]']);
+  });
+
+  it('rejects REMOTE_ERROR with the remote name, message and own code, without stack by default', async () => {
+    const { b, ab } = pair();
+    b.register(
+      defineActor({
+        fail: () => {
+          throw Object.assign(new RangeError('out of range'), { code: 'E_RANGE' });
+        },
+      }),
+      'r',
+    );
+    const err = await rejectionOf(ab.makeRemote('r').ask('fail'));
+    expect(err.code).toBe('REMOTE_ERROR');
+    expect(err.details).toMatchObject({ name: 'RangeError', message: 'out of range', code: 'E_RANGE' });
+    expect(err.details.stack).toBeUndefined();
+  });
+
+  it('sends stacks only when exposeStack is set', async () => {
+    const { b, ab } = pair({}, { exposeStack: true });
+    b.register(
+      defineActor({
+        fail: () => {
+          throw new Error('dev');
+        },
+      }),
+      'r',
+    );
+    const err = await rejectionOf(ab.makeRemote('r').ask('fail'));
+    expect(err.details.stack).toContain('dev');
+  });
+
+  it('passes ActorSpaceError codes through: NO_SUCH_ACTOR, INVALID_MESSAGE, MAILBOX_FULL', async () => {
+    const a = new ActorSpace('a');
+    const b = new ActorSpace('b', { mailboxLimit: 1 });
+    cleanups.push(
+      () => a.destroy(),
+      () => b.destroy(),
+    );
+    const [ta, tb] = createMemoryTransportPair();
+    const ab = a.addChannel(ta);
+    b.addChannel(tb);
+    b.register(defineActor({ slow: () => new Promise((r) => setTimeout(r, 20)) }), 'slow');
+    expect((await rejectionOf(ab.makeRemote('ghost').ask('x'))).code).toBe('NO_SUCH_ACTOR');
+    expect((await rejectionOf(ab.makeRemote('slow').ask('nope'))).code).toBe('INVALID_MESSAGE');
+    const slow = ab.makeRemote('slow');
+    const results = await Promise.all(
+      [slow.ask('slow'), slow.ask('slow'), slow.ask('slow')].map((p) =>
+        p.then(
+          () => 'ok',
+          (e) => e.code,
+        ),
+      ),
+    );
+    expect(results).toContain('MAILBOX_FULL');
+  });
+
+  it('reports a tell to a missing actor back to the sender as an error event', async () => {
+    const { a, ab } = pair();
+    const [err] = await (async () => {
+      const wait = once<[ActorSpaceError]>(ab, 'error');
+      ab.makeRemote('ghost').tell('hello', 1);
+      return wait;
+    })();
+    expect(err.code).toBe('NO_SUCH_ACTOR');
+    expect(err.details).toMatchObject({ target: 'ghost', type: 'hello' });
+    void a;
+  });
+
+  it('rejects pending asks with CHANNEL_CLOSED at once when the channel closes, and refuses new sends', async () => {
+    const { b, ab } = pair();
+    b.register({ receive: () => new Promise(() => {}) }, 'hang');
+    const remote = ab.makeRemote('hang');
+    const pending = remote.ask('wait');
+    await flush();
+    ab.close(1000, 'bye');
+    const err = await rejectionOf(pending);
+    expect(err.code).toBe('CHANNEL_CLOSED');
+    expect(() => remote.tell('x')).toThrow(expect.objectContaining({ code: 'CHANNEL_CLOSED' }));
+    expect((await rejectionOf(remote.ask('x'))).code).toBe('CHANNEL_CLOSED');
+    expect(ab.state).toBe('closed');
+  });
+
+  it('aborts the handler signal when the peer disconnects or the asker times out', async () => {
+    const { b, ab, ba } = pair();
+    const signals: AbortSignal[] = [];
+    const hang = {
+      receive: (_t: string, _d: unknown, ctx: { signal: AbortSignal }) => {
+        signals.push(ctx.signal);
+        return new Promise(() => {});
+      },
+    };
+    b.register(hang, 'h1');
+    b.register({ ...hang }, 'h2');
+    expect((await rejectionOf(ab.makeRemote('h1').ask('a', 1, { timeout: 10 }))).code).toBe('TIMEOUT');
+    await flush();
+    expect(signals[0]?.aborted).toBe(true);
+    void ab
+      .makeRemote('h2')
+      .ask('b')
+      .catch(() => {});
+    await flush();
+    await flush();
+    ab.close();
+    await once(ba, 'close');
+    expect(signals[1]?.aborted).toBe(true);
+  });
+
+  it('rejects data a receiver would use to pollute prototypes with INVALID_MESSAGE', async () => {
+    const peer = rawPeer();
+    const space = new ActorSpace();
+    cleanups.push(() => space.destroy());
+    const seen: unknown[] = [];
+    space.register({ receive: (_t: string, d: unknown) => seen.push(d) }, 'victim');
+    space.addChannel(peer.transport);
+    await flush();
+    peer.push('[2,1,"victim","merge",{"__proto__":{"polluted":true}}]');
+    peer.push('[2,2,"victim","merge",{"a":{"constructor":{"prototype":{"polluted":true}}}}]');
+    await flush();
+    expect(seen).toEqual([]);
+    const replies = peer.sent.flatMap((s) => JSON.parse(s)).filter(Array.isArray);
+    expect(replies.map((f: unknown[]) => (f[2] as { code: string }).code)).toEqual([
+      'INVALID_MESSAGE',
+      'INVALID_MESSAGE',
+    ]);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it('closes with 4400 on garbage and unknown kinds, 4413 on oversize frames, and the space keeps serving others', async () => {
+    const space = new ActorSpace('s', { maxPayload: 256 });
+    cleanups.push(() => space.destroy());
+    space.register(defineActor({ ping: () => 'pong' }), 'p');
+    const errors: string[] = [];
+    space.on('error', (e) => errors.push(e.code));
+    const cases: Array<[string | Uint8Array, number]> = [
+      ['not json', CloseCode.BAD_FRAME],
+      ['[42,"x"]', CloseCode.BAD_FRAME],
+      [new Uint8Array([1, 2]), CloseCode.BAD_FRAME],
+      [`[1,"p","ping","${'x'.repeat(300)}"]`, CloseCode.PAYLOAD_TOO_LARGE],
+    ];
+    for (const [frame, code] of cases) {
+      const peer = rawPeer();
+      const ch = space.addChannel(peer.transport);
+      await flush();
+      peer.push(frame);
+      expect(peer.closed[0]?.[0]).toBe(code);
+      expect(ch.state).toBe('closed');
+    }
+    expect(errors).toEqual(['PROTOCOL', 'PROTOCOL', 'PROTOCOL', 'PAYLOAD_TOO_LARGE']);
+    const [t1, t2] = createMemoryTransportPair();
+    space.addChannel(t1);
+    const other = new ActorSpace();
+    cleanups.push(() => other.destroy());
+    expect(await other.addChannel(t2).makeRemote('p').ask('ping')).toBe('pong');
+  });
+
+  it('refuses to send a frame larger than the peer accepts with PAYLOAD_TOO_LARGE', async () => {
+    const server = new ActorSpace('srv', { maxPayload: 128 });
+    const client = new ActorSpace('cli');
+    cleanups.push(
+      () => server.destroy(),
+      () => client.destroy(),
+    );
+    const root = server.register(defineActor({ echo: (d: unknown) => d }));
+    const [ts, tc] = createMemoryTransportPair();
+    server.addChannel(ts, { accept: () => ({ actor: root }) });
+    const ch = client.addChannel(tc, { hello: {} });
+    await once(ch, 'open');
+    const err = await rejectionOf(ch.remote!.ask('echo', 'x'.repeat(500)));
+    expect(err.code).toBe('PAYLOAD_TOO_LARGE');
+    expect(ch.state).toBe('open');
+    expect(await ch.remote!.ask('echo', 'small')).toBe('small');
+  });
+
+  it('answers an oversize reply with PAYLOAD_TOO_LARGE instead of sending it', async () => {
+    const server = new ActorSpace('srv');
+    const client = new ActorSpace('cli', { maxPayload: 200 });
+    cleanups.push(
+      () => server.destroy(),
+      () => client.destroy(),
+    );
+    const root = server.register(defineActor({ big: () => 'y'.repeat(1000) }));
+    const [ts, tc] = createMemoryTransportPair();
+    server.addChannel(ts, { accept: () => ({ actor: root }) });
+    // The hello announces the client's limit; the server holds the answer back instead of sending it.
+    const ch = client.addChannel(tc, { hello: {} });
+    await once(ch, 'open');
+    const err = await rejectionOf(ch.remote!.ask('big'));
+    expect(err.code).toBe('PAYLOAD_TOO_LARGE');
+    expect(ch.state).toBe('open');
+  });
+});
+
+describe('pairing handshake', () => {
+  function handshake(
+    accept: Parameters<ActorSpace['addChannel']>[1] extends infer O
+      ? O extends { accept?: infer A }
+        ? A
+        : never
+      : never,
+  ) {
+    const server = new ActorSpace('server');
+    const client = new ActorSpace('client');
+    cleanups.push(
+      () => server.destroy(),
+      () => client.destroy(),
+    );
+    const [ts, tc] = createMemoryTransportPair();
+    const serverChannel = server.addChannel(ts, { accept });
+    return { server, client, serverChannel, tc };
+  }
+
+  it('pairs root actors, calls setRemoteActor on both, and queues client messages sent before welcome', async () => {
+    let serverSaw: RemoteActor | null = null;
+    let clientSaw: RemoteActor | null = null;
+    const { server, client, tc, serverChannel } = handshake((hello) => {
+      const root = server.register(
+        defineActor(
+          { hi: (name: string) => `hi ${name}`, route: () => hello.route },
+          { setRemoteActor: (r) => (serverSaw = r) },
+        ),
+      );
+      return { actor: root, session: 'sess-1', caller: { id: 'u1', type: 'client' } };
+    });
+    const clientRoot = client.register(
+      defineActor({ ping: () => 'pong' }, { setRemoteActor: (r) => (clientSaw = r) }),
+      'croot',
+    );
+    const ch = client.addChannel(tc, { hello: { actor: clientRoot, route: '/todos' } });
+    expect(ch.state).toBe('connecting');
+    const early = ch.makeRemote('unused');
+    void early;
+    await once(ch, 'open');
+    expect(ch.session).toBe('sess-1');
+    expect(await ch.remote!.ask('hi', 'ada')).toBe('hi ada');
+    expect(await ch.remote!.ask('route')).toBe('/todos');
+    expect(clientSaw).toBe(ch.remote);
+    expect(serverSaw!.guid).toBe('croot');
+    expect(await serverSaw!.ask('ping')).toBe('pong');
+    expect(serverChannel.caller).toEqual({ id: 'u1', type: 'client' });
+  });
+
+  it('delivers messages sent before the welcome, in order, once paired', async () => {
+    const seen: number[] = [];
+    const { server, client, tc } = handshake(async () => {
+      await new Promise((r) => setTimeout(r, 10));
+      return {
+        actor: server.register({ receive: (_t: string, n: unknown) => void seen.push(n as number) }, 'root'),
+      };
+    });
+    const ch = client.addChannel(tc, { hello: {} });
+    const root = ch.makeRemote('root');
+    for (let i = 0; i < 5; i++) root.tell('n', i);
+    const answer = root.ask('n', 5);
+    await answer;
+    expect(seen).toEqual([0, 1, 2, 3, 4, 5]);
+  });
+
+  it.each([
+    ['UNAUTHORIZED', CloseCode.UNAUTHENTICATED],
+    ['FORBIDDEN', CloseCode.FORBIDDEN],
+    ['NO_SUCH_ACTOR', CloseCode.UNKNOWN_ROUTE],
+  ] as const)('closes the handshake refused with %s as %i', async (code, closeCode) => {
+    const { client, tc } = handshake(() => {
+      throw new ActorSpaceError(code, `refused: ${code}`);
+    });
+    const ch = client.addChannel(tc, { hello: {} });
+    const pending = ch.makeRemote('x').ask('never');
+    const [gotCode, reason] = await once<[number, string]>(ch, 'close');
+    expect(gotCode).toBe(closeCode);
+    expect(reason).toContain(code);
+    expect((await rejectionOf(pending)).code).toBe('CHANNEL_CLOSED');
+  });
+
+  it('closes 4400 on a wrong protocol version or a first frame that is not a hello', async () => {
+    for (const frame of ['[16,{"v":99}]', '[1,"x","t",null]']) {
+      const server = new ActorSpace();
+      cleanups.push(() => server.destroy());
+      const peer = rawPeer();
+      server.addChannel(peer.transport, { accept: () => ({ actor: server.register({ receive: () => 1 }) }) });
+      peer.push(frame);
+      expect(peer.closed[0]?.[0]).toBe(CloseCode.BAD_FRAME);
+      expect(peer.sent).toEqual([]);
+    }
+  });
+
+  it('closes 4408 when no hello arrives in time', async () => {
+    const server = new ActorSpace();
+    cleanups.push(() => server.destroy());
+    const peer = rawPeer();
+    const ch = server.addChannel(peer.transport, {
+      accept: () => ({ actor: server.register({ receive: () => 1 }) }),
+      handshakeTimeout: 20,
+    });
+    const [code] = await once<[number]>(ch, 'close');
+    expect(code).toBe(CloseCode.TIMEOUT);
+  });
+
+  it('closes 4408 when the peer stops answering heartbeats', async () => {
+    const space = new ActorSpace();
+    cleanups.push(() => space.destroy());
+    const peer = rawPeer();
+    const ch = space.addChannel(peer.transport, { heartbeat: { interval: 10, timeout: 30 } });
+    const [code] = await once<[number]>(ch, 'close');
+    expect(code).toBe(CloseCode.TIMEOUT);
+    expect(peer.sent.some((s) => s.includes('[8]'))).toBe(true);
+  });
+
+  it('answers pings so a live peer is never closed by heartbeats', async () => {
+    const { ab, ba } = pair({ heartbeat: { interval: 5, timeout: 40 } }, {});
+    await new Promise((r) => setTimeout(r, 120));
+    expect(ab.state).toBe('open');
+    expect(ba.state).toBe('open');
+  });
+});
+
+describe('capability passing', () => {
+  it('sends a local actor reference that the receiver can call back', async () => {
+    const { a, b, ab } = pair();
+    const calls: string[] = [];
+    const callback = a.register(
+      defineActor({ notify: (msg: string) => void calls.push(msg), value: () => 7 }),
+    );
+    b.register(
+      defineActor({
+        subscribe: async (d: { cb: ActorRef }) => {
+          d.cb.tell('notify', 'subscribed');
+          return d.cb.ask('value');
+        },
+      }),
+      'svc',
+    );
+    expect(await ab.makeRemote('svc').ask('subscribe', { cb: callback })).toBe(7);
+    await flush();
+    expect(calls).toEqual(['subscribed']);
+  });
+
+  it('resolves a reference back into its own space when it returns home', async () => {
+    const { a, b, ab } = pair();
+    const mine = a.register(defineActor({ ping: () => 'pong' }));
+    b.register(defineActor({ give: (d: { r: ActorRef }) => d.r }), 'mirror');
+    const back = await ab.makeRemote('mirror').ask<ActorRef>('give', { r: mine });
+    expect(back).toBe(mine);
+  });
+
+  it('lets A pass B\u2019s reference to C, and C call B through A (two hops)', async () => {
+    const A = new ActorSpace('A');
+    const B = new ActorSpace('B');
+    const C = new ActorSpace('C');
+    cleanups.push(
+      () => A.destroy(),
+      () => B.destroy(),
+      () => C.destroy(),
+    );
+    const [ab1, ba1] = createMemoryTransportPair();
+    const [ac1, ca1] = createMemoryTransportPair();
+    const aToB = A.addChannel(ab1);
+    B.addChannel(ba1);
+    const aToC = A.addChannel(ac1);
+    C.addChannel(ca1);
+    const log: unknown[] = [];
+    B.register(
+      defineActor({
+        greet: (name: string, ctx) => `hello ${name} via ${ctx.channel ? 'channel' : 'local'}`,
+        note: (x: unknown) => void log.push(x),
+      }),
+      'b-svc',
+    );
+    C.register(
+      defineActor({
+        use: async (d: { svc: ActorRef }) => {
+          d.svc.tell('note', { when: new Date(1) });
+          return d.svc.ask('greet', 'carol');
+        },
+      }),
+      'c-user',
+    );
+    const bRef = aToB.makeRemote('b-svc');
+    expect(await aToC.makeRemote('c-user').ask('use', { svc: bRef })).toBe('hello carol via channel');
+    await flush();
+    expect(log).toEqual([{ when: new Date(1) }]);
+  });
+
+  it('releases forwarded references when their channel closes', async () => {
+    const A = new ActorSpace('A');
+    const B = new ActorSpace('B');
+    const C = new ActorSpace('C');
+    cleanups.push(
+      () => A.destroy(),
+      () => B.destroy(),
+      () => C.destroy(),
+    );
+    const [ab1, ba1] = createMemoryTransportPair();
+    const [ac1, ca1] = createMemoryTransportPair();
+    const aToB = A.addChannel(ab1);
+    B.addChannel(ba1);
+    const aToC = A.addChannel(ac1);
+    const cToA = C.addChannel(ca1);
+    B.register(defineActor({ greet: () => 'hi' }), 'b-svc');
+    let kept: ActorRef | null = null;
+    C.register(defineActor({ keep: (d: { svc: ActorRef }) => void (kept = d.svc) }), 'keeper');
+    await aToC.makeRemote('keeper').ask('keep', { svc: aToB.makeRemote('b-svc') });
+    expect(await kept!.ask('greet')).toBe('hi');
+    aToC.close();
+    await once(cToA, 'close');
+    expect((await rejectionOf(kept!.ask('greet'))).code).toBe('CHANNEL_CLOSED');
+  });
+});
+
+describe('resource hygiene', () => {
+  it('leaves no pending asks or abort listeners after 100,000 remote asks', async () => {
+    const { b, ab } = pair();
+    b.register({ receive: (_t: string, n: unknown) => n }, 'echo');
+    const echo = ab.makeRemote('echo');
+    const controller = new AbortController();
+    for (let round = 0; round < 100; round++) {
+      const answers = await Promise.all(
+        Array.from({ length: 1000 }, (_, i) => echo.ask<number>('n', i, { signal: controller.signal })),
+      );
+      expect(answers[999]).toBe(999);
+    }
+    expect(ab.pendingCount).toBe(0);
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+  });
+
+  it('makes no handler signals unless a handler reads them', async () => {
+    const { b, ab } = pair();
+    let made = 0;
+    const Original = globalThis.AbortController;
+    b.register({ receive: (_t: string, n: unknown) => n }, 'echo');
+    globalThis.AbortController = class extends Original {
+      constructor() {
+        super();
+        made++;
+      }
+    };
+    try {
+      await Promise.all(Array.from({ length: 100 }, (_, i) => ab.makeRemote('echo').ask('n', i)));
+    } finally {
+      globalThis.AbortController = Original;
+    }
+    expect(made).toBe(0);
+  });
+});
+
+void (null as unknown as Channel);
