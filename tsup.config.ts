@@ -1,7 +1,7 @@
 // One build config for every package: each package's `build` script runs tsup with this
 // file from its own folder, and the entry list below is keyed by the package's name.
 import { readFileSync } from 'node:fs';
-import { defineConfig } from 'tsup';
+import { defineConfig, type Options } from 'tsup';
 
 const ENTRIES: Record<string, Record<string, string>> = {
   '@actorspace/core': { index: 'src/index.ts' },
@@ -21,16 +21,34 @@ const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { name: string }
 const entry = ENTRIES[pkg.name];
 if (!entry) throw new Error(`tsup.config.ts has no entries for ${pkg.name}`);
 
-export default defineConfig({
+const library = {
   entry,
   format: ['esm', 'cjs'],
   dts: true,
   sourcemap: true,
-  clean: true,
+  clean: pkg.name !== '@actorspace/browser',
   target: 'es2022',
   platform: 'neutral',
   splitting: false,
   treeshake: true,
   // superjson ships ESM only; bundling it keeps the CJS build loadable without require(esm).
   noExternal: pkg.name === '@actorspace/core' ? ['superjson'] : [],
-});
+} satisfies Options;
+
+// The browser package also ships one self-contained, minified ESM file: the bundle a
+// server serves at `<path>/browser.js` so pages can import ActorSpace without a build step.
+const browserBundle = {
+  entry: { 'actorspace.bundle': 'src/index.ts' },
+  format: ['esm'],
+  dts: false,
+  sourcemap: true,
+  clean: false,
+  minify: true,
+  target: 'es2022',
+  platform: 'browser',
+  splitting: false,
+  treeshake: true,
+  noExternal: [/.*/],
+} satisfies Options;
+
+export default defineConfig(pkg.name === '@actorspace/browser' ? [library, browserBundle] : library);

@@ -2,10 +2,11 @@
  * ActorSpace: a place where actors live. It registers actors, delivers local messages
  * through their mailboxes, and pairs with other spaces over channels.
  */
-import { EventEmitter } from 'eventemitter3';
+
 import type { Actor, AskOptions, Caller } from './actor.js';
 import { type ActorRef, Ref, type Router } from './actor-ref.js';
 import { Channel, type ChannelOptions } from './channel.js';
+import { EventEmitter } from './emitter.js';
 import { ActorSpaceError, CloseCode } from './errors.js';
 import { newId } from './internal/id.js';
 import { askTimeout, PendingAsk } from './internal/pending-ask.js';

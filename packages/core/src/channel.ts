@@ -3,7 +3,7 @@
  * decodes and dispatches incoming ones, keeps the asks waiting for answers, runs the
  * optional pairing handshake and heartbeats, and releases everything when it closes.
  */
-import { EventEmitter } from 'eventemitter3';
+
 import type { AskOptions, Caller } from './actor.js';
 import { type ActorRef, Ref, type RemoteActor, RemoteRef, type Router } from './actor-ref.js';
 import {
@@ -14,6 +14,7 @@ import {
   type RefImporter,
   type WireRef,
 } from './codec.js';
+import { EventEmitter } from './emitter.js';
 import {
   ActorSpaceError,
   CloseCode,

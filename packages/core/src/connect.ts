@@ -2,12 +2,13 @@
  * `connect()`: pair a client root actor with a server route over a WebSocket, and keep the
  * pairing alive with exponential backoff (with jitter) when the connection drops.
  */
-import { EventEmitter } from 'eventemitter3';
+
 import type { Actor } from './actor.js';
 import type { ActorRef, RemoteActor } from './actor-ref.js';
 import { isActorRef } from './actor-ref.js';
 import { ActorSpace, type SpaceOptions } from './actor-space.js';
 import type { Channel, HeartbeatOptions } from './channel.js';
+import { EventEmitter } from './emitter.js';
 import { ActorSpaceError, CloseCode, errorCodeForClose } from './errors.js';
 import type { WebSocketLike } from './transports/web-socket.js';
 

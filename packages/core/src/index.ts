@@ -34,6 +34,7 @@ export {
   type SessionStatus,
   type WebSocketFactory,
 } from './connect.js';
+export { EventEmitter, type EventMap } from './emitter.js';
 export {
   ActorSpaceError,
   type ActorSpaceErrorOptions,

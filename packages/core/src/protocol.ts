@@ -129,42 +129,43 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 /** Validates a frame's shape in place; data fields are checked when they are decoded. */
 function checkFrame(f: unknown): void {
   if (!Array.isArray(f)) throw new ProtocolViolation('batched frame must be a JSON array');
-  const ok = (() => {
-    switch (f[0]) {
-      case Kind.TELL:
-        return (
-          f.length >= 4 &&
-          f.length <= 6 &&
-          isName(f[1], MAX_GUID_LENGTH) &&
-          isName(f[2], MAX_TYPE_LENGTH) &&
-          isOptionalName(f[5])
-        );
-      case Kind.ASK:
-        return (
-          f.length >= 5 &&
-          f.length <= 7 &&
-          isId(f[1]) &&
-          isName(f[2], MAX_GUID_LENGTH) &&
-          isName(f[3], MAX_TYPE_LENGTH) &&
-          isOptionalName(f[6])
-        );
-      case Kind.RESOLVE:
-        return f.length >= 3 && f.length <= 4 && isId(f[1]);
-      case Kind.REJECT:
-        return f.length === 3 && isId(f[1]) && isRecord(f[2]);
-      case Kind.CANCEL:
-        return f.length === 2 && isId(f[1]);
-      case Kind.ERROR:
-        return f.length === 2 && isRecord(f[1]);
-      case Kind.PING:
-      case Kind.PONG:
-        return f.length === 1;
-      case Kind.HELLO:
-      case Kind.WELCOME:
-        return f.length === 2 && isRecord(f[1]) && typeof f[1].v === 'number';
-      default:
-        throw new ProtocolViolation(`unknown frame kind ${JSON.stringify(f[0])?.slice(0, 32)}`);
-    }
-  })();
-  if (!ok) throw new ProtocolViolation(`malformed frame of kind ${f[0]}`);
+  if (!frameShapeOk(f)) throw new ProtocolViolation(`malformed frame of kind ${f[0]}`);
+}
+
+function frameShapeOk(f: unknown[]): boolean {
+  switch (f[0]) {
+    case Kind.TELL:
+      return (
+        f.length >= 4 &&
+        f.length <= 6 &&
+        isName(f[1], MAX_GUID_LENGTH) &&
+        isName(f[2], MAX_TYPE_LENGTH) &&
+        isOptionalName(f[5])
+      );
+    case Kind.ASK:
+      return (
+        f.length >= 5 &&
+        f.length <= 7 &&
+        isId(f[1]) &&
+        isName(f[2], MAX_GUID_LENGTH) &&
+        isName(f[3], MAX_TYPE_LENGTH) &&
+        isOptionalName(f[6])
+      );
+    case Kind.RESOLVE:
+      return f.length >= 3 && f.length <= 4 && isId(f[1]);
+    case Kind.REJECT:
+      return f.length === 3 && isId(f[1]) && isRecord(f[2]);
+    case Kind.CANCEL:
+      return f.length === 2 && isId(f[1]);
+    case Kind.ERROR:
+      return f.length === 2 && isRecord(f[1]);
+    case Kind.PING:
+    case Kind.PONG:
+      return f.length === 1;
+    case Kind.HELLO:
+    case Kind.WELCOME:
+      return f.length === 2 && isRecord(f[1]) && typeof f[1].v === 'number';
+    default:
+      throw new ProtocolViolation(`unknown frame kind ${JSON.stringify(f[0])?.slice(0, 32)}`);
+  }
 }

@@ -54,11 +54,9 @@ describe('Channel', () => {
     const { a, b, ab, ba } = pair();
     const got: unknown[] = [];
     a.register(defineActor({ note: (d: unknown) => void got.push(d) }), 'left');
-    b.register(
-      defineActor({ echo: (d: unknown) => d, add: (d: { x: number; y: number }) => d.x + d.y }),
-      'right',
-    );
-    const right = ab.makeRemote('right');
+    const calc = defineActor({ echo: (d: unknown) => d, add: (d: { x: number; y: number }) => d.x + d.y });
+    b.register(calc, 'right');
+    const right = ab.makeRemote<typeof calc>('right');
     const left = ba.makeRemote('left');
     const rich = { at: new Date(5), tags: new Set(['a']), m: new Map([[1, { n: 2n }]]) };
     expect(await right.ask('echo', rich)).toEqual(rich);
