@@ -24,6 +24,7 @@ import {
   type WireError,
 } from './errors.js';
 import { newId } from './internal/id.js';
+import { Outbox } from './internal/outbox.js';
 import { askTimeout, PendingAsk } from './internal/pending-ask.js';
 import type { SpaceInternals } from './internal/space-internals.js';
 import { exceedsBytes } from './internal/utf8.js';
@@ -43,8 +44,13 @@ import type { Transport } from './transport.js';
 
 /** What the server side of a handshake decides for a hello. */
 export interface AcceptResult {
-  /** The local root actor paired with the client's root actor. */
-  actor: ActorRef;
+  /** The local root actor paired with the client's root actor (ignored when `resume` is set). */
+  actor?: ActorRef;
+  /**
+   * A suspended resumable channel whose session the hello asked to resume: it takes over
+   * this transport, answers the welcome and writes again what the client missed.
+   */
+  resume?: Channel;
   /** Session id sent back in the welcome. */
   session?: string;
   /** Identity attached to every message arriving over this channel. */
@@ -88,6 +94,15 @@ export interface ChannelOptions {
   heartbeat?: HeartbeatOptions | false;
   /** Send handler stacks with remote errors (development servers only). @default false */
   exposeStack?: boolean;
+  /**
+   * Survive the loss of the transport: keep pending asks and number every frame so that,
+   * once a new transport is attached (`reconnect` on the client, `resume` from `accept` on
+   * the server), everything the peer missed is delivered exactly once, in order.
+   * `bufferLimit` bounds the frames kept until the peer acknowledges them; past it new
+   * tells and asks fail with `MAILBOX_FULL`.
+   * @default off; bufferLimit 10000
+   */
+  resumable?: boolean | { bufferLimit?: number };
 }
 
 /** Events of a {@link Channel}. */
@@ -96,6 +111,10 @@ export interface ChannelEvents {
   open: [];
   /** The channel closed; every pending ask was rejected with `CHANNEL_CLOSED`. */
   close: [code: number, reason: string];
+  /** A resumable channel lost its transport; it waits for a new one, keeping every pending ask. */
+  suspend: [code: number, reason: string];
+  /** A suspended channel got a new transport and continues where it stopped (`resumed`), or starts a fresh session. */
+  resume: [resumed: boolean];
   /** Something failed that no ask was waiting for (a tell to a missing actor, a bad frame...). */
   error: [error: ActorSpaceError];
 }
@@ -104,6 +123,21 @@ export interface ChannelEvents {
 export type ChannelState = 'connecting' | 'open' | 'closed';
 
 const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;
+// Closes after which a resumable channel does not wait for the peer to come back.
+const FINAL_CLOSE_CODES: ReadonlySet<number> = new Set([
+  CloseCode.NORMAL,
+  CloseCode.BAD_FRAME,
+  CloseCode.UNAUTHENTICATED,
+  CloseCode.FORBIDDEN,
+  CloseCode.UNKNOWN_ROUTE,
+  CloseCode.PAYLOAD_TOO_LARGE,
+]);
+/** Stands in for a transport handed over to another channel. */
+const DETACHED: Transport = { send() {}, close() {}, onMessage() {}, onClose() {} };
+const DEFAULT_REPLAY_LIMIT = 10_000;
+// Acknowledge after this many data frames, or this long after the first unacknowledged one.
+const ACK_EVERY = 128;
+const ACK_DELAY = 200;
 
 /** Settles an incoming ask by sending its answer back over the channel. */
 class Reply implements Settler {
@@ -128,7 +162,7 @@ export class Channel extends EventEmitter<ChannelEvents> implements Router, RefE
   /** Random id of this channel, for logs. */
   readonly id = newId(10);
   readonly #space: SpaceInternals;
-  readonly #transport: Transport;
+  #transport: Transport;
   readonly #options: ChannelOptions;
   readonly #maxPayload: number;
   #state: ChannelState = 'connecting';
@@ -139,8 +173,13 @@ export class Channel extends EventEmitter<ChannelEvents> implements Router, RefE
   readonly #inbound = new Map<number, Context>();
   readonly #exports = new Map<string, ActorRef>();
   readonly #exportIds = new Map<ActorRef, string>();
-  #outbox: string[] = [];
+  readonly #outbox: Outbox;
+  readonly #resumable: boolean;
   #flushQueued = false;
+  /** Data frames received so far on this session (the peer's sequence numbers). */
+  #received = 0;
+  #ackSent = 0;
+  #ackTimer: ReturnType<typeof setTimeout> | null = null;
   #early: Frame[] | null = null;
   #handshakeTimer: ReturnType<typeof setTimeout> | null = null;
   #heartbeatTimer: ReturnType<typeof setInterval> | null = null;
@@ -150,6 +189,7 @@ export class Channel extends EventEmitter<ChannelEvents> implements Router, RefE
   #localRoot: string | null = null;
   #session: string | null = null;
   #closeInfo: { code: number; reason: string } | null = null;
+  #suspended = false;
 
   /** @internal Use {@link ActorSpace.addChannel}. */
   constructor(space: SpaceInternals, transport: Transport, options: ChannelOptions = {}) {
@@ -159,26 +199,63 @@ export class Channel extends EventEmitter<ChannelEvents> implements Router, RefE
     this.#options = options;
     this.#maxPayload = options.maxPayload ?? space.maxPayload;
     this.#caller = options.caller;
-    transport.onMessage((frame) => this.#onMessage(frame));
-    transport.onClose((code, reason) => this.#teardown(code, reason));
+    const r = options.resumable;
+    this.#resumable = r === true || (typeof r === 'object' && r !== null);
+    const limit =
+      typeof r === 'object' && r?.bufferLimit !== undefined ? r.bufferLimit : DEFAULT_REPLAY_LIMIT;
+    this.#outbox = new Outbox(this.#resumable, limit);
+    this.#attach(transport);
 
     if (options.hello) {
-      const { actor, route, token, resume } = options.hello;
+      const actor = options.hello.actor;
       this.#localRoot = actor === undefined ? null : typeof actor === 'string' ? actor : actor.guid;
-      const hello: HelloFields = { v: PROTOCOL_VERSION };
-      if (route !== undefined) hello.route = route;
-      if (this.#localRoot !== null) hello.actor = this.#localRoot;
-      if (token !== undefined) hello.token = token;
-      if (resume !== undefined) hello.resume = resume;
-      if (Number.isFinite(this.#maxPayload)) hello.maxPayload = this.#maxPayload;
-      transport.send(JSON.stringify([Kind.HELLO, hello]));
-      this.#armHandshakeTimer('welcome');
+      this.#sendHello(options.hello.token);
     } else if (options.accept) {
       this.#armHandshakeTimer('hello');
     } else {
       this.#state = 'open';
       queueMicrotask(() => this.#opened());
     }
+  }
+
+  #attach(transport: Transport): void {
+    this.#transport = transport;
+    // Events of a transport this channel has since replaced are ignored.
+    transport.onMessage((frame) => {
+      if (this.#transport === transport) this.#onMessage(frame);
+    });
+    transport.onClose((code, reason) => {
+      if (this.#transport === transport) this.#lostTransport(code, reason);
+    });
+  }
+
+  #sendHello(token: string | undefined): void {
+    const { route, resume } = this.#options.hello ?? {};
+    const hello: HelloFields = { v: PROTOCOL_VERSION };
+    if (route !== undefined) hello.route = route;
+    if (this.#localRoot !== null) hello.actor = this.#localRoot;
+    if (token !== undefined) hello.token = token;
+    const session = this.#session ?? resume;
+    if (session !== undefined && session !== null) {
+      hello.resume = session;
+      hello.ack = this.#received;
+    }
+    if (Number.isFinite(this.#maxPayload)) hello.maxPayload = this.#maxPayload;
+    this.#transport.send(JSON.stringify([Kind.HELLO, hello]));
+    this.#armHandshakeTimer('welcome');
+  }
+
+  /**
+   * Client side of resumption: attach a new transport to this suspended channel and ask the
+   * server to resume the session. Pending asks and queued frames carry over.
+   * @throws ActorSpaceError `PROTOCOL` when the channel is not a suspended client channel.
+   */
+  reconnect(transport: Transport, token?: string): void {
+    if (!this.#options.hello || this.#state !== 'connecting' || !this.#suspended) {
+      throw new ActorSpaceError('PROTOCOL', 'reconnect() needs a suspended client channel');
+    }
+    this.#attach(transport);
+    this.#sendHello(token ?? this.#options.hello.token);
   }
 
   /** Where the channel is in its life. */
@@ -229,8 +306,14 @@ export class Channel extends EventEmitter<ChannelEvents> implements Router, RefE
   close(code: number = CloseCode.NORMAL, reason = ''): void {
     if (this.#state === 'closed') return;
     if (this.#state === 'open') this.#flush();
-    this.#transport.close(code, reason);
+    const transport = this.#transport;
     this.#teardown(code, reason);
+    transport.close(code, reason);
+  }
+
+  /** True while a resumable channel waits for a new transport. */
+  get suspended(): boolean {
+    return this.#suspended;
   }
 
   // ---- sending -------------------------------------------------------------------------
@@ -305,6 +388,12 @@ export class Channel extends EventEmitter<ChannelEvents> implements Router, RefE
     if (typeof type !== 'string' || type.length === 0 || type.length > 256) {
       throw new ActorSpaceError('INVALID_MESSAGE', 'message type must be a string of 1-256 characters');
     }
+    if (this.#outbox.full) {
+      throw new ActorSpaceError(
+        'MAILBOX_FULL',
+        `channel ${this.id} holds ${this.#outbox.size} frames the peer has not acknowledged; "${type}" was refused`,
+      );
+    }
   }
 
   #senderGuid(): string | undefined {
@@ -344,11 +433,17 @@ export class Channel extends EventEmitter<ChannelEvents> implements Router, RefE
     if (this.#state === 'open') this.#flush();
   };
 
+  /** Control frames (ping, pong, ack) are not numbered and never replayed. */
+  #sendControl(text: string): void {
+    if (this.#state === 'open') this.#transport.send(text);
+  }
+
   /** Writes the outbox: the frames of one turn share one transport message when they fit. */
   #flush(): void {
-    const out = this.#outbox;
-    if (out.length === 0) return;
-    this.#outbox = [];
+    if (!this.#outbox.hasUnwritten) return;
+    const out = this.#outbox.takeUnwritten();
+    // An acknowledgement rides along with outgoing frames for free.
+    if (this.#resumable && this.#received > this.#ackSent) out.push(this.#ackFrame());
     if (out.length === 1) {
       this.#transport.send(out[0] as string);
       return;
@@ -439,7 +534,9 @@ export class Channel extends EventEmitter<ChannelEvents> implements Router, RefE
       this.#onHandshakeFrame(frame);
       return;
     }
-    switch (frame[0]) {
+    const kind = frame[0];
+    if (kind <= Kind.ERROR && this.#resumable) this.#countReceived();
+    switch (kind) {
       case Kind.TELL:
         this.#onTell(frame, unsafe);
         return;
@@ -478,9 +575,12 @@ export class Channel extends EventEmitter<ChannelEvents> implements Router, RefE
         this.#report(fromWireError(frame[1], 'message'));
         return;
       case Kind.PING:
-        this.#send(`[${Kind.PONG}]`);
+        this.#sendControl(`[${Kind.PONG}]`);
         return;
       case Kind.PONG:
+        return;
+      case Kind.ACK:
+        if (!this.#outbox.ack(frame[1])) this.#violation(`ack ${frame[1]} of a frame never sent`);
         return;
       default:
         this.#violation(`unexpected ${frame[0] === Kind.HELLO ? 'hello' : 'welcome'} on an open channel`);
@@ -658,6 +758,10 @@ export class Channel extends EventEmitter<ChannelEvents> implements Router, RefE
   #accepted(hello: HelloFields, result: AcceptResult): void {
     this.#accepting = false;
     if (this.#state === 'closed') return;
+    if (result?.resume) {
+      this.#handOver(result.resume, hello);
+      return;
+    }
     const root = result?.actor;
     if (!(root instanceof Ref) || root.router !== this.#space.router) {
       this.close(1011, 'accept() must return a root actor registered in this space');
@@ -674,6 +778,48 @@ export class Channel extends EventEmitter<ChannelEvents> implements Router, RefE
     const early = this.#early;
     this.#early = null;
     if (early) for (const frame of early) if (this.#state === 'open') this.#onFrame(frame, true);
+  }
+
+  /** Gives this channel's transport to the suspended channel whose session the hello resumes. */
+  #handOver(target: Channel, hello: HelloFields): void {
+    if (!(target instanceof Channel) || !target.suspended || target === this) {
+      this.close(1011, 'accept() returned a channel that cannot be resumed');
+      return;
+    }
+    const transport = this.#transport;
+    const early = this.#early ?? [];
+    this.#early = null;
+    // This channel ends without closing the transport it handed over.
+    this.#transport = DETACHED;
+    this.#teardown(CloseCode.NORMAL, `handed over to session ${target.session}`);
+    target._adopt(transport, hello, early);
+  }
+
+  /** @internal Server side of resumption: continue this suspended session over `transport`. */
+  _adopt(transport: Transport, hello: HelloFields, early: Frame[]): void {
+    this.#attach(transport);
+    if (typeof hello.maxPayload === 'number' && hello.maxPayload > 0) this.#peerMax = hello.maxPayload;
+    if (!this.#outbox.rewind(typeof hello.ack === 'number' ? hello.ack : 0)) {
+      this.#violation(`resume ack ${hello.ack} is ahead of the ${this.#outbox.seq} frames sent`);
+      return;
+    }
+    const welcome: WelcomeFields = { v: PROTOCOL_VERSION, resumed: true, ack: this.#received };
+    if (this.#localRoot) welcome.actor = this.#localRoot;
+    if (this.#session) welcome.session = this.#session;
+    if (Number.isFinite(this.#maxPayload)) welcome.maxPayload = this.#maxPayload;
+    this.#ackSent = this.#received;
+    transport.send(JSON.stringify([Kind.WELCOME, welcome]));
+    this.#resumed();
+    for (const frame of early) if (this.#state === 'open') this.#onFrame(frame, true);
+  }
+
+  #resumed(): void {
+    this.#clearHandshakeTimer();
+    this.#suspended = false;
+    this.#state = 'open';
+    this.#startHeartbeat();
+    this.emit('resume', true);
+    this.#flush();
   }
 
   #refused(error: unknown): void {
@@ -703,8 +849,46 @@ export class Channel extends EventEmitter<ChannelEvents> implements Router, RefE
       return;
     }
     if (typeof welcome.maxPayload === 'number' && welcome.maxPayload > 0) this.#peerMax = welcome.maxPayload;
+    if (this.#suspended) {
+      if (welcome.resumed === true && welcome.session === this.#session) {
+        if (!this.#outbox.rewind(typeof welcome.ack === 'number' ? welcome.ack : 0)) {
+          this.#violation(`resume ack ${welcome.ack} is ahead of the ${this.#outbox.seq} frames sent`);
+          return;
+        }
+        this.#resumed();
+        return;
+      }
+      this.#startOver(welcome.session);
+    }
     if (typeof welcome.session === 'string') this.#session = welcome.session;
     this.#becomeOpen(typeof welcome.actor === 'string' ? welcome.actor : null);
+    if (this.#resumable) this.emit('resume', false);
+  }
+
+  /** The server did not resume the session (it expired): nothing of it survives. */
+  #startOver(session: string | undefined): void {
+    const lost = new ActorSpaceError(
+      'CHANNEL_CLOSED',
+      `session ${this.#session} could not be resumed${session ? `; fresh session ${session} started` : ''}`,
+    );
+    this.#suspended = false;
+    this.#failPending(lost);
+    const dropped = this.#outbox.reset();
+    if (dropped > 0) {
+      this.#report(
+        new ActorSpaceError(
+          'CHANNEL_CLOSED',
+          `${dropped} frames sent to the expired session were not delivered`,
+          {
+            details: { dropped },
+          },
+        ),
+      );
+    }
+    this.#received = 0;
+    this.#ackSent = 0;
+    this.#exports.clear();
+    this.#exportIds.clear();
   }
 
   #becomeOpen(remoteRoot: string | null): void {
@@ -725,30 +909,48 @@ export class Channel extends EventEmitter<ChannelEvents> implements Router, RefE
 
   #opened(): void {
     if (this.#state !== 'open') return;
-    const hb = this.#options.heartbeat;
-    if (hb && hb.interval > 0) {
-      this.#lastSeen = Date.now();
-      this.#heartbeatTimer = setInterval(() => this.#beat(hb), hb.interval);
-      (this.#heartbeatTimer as { unref?: () => void }).unref?.();
-    }
+    this.#startHeartbeat();
     this.emit('open');
+  }
+
+  #startHeartbeat(): void {
+    const hb = this.#options.heartbeat;
+    if (!hb || !(hb.interval > 0) || this.#heartbeatTimer !== null) return;
+    this.#lastSeen = Date.now();
+    this.#heartbeatTimer = setInterval(() => this.#beat(hb), hb.interval);
+    (this.#heartbeatTimer as { unref?: () => void }).unref?.();
+  }
+
+  #stopTimers(): void {
+    if (this.#heartbeatTimer !== null) clearInterval(this.#heartbeatTimer);
+    this.#heartbeatTimer = null;
+    if (this.#ackTimer !== null) clearTimeout(this.#ackTimer);
+    this.#ackTimer = null;
+    this.#clearHandshakeTimer();
   }
 
   #beat(hb: HeartbeatOptions): void {
     if (Date.now() - this.#lastSeen > hb.timeout) {
       this.#space.log('debug', `channel ${this.id}: no frame for ${hb.timeout} ms, closing`);
-      this.close(CloseCode.TIMEOUT, `no heartbeat for ${hb.timeout} ms`);
+      const reason = `no heartbeat for ${hb.timeout} ms`;
+      // A resumable session only loses its transport: the peer may come back and resume.
+      if (this.#canSuspend(CloseCode.TIMEOUT)) this.#transport.close(CloseCode.TIMEOUT, reason);
+      else this.close(CloseCode.TIMEOUT, reason);
       return;
     }
-    this.#send(`[${Kind.PING}]`);
+    this.#sendControl(`[${Kind.PING}]`);
   }
 
   #armHandshakeTimer(what: string): void {
     const ms = this.#options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
     if (!(ms > 0 && Number.isFinite(ms))) return;
+    this.#clearHandshakeTimer();
     this.#handshakeTimer = setTimeout(() => {
       this.#handshakeTimer = null;
-      if (this.#state === 'connecting') this.close(CloseCode.TIMEOUT, `no ${what} within ${ms} ms`);
+      if (this.#state !== 'connecting') return;
+      // A resume attempt that stalls loses only its transport; a first handshake closes.
+      if (this.#suspended) this.#transport.close(CloseCode.TIMEOUT, `no ${what} within ${ms} ms`);
+      else this.close(CloseCode.TIMEOUT, `no ${what} within ${ms} ms`);
     }, ms);
     (this.#handshakeTimer as { unref?: () => void }).unref?.();
   }
@@ -756,6 +958,45 @@ export class Channel extends EventEmitter<ChannelEvents> implements Router, RefE
   #clearHandshakeTimer(): void {
     if (this.#handshakeTimer !== null) clearTimeout(this.#handshakeTimer);
     this.#handshakeTimer = null;
+  }
+
+  // ---- resumption ------------------------------------------------------------------------
+
+  #countReceived(): void {
+    this.#received++;
+    if (this.#received - this.#ackSent >= ACK_EVERY) this.#sendAck();
+    else if (this.#ackTimer === null) {
+      this.#ackTimer = setTimeout(this.#sendAck, ACK_DELAY);
+      (this.#ackTimer as { unref?: () => void }).unref?.();
+    }
+  }
+
+  readonly #sendAck = (): void => {
+    if (this.#received > this.#ackSent) this.#sendControl(this.#ackFrame());
+  };
+
+  #ackFrame(): string {
+    if (this.#ackTimer !== null) clearTimeout(this.#ackTimer);
+    this.#ackTimer = null;
+    this.#ackSent = this.#received;
+    return `[${Kind.ACK},${this.#received}]`;
+  }
+
+  #canSuspend(code: number): boolean {
+    return this.#resumable && this.#session !== null && !FINAL_CLOSE_CODES.has(code);
+  }
+
+  #lostTransport(code: number, reason: string): void {
+    if (this.#state === 'closed') return;
+    if (!this.#canSuspend(code) || (this.#state === 'connecting' && !this.#suspended)) {
+      this.#teardown(code, reason);
+      return;
+    }
+    this.#suspended = true;
+    this.#state = 'connecting';
+    this.#stopTimers();
+    this.#space.log('debug', `channel ${this.id} suspended (${code} ${reason}); waiting for a resume`);
+    this.emit('suspend', code, reason);
   }
 
   // ---- failure and teardown ----------------------------------------------------------------
@@ -775,26 +1016,31 @@ export class Channel extends EventEmitter<ChannelEvents> implements Router, RefE
     this.#space.reportError(error, this);
   }
 
+  /** Rejects every ask waiting for an answer and aborts every handler working on one. */
+  #failPending(error: ActorSpaceError): void {
+    const pending = [...this.#pending.values()];
+    this.#pending.clear();
+    for (const ask of pending) ask.reject(error);
+    const inbound = [...this.#inbound.values()];
+    this.#inbound.clear();
+    for (const ctx of inbound) ctx.abort(error);
+  }
+
   #teardown(code: number, reason: string): void {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
+    this.#suspended = false;
     this.#closeInfo = { code, reason };
-    this.#clearHandshakeTimer();
-    if (this.#heartbeatTimer !== null) clearInterval(this.#heartbeatTimer);
-    this.#heartbeatTimer = null;
-    this.#outbox = [];
+    this.#stopTimers();
+    this.#outbox.reset();
     this.#early = null;
-    const closed = new ActorSpaceError(
-      'CHANNEL_CLOSED',
-      `channel ${this.id} closed (${code}${reason ? `: ${reason}` : ''}) before the answer arrived`,
-      { details: { code, reason } },
+    this.#failPending(
+      new ActorSpaceError(
+        'CHANNEL_CLOSED',
+        `channel ${this.id} closed (${code}${reason ? `: ${reason}` : ''}) before the answer arrived`,
+        { details: { code, reason } },
+      ),
     );
-    const pending = [...this.#pending.values()];
-    this.#pending.clear();
-    for (const ask of pending) ask.reject(closed);
-    const inbound = [...this.#inbound.values()];
-    this.#inbound.clear();
-    for (const ctx of inbound) ctx.abort(closed);
     this.#exports.clear();
     this.#exportIds.clear();
     this.#space.channelClosed(this);

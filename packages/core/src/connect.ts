@@ -10,7 +10,7 @@ import { ActorSpace, type SpaceOptions } from './actor-space.js';
 import type { Channel, HeartbeatOptions } from './channel.js';
 import { EventEmitter } from './emitter.js';
 import { ActorSpaceError, CloseCode, errorCodeForClose } from './errors.js';
-import type { WebSocketLike } from './transports/web-socket.js';
+import { type WebSocketLike, webSocketTransport } from './transports/web-socket.js';
 
 /** Backoff of reconnect attempts: `initialDelay * factor^n`, capped at `maxDelay`, randomised by jitter. */
 export interface ReconnectOptions {
@@ -24,6 +24,11 @@ export interface ReconnectOptions {
   jitter?: boolean;
   /** Give up after this many failed attempts in a row. @default Infinity */
   maxAttempts?: number;
+  /**
+   * Frames kept for replay until the server acknowledges them; past it, sends fail with `MAILBOX_FULL`.
+   * @default 10000
+   */
+  bufferLimit?: number;
 }
 
 /** A WebSocket constructor: the browser's, Node 22's, or `ws`. */
@@ -65,16 +70,6 @@ export interface SessionEvents {
   /** A failure nobody waited for: a refused reconnect, a tell the server could not deliver. */
   error: [error: ActorSpaceError];
 }
-
-// Close codes after which trying again cannot help: the server said no.
-const FINAL_CLOSE_CODES: ReadonlySet<number> = new Set([
-  CloseCode.NORMAL,
-  CloseCode.BAD_FRAME,
-  CloseCode.UNAUTHENTICATED,
-  CloseCode.FORBIDDEN,
-  CloseCode.UNKNOWN_ROUTE,
-  CloseCode.PAYLOAD_TOO_LARGE,
-]);
 
 const SERVER_CALLER = { id: 'server', type: 'system' } as const;
 
@@ -137,26 +132,66 @@ export class Session extends EventEmitter<SessionEvents> {
   }
 
   /** @internal First attempt; resolves once paired, rejects when refused or unreachable. */
-  start(): Promise<this> {
+  async start(): Promise<this> {
     if (this.#options.wake) this.#unwake = this.#options.wake(() => this.#retryNow());
-    return this.#attemptOnce().then(
-      () => this,
-      (error) => {
+    try {
+      const token = await this.#token();
+      const socket = this.#socket();
+      const hello: { actor?: ActorRef; route: string; token?: string } = { route: this.#options.route };
+      if (this.#root) hello.actor = this.#root;
+      if (token !== undefined) hello.token = token;
+      const reconnect = this.#options.reconnect;
+      const channel = this.space.addChannel(socket, {
+        hello,
+        caller: SERVER_CALLER,
+        handshakeTimeout: this.#options.handshakeTimeout ?? 10_000,
+        heartbeat: this.#options.heartbeat ?? { interval: 25_000, timeout: 60_000 },
+        // With reconnects the channel outlives its socket: pending asks and queued frames carry over.
+        resumable: reconnect === false ? false : { bufferLimit: reconnect?.bufferLimit ?? 10_000 },
+      });
+      this.#channel = channel;
+      await new Promise<void>((resolve, reject) => {
+        const onOpen = (): void => {
+          channel.off('close', onClose);
+          resolve();
+        };
+        const onClose = (code: number, reason: string): void => {
+          channel.off('open', onOpen);
+          reject(refusal(this.#url, this.#options.route, code, reason));
+        };
+        channel.once('open', onOpen);
+        channel.once('close', onClose);
+      });
+      channel.on('suspend', () => this.#suspended());
+      channel.on('resume', () => {
+        this.#attempt = 0;
+        this.#setStatus('open');
+      });
+      channel.on('close', (code, reason) => {
+        if (this.#status === 'closed') return;
+        if (code !== CloseCode.NORMAL)
+          this.emit('error', refusal(this.#url, this.#options.route, code, reason));
         this.#setStatus('closed');
         this.#stopRetrying();
-        if (this.#ownsSpace) void this.space.destroy();
-        throw error;
-      },
-    );
+      });
+      this.#setStatus('open');
+      return this;
+    } catch (error) {
+      this.#setStatus('closed');
+      this.#stopRetrying();
+      if (this.#ownsSpace) void this.space.destroy();
+      throw error;
+    }
   }
 
-  async #attemptOnce(): Promise<void> {
-    const token =
-      typeof this.#options.token === 'function' ? await this.#options.token() : this.#options.token;
-    if (this.#status === 'closed') throw new ActorSpaceError('CHANNEL_CLOSED', 'the session was closed');
-    let socket: WebSocketLike;
+  async #token(): Promise<string | undefined> {
+    const token = this.#options.token;
+    return typeof token === 'function' ? await token() : token;
+  }
+
+  #socket(): WebSocketLike {
     try {
-      socket = (this.#options.createSocket ?? defaultSocket)(this.#url);
+      return (this.#options.createSocket ?? defaultSocket)(this.#url);
     } catch (error) {
       throw new ActorSpaceError(
         'CHANNEL_CLOSED',
@@ -166,40 +201,10 @@ export class Session extends EventEmitter<SessionEvents> {
         },
       );
     }
-    const hello: { actor?: ActorRef; route: string; token?: string } = { route: this.#options.route };
-    if (this.#root) hello.actor = this.#root;
-    if (token !== undefined) hello.token = token;
-    const channel = this.space.addChannel(socket, {
-      hello,
-      caller: SERVER_CALLER,
-      handshakeTimeout: this.#options.handshakeTimeout ?? 10_000,
-      heartbeat: this.#options.heartbeat ?? { interval: 25_000, timeout: 60_000 },
-    });
-    this.#channel = channel;
-    await new Promise<void>((resolve, reject) => {
-      const onOpen = (): void => {
-        channel.off('close', onClose);
-        resolve();
-      };
-      const onClose = (code: number, reason: string): void => {
-        channel.off('open', onOpen);
-        reject(refusal(this.#url, this.#options.route, code, reason));
-      };
-      channel.once('open', onOpen);
-      channel.once('close', onClose);
-    });
-    this.#attempt = 0;
-    this.#setStatus('open');
-    channel.once('close', (code) => this.#lost(code));
   }
 
-  #lost(code: number): void {
+  #suspended(): void {
     if (this.#status === 'closed') return;
-    if (this.#options.reconnect === false || FINAL_CLOSE_CODES.has(code)) {
-      this.#setStatus('closed');
-      this.#stopRetrying();
-      return;
-    }
     this.#setStatus('reconnecting');
     this.#scheduleRetry();
   }
@@ -212,8 +217,7 @@ export class Session extends EventEmitter<SessionEvents> {
         'error',
         new ActorSpaceError('CHANNEL_CLOSED', `gave up reconnecting to ${this.#url} after ${max} attempts`),
       );
-      this.#setStatus('closed');
-      this.#stopRetrying();
+      void this.close();
       return;
     }
     const delay = backoffDelay(this.#attempt++, r);
@@ -227,20 +231,22 @@ export class Session extends EventEmitter<SessionEvents> {
     this.#retry();
   }
 
-  #retry(): void {
+  async #retry(): Promise<void> {
     this.#retryTimer = null;
-    if (this.#status !== 'reconnecting') return;
-    this.#attemptOnce().catch((error: ActorSpaceError) => {
-      if (this.#status === 'closed') return;
-      const code = (error.details as { code?: number } | undefined)?.code;
-      if (code !== undefined && FINAL_CLOSE_CODES.has(code) && code !== CloseCode.NORMAL) {
-        this.emit('error', error);
-        this.#setStatus('closed');
-        this.#stopRetrying();
-        return;
-      }
+    const channel = this.#channel;
+    if (this.#status !== 'reconnecting' || !channel) return;
+    try {
+      const token = await this.#token();
+      if (this.#status !== 'reconnecting') return;
+      // A failed attempt suspends the channel again, which schedules the next one.
+      channel.reconnect(webSocketTransport(this.#socket()), token);
+    } catch (error) {
+      this.emit(
+        'error',
+        error instanceof ActorSpaceError ? error : new ActorSpaceError('CHANNEL_CLOSED', String(error)),
+      );
       this.#scheduleRetry();
-    });
+    }
   }
 
   #stopRetrying(): void {

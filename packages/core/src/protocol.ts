@@ -19,6 +19,7 @@ export const Kind = {
   ERROR: 6,
   PING: 8,
   PONG: 9,
+  ACK: 10,
   HELLO: 16,
   WELCOME: 17,
 } as const;
@@ -32,6 +33,8 @@ export interface HelloFields {
   resume?: string;
   /** Largest frame the client accepts, in bytes. */
   maxPayload?: number;
+  /** With `resume`: how many data frames of the session the client has received. */
+  ack?: number;
 }
 
 /** Server → client answer to a hello; nothing else is sent before it. */
@@ -40,6 +43,9 @@ export interface WelcomeFields {
   actor?: string;
   session?: string;
   maxPayload?: number;
+  /** True when the hello's `resume` session continues; `ack` then counts the frames the server received. */
+  resumed?: boolean;
+  ack?: number;
 }
 
 export type TellFrame = [typeof Kind.TELL, string, string, unknown, unknown?, string?];
@@ -50,6 +56,7 @@ export type CancelFrame = [typeof Kind.CANCEL, number];
 export type ErrorFrame = [typeof Kind.ERROR, unknown];
 export type PingFrame = [typeof Kind.PING];
 export type PongFrame = [typeof Kind.PONG];
+export type AckFrame = [typeof Kind.ACK, number];
 export type HelloFrame = [typeof Kind.HELLO, HelloFields];
 export type WelcomeFrame = [typeof Kind.WELCOME, WelcomeFields];
 
@@ -63,6 +70,7 @@ export type Frame =
   | ErrorFrame
   | PingFrame
   | PongFrame
+  | AckFrame
   | HelloFrame
   | WelcomeFrame;
 
@@ -162,6 +170,8 @@ function frameShapeOk(f: unknown[]): boolean {
     case Kind.PING:
     case Kind.PONG:
       return f.length === 1;
+    case Kind.ACK:
+      return f.length === 2 && typeof f[1] === 'number' && Number.isSafeInteger(f[1]) && f[1] >= 0;
     case Kind.HELLO:
     case Kind.WELCOME:
       return f.length === 2 && isRecord(f[1]) && typeof f[1].v === 'number';

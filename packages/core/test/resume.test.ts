@@ -1,0 +1,221 @@
+import {
+  ActorSpace,
+  type Channel,
+  CloseCode,
+  defineActor,
+  type RemoteActor,
+  type Transport,
+} from '@actorspace/core';
+import { afterEach, describe, expect, it } from 'vitest';
+import { once } from './helpers.js';
+
+/** An in-memory link that can be cut: frames still in flight when it is cut are lost, as on a real network. */
+function link(): { client: Transport; server: Transport; cut(): void } {
+  let alive = true;
+  const handlers = [
+    { message: (_f: string) => {}, close: (_c: number, _r: string) => {} },
+    { message: (_f: string) => {}, close: (_c: number, _r: string) => {} },
+  ] as const;
+  const end = (me: 0 | 1): Transport => ({
+    send(frame) {
+      if (!alive) return;
+      queueMicrotask(() => alive && handlers[me === 0 ? 1 : 0].message(frame as string));
+    },
+    close(code = 1000, reason = '') {
+      if (!alive) return;
+      alive = false;
+      handlers[me].close(code, reason);
+      queueMicrotask(() => handlers[me === 0 ? 1 : 0].close(code, reason));
+    },
+    onMessage(cb) {
+      (handlers[me] as { message: unknown }).message = cb;
+    },
+    onClose(cb) {
+      (handlers[me] as { close: unknown }).close = cb;
+    },
+  });
+  return {
+    client: end(0),
+    server: end(1),
+    cut() {
+      if (!alive) return;
+      alive = false;
+      handlers[0].close(1006, 'cut');
+      handlers[1].close(1006, 'cut');
+    },
+  };
+}
+
+const spaces: ActorSpace[] = [];
+afterEach(async () => {
+  for (const s of spaces.splice(0)) await s.destroy();
+});
+
+/** A server that resumes sessions it still holds, like the server engine does. */
+function resumableServer(options: { resume?: boolean } = {}) {
+  const server = new ActorSpace('server');
+  spaces.push(server);
+  const sessions = new Map<string, Channel>();
+  const received: number[] = [];
+  let clientRoot: RemoteActor | null = null;
+  let sessionCount = 0;
+  const root = server.register(
+    defineActor(
+      {
+        n: (n: number) => {
+          received.push(n);
+          return n * 2;
+        },
+      },
+      { setRemoteActor: (r) => (clientRoot = r) },
+    ),
+    'root',
+  );
+  const attach = (t: Transport): Channel => {
+    const ch = server.addChannel(t, {
+      resumable: true,
+      accept: (hello) => {
+        const old = hello.resume ? sessions.get(hello.resume) : undefined;
+        if (old?.suspended && options.resume !== false) return { resume: old };
+        const session = `s${++sessionCount}`;
+        sessions.set(session, ch);
+        return { actor: root, session };
+      },
+    });
+    return ch;
+  };
+  return { server, attach, received, sessions, client: () => clientRoot, sessionCount: () => sessionCount };
+}
+
+function resumableClient() {
+  const client = new ActorSpace('client');
+  spaces.push(client);
+  const received: number[] = [];
+  const root = client.register(defineActor({ n: (n: number) => void received.push(n) }), 'croot');
+  return { client, root, received };
+}
+
+describe('session resumption', () => {
+  it('keeps pending asks across a lost link and answers them once resumed', async () => {
+    const srv = resumableServer();
+    const cli = resumableClient();
+    let l = link();
+    srv.attach(l.server);
+    const ch = cli.client.addChannel(l.client, { hello: { actor: cli.root }, resumable: true });
+    await once(ch, 'open');
+    const remote = ch.remote!;
+    const before = remote.ask<number>('n', 1);
+    l.cut();
+    expect(ch.state).toBe('connecting');
+    expect(ch.suspended).toBe(true);
+    const during = remote.ask<number>('n', 2);
+    remote.tell('n', 3);
+    l = link();
+    srv.attach(l.server);
+    ch.reconnect(l.client);
+    const [resumed] = await once<[boolean]>(ch, 'resume');
+    expect(resumed).toBe(true);
+    expect(await before).toBe(2);
+    expect(await during).toBe(4);
+    await remote.ask('n', 4);
+    expect(srv.received).toEqual([1, 2, 3, 4]);
+    expect(srv.sessionCount()).toBe(1);
+  });
+
+  it('delivers every message exactly once and in order while the link is cut at random moments', async () => {
+    const srv = resumableServer();
+    const cli = resumableClient();
+    let l = link();
+    srv.attach(l.server);
+    const ch = cli.client.addChannel(l.client, {
+      hello: { actor: cli.root },
+      resumable: { bufferLimit: 100_000 },
+    });
+    await once(ch, 'open');
+    const toServer = ch.remote!;
+    const toClient = srv.client()!;
+    const total = 3000;
+    let cuts = 0;
+    const answers: Promise<number>[] = [];
+    let seed = 42;
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    for (let i = 0; i < total; i++) {
+      if (i % 3 === 0) answers.push(toServer.ask<number>('n', i, { timeout: 0 }));
+      else toServer.tell('n', i);
+      toClient.tell('n', i);
+      if (random() < 0.01) {
+        // Let some frames reach the wire, then cut with others still in flight.
+        await Promise.resolve();
+        l.cut();
+        cuts++;
+        await new Promise((r) => setTimeout(r, 0));
+        l = link();
+        srv.attach(l.server);
+        ch.reconnect(l.client);
+      } else if (i % 50 === 0) {
+        await new Promise((r) => setTimeout(r, 0));
+      }
+    }
+    const doubled = await Promise.all(answers);
+    await toServer.ask('n', total);
+    await toClient.ask('n', total);
+    expect(cuts).toBeGreaterThan(10);
+    expect(srv.received).toEqual(Array.from({ length: total + 1 }, (_, i) => i));
+    expect(cli.received).toEqual(Array.from({ length: total + 1 }, (_, i) => i));
+    expect(doubled).toEqual(answers.map((_, k) => k * 3 * 2));
+    expect(srv.sessionCount()).toBe(1);
+  });
+
+  it('starts a fresh session, rejects what the old one owed and pairs again when the server cannot resume', async () => {
+    const srv = resumableServer({ resume: false });
+    const cli = resumableClient();
+    const pairings: string[] = [];
+    let l = link();
+    srv.attach(l.server);
+    const root2 = cli.client.register(
+      defineActor({ n: () => {} }, { setRemoteActor: (r) => void pairings.push(r.guid) }),
+      'croot2',
+    );
+    const ch = cli.client.addChannel(l.client, { hello: { actor: root2 }, resumable: true });
+    await once(ch, 'open');
+    l.cut();
+    const owed = ch.remote!.ask('n', 1);
+    const errors: string[] = [];
+    ch.on('error', (e) => errors.push(e.code));
+    l = link();
+    srv.attach(l.server);
+    ch.reconnect(l.client);
+    const [resumed] = await once<[boolean]>(ch, 'resume');
+    expect(resumed).toBe(false);
+    await expect(owed).rejects.toMatchObject({ code: 'CHANNEL_CLOSED' });
+    expect(errors).toEqual(['CHANNEL_CLOSED']);
+    expect(ch.session).toBe('s2');
+    expect(pairings).toHaveLength(2);
+    expect(await ch.remote!.ask('n', 5)).toBe(10);
+  });
+
+  it('refuses new sends with MAILBOX_FULL once the replay buffer is full', async () => {
+    const srv = resumableServer();
+    const cli = resumableClient();
+    const l = link();
+    srv.attach(l.server);
+    const ch = cli.client.addChannel(l.client, { hello: { actor: cli.root }, resumable: { bufferLimit: 5 } });
+    await once(ch, 'open');
+    l.cut();
+    for (let i = 0; i < 5; i++) ch.remote!.tell('n', i);
+    expect(() => ch.remote!.tell('n', 5)).toThrow(expect.objectContaining({ code: 'MAILBOX_FULL' }));
+  });
+
+  it('closes for good on a deliberate close or a final code, rejecting pending asks', async () => {
+    const srv = resumableServer();
+    const cli = resumableClient();
+    const l = link();
+    srv.attach(l.server);
+    const ch = cli.client.addChannel(l.client, { hello: { actor: cli.root }, resumable: true });
+    await once(ch, 'open');
+    const pending = ch.remote!.ask('never-answered-in-time', 1);
+    l.client.close(CloseCode.NORMAL, 'bye');
+    await expect(pending).rejects.toMatchObject({ code: 'CHANNEL_CLOSED' });
+    expect(ch.state).toBe('closed');
+  });
+});
