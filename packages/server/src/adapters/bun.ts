@@ -1,0 +1,115 @@
+/**
+ * @actorspace/server/bun: `fetch` and `websocket` handlers for `Bun.serve`. Bun's server
+ * types are described structurally here, so the package needs no bun-types to build.
+ */
+import type { ActorServer, HttpResponse } from '../actor-server.js';
+import { DEFAULT_PATH, normalizePath, pathnameOf } from '../internal/paths.js';
+import type { PeerConnection, PeerRequest } from '../peer.js';
+
+/** What the adapter keeps on each Bun socket (`ws.data`). */
+export interface BunSocketData {
+  request: PeerRequest;
+  connection: PeerConnection | null;
+}
+
+/** The part of Bun's `ServerWebSocket` the adapter uses. */
+export interface BunWebSocket {
+  data: BunSocketData;
+  send(data: string): unknown;
+  close(code?: number, reason?: string): void;
+}
+
+/** The part of Bun's `Server` the adapter uses. */
+export interface BunServer {
+  upgrade(request: Request, options: { data: BunSocketData }): boolean;
+  requestIP?(request: Request): { address: string } | null;
+}
+
+/** A host `fetch` handler for everything that is not the engine's. */
+export type BunFetch = (request: Request, server: BunServer) => Response | Promise<Response> | undefined;
+
+/** Options of {@link bunHandlers}. */
+export interface BunHandlersOptions {
+  /** Path of the WebSocket endpoint and prefix of the engine's HTTP endpoints. @default '/actorspace' */
+  path?: string;
+  /** The host app's own `fetch`, called for every request that is not the engine's. @default 404 */
+  fetch?: BunFetch;
+}
+
+/** What {@link bunHandlers} returns: spread it into `Bun.serve`. */
+export interface BunHandlers {
+  fetch(request: Request, server: BunServer): Promise<Response | undefined>;
+  websocket: {
+    maxPayloadLength: number;
+    open(ws: BunWebSocket): void;
+    message(ws: BunWebSocket, message: string | ArrayBufferView | ArrayBuffer): void;
+    close(ws: BunWebSocket, code: number, reason: string): void;
+  };
+}
+
+/**
+ * Handlers for `Bun.serve`: upgrades to `path` pair with the engine's routes, `GET <path>/health`
+ * is answered, and every other request goes to `options.fetch` (Bun's `routes` keep working too).
+ *
+ * @example
+ * import { createActorServer } from '@actorspace/server';
+ * import { bunHandlers } from '@actorspace/server/bun';
+ *
+ * const actors = createActorServer({ routes: { '/todos': () => new TodoServerActor() } });
+ * Bun.serve({
+ *   port: 8080,
+ *   ...bunHandlers(actors, { path: '/actorspace', fetch: () => new Response('my app') }),
+ * });
+ */
+export function bunHandlers(actors: ActorServer<any>, options: BunHandlersOptions = {}): BunHandlers {
+  const path = normalizePath(options.path ?? DEFAULT_PATH);
+  const host = options.fetch;
+  const notFound = (): Response => new Response('Not Found', { status: 404 });
+
+  return {
+    async fetch(request, server) {
+      const pathname = pathnameOf(request.url);
+      if (pathname === path && request.headers.get('upgrade')?.toLowerCase() === 'websocket') {
+        if (!actors.checkOrigin(request.headers.get('origin')))
+          return new Response('Forbidden', { status: 403 });
+        const address = server.requestIP?.(request)?.address;
+        const peerRequest: PeerRequest = { url: request.url, headers: request.headers };
+        if (address !== undefined) peerRequest.remoteAddress = address;
+        if (server.upgrade(request, { data: { request: peerRequest, connection: null } })) return undefined;
+        return new Response('WebSocket upgrade failed', { status: 400 });
+      }
+      if (pathname.startsWith(`${path}/`)) {
+        const reply = await actors.http(
+          { method: request.method, url: request.url, headers: request.headers },
+          path,
+        );
+        if (reply) return toResponse(reply);
+      }
+      return host ? ((await host(request, server)) ?? notFound()) : notFound();
+    },
+    websocket: {
+      // Above the engine's limit, so an oversize frame reaches the engine and gets 4413.
+      maxPayloadLength: actors.maxPayload * 2 + 1024,
+      open(ws) {
+        ws.data.connection = actors.handle({
+          send: (frame) => {
+            ws.send(frame);
+          },
+          close: (code, reason) => ws.close(code, reason),
+          request: ws.data.request,
+        });
+      },
+      message(ws, message) {
+        ws.data.connection?.message(message);
+      },
+      close(ws, code, reason) {
+        ws.data.connection?.closed(code, reason);
+        ws.data.connection = null;
+      },
+    },
+  };
+}
+
+function toResponse(reply: HttpResponse): Response {
+  return new Response(reply.body as BodyInit, { status: reply.status, headers: reply.headers });
+}

@@ -1,0 +1,88 @@
+/**
+ * @actorspace/server/hono: a Hono sub-app with the engine's WebSocket endpoint and HTTP
+ * endpoints, for any runtime Hono's `upgradeWebSocket` helper supports (tested on Node with
+ * @hono/node-ws).
+ */
+import { Hono, type MiddlewareHandler } from 'hono';
+import type { UpgradeWebSocket, WSContext, WSEvents } from 'hono/ws';
+import type { ActorServer } from '../actor-server.js';
+import { DEFAULT_PATH, normalizePath } from '../internal/paths.js';
+import type { PeerConnection, PeerRequest } from '../peer.js';
+
+/** Options of {@link honoRoutes}. */
+export interface HonoRoutesOptions {
+  /** The runtime's `upgradeWebSocket` helper (`@hono/node-ws`, `hono/bun`, `hono/deno`...). */
+  upgradeWebSocket: UpgradeWebSocket<any, any, any>;
+  /** Path of the WebSocket endpoint and prefix of the engine's HTTP endpoints. @default '/actorspace' */
+  path?: string;
+}
+
+/**
+ * A Hono app with the engine's endpoints: mount it with `app.route('/', honoRoutes(...))`.
+ * Browser origins refused by `origins` get HTTP 403 before the upgrade.
+ *
+ * @example
+ * import { serve } from '@hono/node-server';
+ * import { createNodeWebSocket } from '@hono/node-ws';
+ * import { Hono } from 'hono';
+ * import { createActorServer } from '@actorspace/server';
+ * import { honoRoutes } from '@actorspace/server/hono';
+ *
+ * const app = new Hono();
+ * const { injectWebSocket, upgradeWebSocket } = createNodeWebSocket({ app });
+ * const actors = createActorServer({ routes: { '/todos': () => new TodoServerActor() } });
+ * app.route('/', honoRoutes(actors, { upgradeWebSocket }));
+ * injectWebSocket(serve({ fetch: app.fetch, port: 8080 }));
+ */
+export function honoRoutes(actors: ActorServer<any>, options: HonoRoutesOptions): Hono {
+  const path = normalizePath(options.path ?? DEFAULT_PATH);
+  const app = new Hono();
+
+  const checkOrigin: MiddlewareHandler = async (c, next) => {
+    if (!actors.checkOrigin(c.req.header('origin'))) return c.text('Forbidden', 403);
+    await next();
+  };
+
+  app.get(
+    path,
+    checkOrigin,
+    options.upgradeWebSocket((c) => {
+      const request: PeerRequest = { url: c.req.url, headers: c.req.raw.headers };
+      let connection: PeerConnection | null = null;
+      const events: WSEvents = {
+        onOpen(_event, ws: WSContext) {
+          connection = actors.handle({
+            send: (frame) => ws.send(frame),
+            close: (code, reason) => ws.close(code, reason),
+            request,
+          });
+        },
+        onMessage(event, _ws) {
+          const data = event.data as unknown;
+          if (typeof data === 'string' || data instanceof ArrayBuffer || ArrayBuffer.isView(data)) {
+            connection?.message(data);
+          } else {
+            // A Blob (some runtimes): protocol v1 is text only, so any bytes are a bad frame.
+            connection?.message(new Uint8Array(0));
+          }
+        },
+        onClose(event, _ws) {
+          connection?.closed(event.code, event.reason);
+          connection = null;
+        },
+      };
+      return events;
+    }),
+  );
+
+  app.on(['GET', 'HEAD'], `${path}/*`, async (c, next) => {
+    const reply = await actors.http(
+      { method: c.req.method, url: c.req.url, headers: c.req.raw.headers },
+      path,
+    );
+    if (!reply) return next();
+    return c.body(reply.body as any, reply.status as 200, reply.headers);
+  });
+
+  return app;
+}

@@ -1,0 +1,178 @@
+/**
+ * @actorspace/server/node: mounts the engine on a `node:http` / `node:https` server with `ws`
+ * in noServer mode. Imported by plain Node servers, and reused by the Express and Fastify
+ * adapters for the upgrade.
+ */
+import type { Server as HttpServer, IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { type WebSocket, WebSocketServer } from 'ws';
+import type { ActorServer, HttpResponse } from '../actor-server.js';
+import { DEFAULT_PATH, normalizePath, pathnameOf } from '../internal/paths.js';
+
+/** Options of {@link attach}. */
+export interface AttachOptions {
+  /** Path of the WebSocket endpoint; the engine's HTTP endpoints live under it. @default '/actorspace' */
+  path?: string;
+  /**
+   * Serve the engine's HTTP endpoints (`<path>/health`) from the server's `request` event.
+   * Framework adapters turn it off and route them through the framework instead.
+   * @default true
+   */
+  http?: boolean;
+}
+
+/** What {@link attach} returns. */
+export interface Attachment {
+  /** The mount path. */
+  readonly path: string;
+  /** Stops handling upgrades and requests for `path` and closes the `ws` server; the engine stays open. */
+  detach(): void;
+}
+
+type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
+
+/**
+ * Mounts the engine on a `node:http` server: WebSocket upgrades to `path` pair with the
+ * engine's routes; every other upgrade and request is left to the host's own handlers.
+ * Browser origins refused by `origins` get HTTP 403 at the upgrade.
+ *
+ * @example
+ * import { createServer } from 'node:http';
+ * import { createActorServer } from '@actorspace/server';
+ * import { attach } from '@actorspace/server/node';
+ *
+ * const actors = createActorServer({ routes: { '/echo': () => defineActor({ echo: (x) => x }) } });
+ * const server = createServer((req, res) => res.end('my app'));
+ * attach(server, actors, { path: '/actorspace' });
+ * server.listen(8080);
+ */
+export function attach(
+  server: HttpServer,
+  actors: ActorServer<any>,
+  options: AttachOptions = {},
+): Attachment {
+  const path = normalizePath(options.path ?? DEFAULT_PATH);
+  const wss = new WebSocketServer({
+    noServer: true,
+    // Above the engine's limit, so an oversize frame reaches the engine and gets 4413 rather
+    // than ws's own 1009; frames past twice the limit are still cut off by ws.
+    maxPayload: actors.maxPayload * 2 + 1024,
+    perMessageDeflate: false,
+  });
+
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    if (pathnameOf(req.url) !== path) {
+      // Another upgrade handler of the host may want it; answer only when there is none.
+      if (server.listenerCount('upgrade') === 1) refuseUpgrade(socket, 404, 'Not Found');
+      return;
+    }
+    if (!actors.checkOrigin(req.headers.origin)) {
+      refuseUpgrade(socket, 403, 'Forbidden');
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => handleSocket(actors, ws, req));
+  };
+  server.on('upgrade', onUpgrade);
+
+  let restore: (() => void) | null = null;
+  if (options.http !== false) {
+    // The engine.io pattern: take the host's request listeners and call them for every
+    // request that is not ours, so the host never answers one of our URLs twice.
+    const hostListeners = server.listeners('request') as RequestListener[];
+    server.removeAllListeners('request');
+    const onRequest: RequestListener = (req, res) => {
+      const pass = (): void => {
+        for (const listener of hostListeners) listener.call(server, req, res);
+        if (hostListeners.length === 0) {
+          res.statusCode = 404;
+          res.end();
+        }
+      };
+      if (!pathnameOf(req.url).startsWith(`${path}/`)) {
+        pass();
+        return;
+      }
+      serveHttp(actors, req, res, path).then(
+        (served) => {
+          if (!served) pass();
+        },
+        () => {
+          if (!res.headersSent) res.statusCode = 500;
+          res.end();
+        },
+      );
+    };
+    server.on('request', onRequest);
+    restore = () => {
+      server.off('request', onRequest);
+      for (const listener of hostListeners) server.on('request', listener);
+    };
+  }
+
+  return {
+    path,
+    detach() {
+      server.off('upgrade', onUpgrade);
+      restore?.();
+      restore = null;
+      wss.close();
+    },
+  };
+}
+
+/**
+ * Hands one `ws` socket to the engine. Exported for hosts that run their own `ws` server.
+ */
+export function handleSocket(actors: ActorServer<any>, ws: WebSocket, req: IncomingMessage): void {
+  const conn = actors.handle({
+    send: (frame) => ws.send(frame),
+    close: (code, reason) => ws.close(code, reason),
+    request: {
+      url: req.url ?? '/',
+      headers: req.headers,
+      ...(req.socket.remoteAddress !== undefined && { remoteAddress: req.socket.remoteAddress }),
+    },
+  });
+  ws.on('message', (data, isBinary) => {
+    const bytes = Array.isArray(data)
+      ? Buffer.concat(data)
+      : Buffer.isBuffer(data)
+        ? data
+        : Buffer.from(data);
+    conn.message(isBinary ? bytes : bytes.toString('utf8'));
+  });
+  ws.on('close', (code, reason) => conn.closed(code, reason.toString('utf8')));
+  // 'error' is always followed by 'close'; the listener keeps it from becoming unhandled.
+  ws.on('error', () => {});
+}
+
+/**
+ * Answers the engine's HTTP endpoints on a Node request. Resolves false when the request is
+ * not one of them, so the caller can pass it on.
+ */
+export async function serveHttp(
+  actors: ActorServer<any>,
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string = DEFAULT_PATH,
+): Promise<boolean> {
+  const reply = await actors.http(
+    { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers },
+    path,
+  );
+  if (!reply) return false;
+  writeReply(res, reply);
+  return true;
+}
+
+function writeReply(res: ServerResponse, reply: HttpResponse): void {
+  res.statusCode = reply.status;
+  for (const [name, value] of Object.entries(reply.headers)) res.setHeader(name, value);
+  res.end(reply.body);
+}
+
+function refuseUpgrade(socket: Duplex, status: number, text: string): void {
+  // Destroy only once the answer is flushed, as ws's own abortHandshake does.
+  socket.once('finish', () => socket.destroy());
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}

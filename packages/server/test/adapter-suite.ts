@@ -1,0 +1,242 @@
+/**
+ * The route suite every adapter runs (test/adapters/<name>.test.ts): the same pairing,
+ * messaging, host-coexistence, health, shutdown and close-code checks against a real server.
+ * Quirks of an adapter are options of the harness, never copies of the suite.
+ */
+import { defineActor, Kind, PROTOCOL_VERSION } from '@actorspace/core';
+import { connect, type Session } from '@actorspace/node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { ALLOWED_ORIGIN, SUITE_DEFAULTS, type SuiteConfig } from './fixtures/suite-server.js';
+
+/** A running server under test. */
+export interface StartedServer {
+  /** ws:// URL of the ActorSpace endpoint. */
+  wsUrl: string;
+  /** http:// origin of the server. */
+  httpUrl: string;
+  /** `actors.close()` on the server side. */
+  closeEngine(): Promise<void>;
+  /** How many server root actors had `onStop` called. */
+  stops(): Promise<number>;
+  /** Stops the whole server (engine and host). */
+  stop(): Promise<void>;
+}
+
+/** How the suite runs against one adapter. */
+export interface AdapterHarness {
+  /** Starts the suite engine (test/fixtures/suite-server.ts) mounted at `/actorspace`, with a host route `GET /host` → `host ok`. */
+  start(config: SuiteConfig): Promise<StartedServer>;
+  /** The host also runs its own WebSocket endpoint at `/host-ws` that echoes. */
+  hostSocket?: boolean;
+}
+
+/** Opens a raw socket and resolves with the code it is closed with (or the HTTP status of a refused upgrade). */
+export function rawClose(
+  url: string,
+  frames: Array<string | Buffer>,
+  headers: Record<string, string> = {},
+): Promise<{ code: number; reason: string; status?: number }> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { headers });
+    ws.on('unexpected-response', (_req, res) => {
+      res.resume();
+      resolve({ code: 0, reason: '', status: res.statusCode ?? 0 });
+      ws.terminate();
+    });
+    ws.on('open', () => {
+      for (const frame of frames) ws.send(frame, { binary: typeof frame !== 'string' });
+    });
+    ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() }));
+    ws.on('error', (error) => {
+      if (!/Unexpected server response|closed before the connection/.test(error.message)) reject(error);
+    });
+  });
+}
+
+/** A hello frame of protocol v1. */
+export function hello(fields: Record<string, unknown>): string {
+  return JSON.stringify([Kind.HELLO, { v: PROTOCOL_VERSION, ...fields }]);
+}
+
+/** A client root actor that records what the server tells it. */
+function clientActor() {
+  let onPaired: (data: unknown) => void = () => {};
+  let onServerTell: (data: unknown) => void = () => {};
+  let onHanging: (data: unknown) => void = () => {};
+  const paired = new Promise((resolve) => (onPaired = resolve));
+  const fromServer = new Promise((resolve) => (onServerTell = resolve));
+  const hanging = new Promise((resolve) => (onHanging = resolve));
+  const actor = defineActor({
+    paired: (data: unknown) => onPaired(data),
+    fromServer: (data: unknown) => onServerTell(data),
+    hanging: (data: unknown) => onHanging(data),
+  });
+  return { actor, paired, fromServer, hanging };
+}
+
+/** Runs the adapter route suite. */
+export function runAdapterSuite(name: string, harness: AdapterHarness): void {
+  describe(`${name} adapter`, () => {
+    let server: StartedServer;
+    const sessions: Session[] = [];
+    const open = async (token?: string): Promise<Session> => {
+      const client = clientActor();
+      const session = await connect(server.wsUrl, {
+        route: '/echo',
+        actor: client.actor,
+        reconnect: false,
+        ...(token !== undefined && { token }),
+      });
+      sessions.push(session);
+      return session;
+    };
+
+    beforeAll(async () => {
+      server = await harness.start({});
+    });
+    afterAll(async () => {
+      await Promise.all(sessions.map((s) => s.close()));
+      await server?.stop();
+    });
+
+    it('pairs a client and answers asks with rich data', async () => {
+      const session = await open();
+      const data = { at: new Date(0), tags: new Set(['a']), n: 10n };
+      expect(await session.server.ask('echo', data)).toEqual(data);
+      expect(session.status).toBe('open');
+    });
+
+    it('delivers tells both ways, in order', async () => {
+      const client = clientActor();
+      const session = await connect(server.wsUrl, { route: '/echo', actor: client.actor, reconnect: false });
+      sessions.push(session);
+      session.server.tell('note', 1);
+      session.server.tell('note', 2);
+      expect(await session.server.ask('notes')).toEqual([1, 2]);
+      await session.server.ask('tellClient', { hi: 'client' });
+      expect(await client.fromServer).toEqual({ hi: 'client' });
+    });
+
+    it('lets the server tell the client as soon as pairing completes', async () => {
+      const client = clientActor();
+      const session = await connect(server.wsUrl, { route: '/echo', actor: client.actor, reconnect: false });
+      sessions.push(session);
+      expect(await client.paired).toEqual({ route: '/echo' });
+    });
+
+    it('injects services and the session into the factory', async () => {
+      const session = await open();
+      expect(await session.server.ask('service')).toBe('hello from services');
+      const info = (await session.server.ask('session')) as { id: string; route: string };
+      expect(info).toEqual({ id: session.id, route: '/echo' });
+    });
+
+    it('passes the caller returned by authenticate to handlers', async () => {
+      const session = await open('alice');
+      expect(await session.server.ask('whoami')).toEqual({ id: 'alice', type: 'client' });
+    });
+
+    it('keeps two sessions isolated', async () => {
+      const [a, b] = await Promise.all([open(), open()]);
+      await a.server.ask('set', 'A');
+      await b.server.ask('set', 'B');
+      expect(await a.server.ask('get')).toBe('A');
+      expect(await b.server.ask('get')).toBe('B');
+      expect(a.id).not.toBe(b.id);
+    });
+
+    it('leaves the host routes untouched', async () => {
+      const res = await fetch(`${server.httpUrl}/host`);
+      expect(res.status).toBe(200);
+      expect(await res.text()).toBe('host ok');
+      if (harness.hostSocket) {
+        const ws = new WebSocket(`${server.httpUrl.replace('http', 'ws')}/host-ws`);
+        const echoed = new Promise<string>((resolve, reject) => {
+          ws.on('message', (data) => resolve(data.toString()));
+          ws.on('error', reject);
+        });
+        ws.on('open', () => ws.send('ping'));
+        expect(await echoed).toBe('echo:ping');
+        ws.close();
+      }
+    });
+
+    it('answers GET <path>/health with JSON counts', async () => {
+      await open();
+      const res = await fetch(`${server.httpUrl}/actorspace/health`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toMatch(/application\/json/);
+      const body = (await res.json()) as Record<string, unknown>;
+      expect(body).toMatchObject({ status: 'ok' });
+      expect(body.connections).toBeGreaterThanOrEqual(1);
+      expect(body.sessions).toBeGreaterThanOrEqual(1);
+      expect(typeof body.uptime).toBe('number');
+    });
+
+    describe('close codes', () => {
+      it('closes 4400 on a wrong protocol version', async () => {
+        const closed = await rawClose(server.wsUrl, [
+          JSON.stringify([Kind.HELLO, { v: 99, route: '/echo' }]),
+        ]);
+        expect(closed.code).toBe(4400);
+      });
+
+      it('closes 4400 on a garbage frame', async () => {
+        expect((await rawClose(server.wsUrl, ['{not json'])).code).toBe(4400);
+      });
+
+      it('closes 4401 when authenticate refuses the token', async () => {
+        expect((await rawClose(server.wsUrl, [hello({ route: '/echo', token: 'bad' })])).code).toBe(4401);
+      });
+
+      it('refuses a disallowed Origin with HTTP 403 at the upgrade', async () => {
+        const closed = await rawClose(server.wsUrl, [], { origin: 'http://evil.test' });
+        expect(closed.status).toBe(403);
+      });
+
+      it('accepts an allowed Origin and a client without one', async () => {
+        const allowed = await rawClose(server.wsUrl, [hello({ route: '/nope' })], { origin: ALLOWED_ORIGIN });
+        expect(allowed.code).toBe(4404);
+      });
+
+      it('closes 4404 on an unknown route', async () => {
+        expect((await rawClose(server.wsUrl, [hello({ route: '/nope' })])).code).toBe(4404);
+      });
+
+      it('closes 4408 when no hello arrives in time', async () => {
+        expect((await rawClose(server.wsUrl, [])).code).toBe(4408);
+      });
+
+      it('closes 4413 on a frame above maxPayload', async () => {
+        const big = 'x'.repeat(SUITE_DEFAULTS.maxPayload + 1024);
+        expect((await rawClose(server.wsUrl, [hello({ route: '/echo' }), big])).code).toBe(4413);
+      });
+    });
+
+    it('closes gracefully: 1001, pending asks rejected, onStop called', async () => {
+      const own = await harness.start({});
+      try {
+        const client = clientActor();
+        const session = await connect(own.wsUrl, { route: '/echo', actor: client.actor, reconnect: false });
+        const channel = session.channel!;
+        const closed = new Promise<number>((resolve) => channel.once('close', (code) => resolve(code)));
+        const pending = session.server.ask('hang').catch((error: unknown) => error);
+        await client.hanging;
+        await own.closeEngine();
+        expect(await closed).toBe(1001);
+        expect(await pending).toMatchObject({ code: 'CHANNEL_CLOSED' });
+        expect(await own.stops()).toBe(1);
+        const health = (await (await fetch(`${own.httpUrl}/actorspace/health`)).json()) as Record<
+          string,
+          unknown
+        >;
+        expect(health).toMatchObject({ status: 'closing', connections: 0, sessions: 0 });
+        expect((await rawClose(own.wsUrl, [hello({ route: '/echo' })])).code).toBe(1001);
+        await session.close();
+      } finally {
+        await own.stop();
+      }
+    });
+  });
+}
