@@ -91,10 +91,15 @@ describe('connect (Node)', () => {
       }),
     );
     const firstId = session.id;
+    const firstServer = session.server;
     for (const socket of sockets) socket.destroy();
+    // Sent while the link is down: delivered once the session resumes.
+    const during = firstServer.ask('echo', 'while away');
     await reopened;
     expect(statuses).toEqual(['open', 'reconnecting', 'open']);
-    expect(session.id).not.toBe(firstId);
+    expect(session.id).toBe(firstId);
+    expect(session.server).toBe(firstServer);
+    expect(await during).toBe('while away');
     expect(await session.server.ask('echo', 'back')).toBe('back');
     await session.close();
   });

@@ -62,6 +62,13 @@ export interface ActorServerOptions<S extends Record<string, unknown> = Record<s
   logger?: Logger;
   /** Development mode: verbose protocol tracing and handler stacks sent with remote errors. @default false */
   dev?: boolean;
+  /**
+   * Session resumption: a client that reconnects within `ttl` ms resumes its session (same
+   * root actor; nothing sent either way while it was gone is lost). `bufferLimit` bounds the
+   * frames kept for replay per session. `false` ends a session with its socket.
+   * @default { ttl: 120000, bufferLimit: 10000 }
+   */
+  resume?: { ttl?: number; bufferLimit?: number } | false;
 }
 
 /** A connection as the host's event listeners see it. */
@@ -112,10 +119,13 @@ export interface HealthReport {
   sessions: number;
   /** Seconds since the server was created. */
   uptime: number;
+  /** Sessions whose socket dropped, kept for resumption. */
+  suspended: number;
 }
 
 const DEFAULT_HEARTBEAT: HeartbeatOptions = { interval: 25_000, timeout: 30_000 };
 const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
+const DEFAULT_RESUME_TTL = 120_000;
 const TRACE_LIMIT = 200;
 
 class Connection implements ConnectionInfo, PeerConnection {
@@ -129,6 +139,9 @@ class Connection implements ConnectionInfo, PeerConnection {
   caller: Caller | null = null;
   paired = false;
   ended: Promise<void> | null = null;
+  /** Set when this socket resumed another connection's session; this record then just ends. */
+  resumed: Connection | null = null;
+  expiry: ReturnType<typeof setTimeout> | null = null;
 
   constructor(id: string, request: UpgradeRequest, transport: PeerTransport, space: ActorSpace) {
     this.id = id;
@@ -159,6 +172,9 @@ export class ActorServer<
   readonly #logger: Logger | undefined;
   readonly #started = Date.now();
   readonly #connections = new Map<string, Connection>();
+  /** Sessions whose socket dropped, by session id, until they resume or expire. */
+  readonly #suspended = new Map<string, Connection>();
+  readonly #resume: { ttl: number; bufferLimit: number } | null;
   readonly #origins: ((origin: string) => boolean) | null;
   #nextId = 0;
   #sessions = 0;
@@ -185,6 +201,13 @@ export class ActorServer<
     }
     this.#maxPayload = max;
     this.#logger = options.logger ?? (options.dev ? consoleLogger() : undefined);
+    this.#resume =
+      options.resume === false
+        ? null
+        : {
+            ttl: options.resume?.ttl ?? DEFAULT_RESUME_TTL,
+            bufferLimit: options.resume?.bufferLimit ?? 10_000,
+          };
     const origins = options.origins;
     this.#origins =
       origins === undefined
@@ -274,6 +297,7 @@ export class ActorServer<
       handshakeTimeout: this.#options.handshakeTimeout ?? 10_000,
       heartbeat: this.#options.heartbeat ?? DEFAULT_HEARTBEAT,
       exposeStack: this.#options.dev === true,
+      resumable: this.#resume ? { bufferLimit: this.#resume.bufferLimit } : false,
     });
     conn.channel = channel;
     channel.once('open', () => {
@@ -281,6 +305,8 @@ export class ActorServer<
       this.#sessions++;
       this.#log('debug', `${id} paired with route ${conn.route} (session ${conn.session})`);
     });
+    channel.on('suspend', () => this.#suspend(conn));
+    channel.on('resume', () => this.#resumed(conn));
     channel.once('close', (code, reason) => this.#ended(conn, code, reason));
     this.#emitSafe('connection', conn);
     return conn;
@@ -312,6 +338,7 @@ export class ActorServer<
       connections: this.#connections.size,
       sessions: this.#sessions,
       uptime: Math.round((Date.now() - this.#started) / 1000),
+      suspended: this.#suspended.size,
     };
   }
 
@@ -323,7 +350,7 @@ export class ActorServer<
   close(): Promise<void> {
     if (this.#closing) return this.#closing;
     const ends: Promise<void>[] = [];
-    for (const conn of [...this.#connections.values()]) {
+    for (const conn of [...this.#connections.values(), ...this.#suspended.values()]) {
       conn.channel?.close(CloseCode.GOING_AWAY, 'server is shutting down');
       if (conn.ended) ends.push(conn.ended);
     }
@@ -332,6 +359,11 @@ export class ActorServer<
   }
 
   async #accept(hello: HelloFields, channel: Channel, conn: Connection): Promise<AcceptResult> {
+    const old = typeof hello.resume === 'string' ? this.#suspended.get(hello.resume) : undefined;
+    if (old?.channel?.suspended && old.route === hello.route && (await this.#sameCaller(old, hello, conn))) {
+      conn.resumed = old;
+      return { resume: old.channel };
+    }
     try {
       const result = await acceptHello(hello, channel, {
         routes: this.#routes,
@@ -362,7 +394,48 @@ export class ActorServer<
     }
   }
 
+  /** Resuming needs the same caller as the session had, when the server authenticates. */
+  async #sameCaller(old: Connection, hello: HelloFields, conn: Connection): Promise<boolean> {
+    const authenticate = this.#options.authenticate;
+    if (!authenticate) return true;
+    const token = typeof hello.token === 'string' ? hello.token : undefined;
+    const caller = await authenticate({ ...conn.request, token });
+    if (!caller)
+      throw new ActorSpaceError('UNAUTHORIZED', `authentication failed for route "${hello.route}"`);
+    return caller.id === old.caller?.id && caller.type === old.caller?.type;
+  }
+
+  /** The socket of a resumable session dropped: keep the session for the resume TTL. */
+  #suspend(conn: Connection): void {
+    if (!this.#resume || conn.session === null) return;
+    this.#connections.delete(conn.id);
+    this.#suspended.set(conn.session, conn);
+    conn.expiry = setTimeout(() => {
+      this.#log('debug', `session ${conn.session} was not resumed within ${this.#resume?.ttl} ms`);
+      conn.channel?.close(CloseCode.GOING_AWAY, 'session expired');
+    }, this.#resume.ttl);
+    (conn.expiry as { unref?: () => void }).unref?.();
+    this.#log('debug', `${conn.id} lost its socket; session ${conn.session} kept for resumption`);
+  }
+
+  #resumed(conn: Connection): void {
+    if (conn.expiry !== null) clearTimeout(conn.expiry);
+    conn.expiry = null;
+    if (conn.session !== null) this.#suspended.delete(conn.session);
+    this.#connections.set(conn.id, conn);
+    this.#log('debug', `session ${conn.session} resumed`);
+  }
+
   #ended(conn: Connection, code: number, reason: string): void {
+    if (conn.expiry !== null) clearTimeout(conn.expiry);
+    if (conn.session !== null && this.#suspended.get(conn.session) === conn)
+      this.#suspended.delete(conn.session);
+    if (conn.resumed) {
+      // This socket's record only carried a resume; the session lives on in `conn.resumed`.
+      this.#connections.delete(conn.id);
+      void conn.space.destroy('handed over');
+      return;
+    }
     if (conn.paired) this.#sessions--;
     conn.ended = conn.space.destroy('connection closed').then(() => {
       this.#connections.delete(conn.id);
