@@ -25,6 +25,7 @@ import {
 } from './handshake.js';
 import { DEFAULT_PATH, normalizePath, pathnameOf } from './internal/paths.js';
 import { normalizeHeaders, PeerTransport } from './internal/peer-transport.js';
+import { PageServer, type StaticOptions } from './pages.js';
 import type { HeadersLike, Peer, PeerConnection } from './peer.js';
 
 /** Options of {@link createActorServer}. */
@@ -69,6 +70,13 @@ export interface ActorServerOptions<S extends Record<string, unknown> = Record<s
    * @default { ttl: 120000, bufferLimit: 10000 }
    */
   resume?: { ttl?: number; bufferLimit?: number } | false;
+  /**
+   * Folder that relative paths (a route's `client`, a static `dir`) are resolved against.
+   * @default process.cwd()
+   */
+  root?: string;
+  /** Folders served as is, e.g. an app's build output with `spa: true`. @default none */
+  static?: StaticOptions | StaticOptions[];
 }
 
 /** A connection as the host's event listeners see it. */
@@ -175,6 +183,7 @@ export class ActorServer<
   /** Sessions whose socket dropped, by session id, until they resume or expire. */
   readonly #suspended = new Map<string, Connection>();
   readonly #resume: { ttl: number; bufferLimit: number } | null;
+  readonly #pages: PageServer;
   readonly #origins: ((origin: string) => boolean) | null;
   #nextId = 0;
   #sessions = 0;
@@ -201,6 +210,21 @@ export class ActorServer<
     }
     this.#maxPayload = max;
     this.#logger = options.logger ?? (options.dev ? consoleLogger() : undefined);
+    const statics =
+      options.static === undefined ? [] : Array.isArray(options.static) ? options.static : [options.static];
+    for (const s of statics) {
+      if (!s || typeof s.dir !== 'string') {
+        throw new ActorSpaceError(
+          'INVALID_MESSAGE',
+          'createActorServer: each static entry needs { dir: "folder" }',
+        );
+      }
+    }
+    this.#pages = new PageServer(
+      [...this.#routes].map(([route, def]) => ({ route, ...def })),
+      options.root ?? process.cwd(),
+      statics,
+    );
     this.#resume =
       options.resume === false
         ? null
@@ -313,8 +337,10 @@ export class ActorServer<
   }
 
   /**
-   * Answers the engine's HTTP endpoints under the adapter's mount path: `GET <path>/health`.
-   * Resolves null for any other request, which the adapter passes on to the host.
+   * Answers the engine's HTTP requests: `GET <path>/health`, the browser bundle at
+   * `<path>/browser.js`, the zero-build page of each route with a `client` (`GET /tools`,
+   * `/tools/client.js`, ...) and static folders. Resolves null for any other request, which
+   * the adapter passes on to the host.
    */
   async http(request: HttpRequest, path: string = DEFAULT_PATH): Promise<HttpResponse | null> {
     const base = normalizePath(path);
@@ -328,7 +354,17 @@ export class ActorServer<
         body: method === 'HEAD' ? '' : body,
       };
     }
-    return null;
+    if (method !== 'GET' && method !== 'HEAD') return null;
+    return this.#pages.serve(
+      { method, url: request.url, headers: normalizeHeaders(request.headers) },
+      pathname,
+      base,
+    );
+  }
+
+  /** Routes that serve a zero-build page, for hosts and the CLI to list. */
+  get pageRoutes(): string[] {
+    return this.#pages.pageRoutes;
   }
 
   /** Counts for the health endpoint and metrics. */

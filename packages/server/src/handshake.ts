@@ -12,6 +12,7 @@ import {
   CloseCode,
   type HelloFields,
 } from '@actorspace/core';
+import type { ResourceProvider } from './pages.js';
 
 /** What a route factory receives for each new connection. */
 export interface RouteContext<S = Record<string, unknown>> {
@@ -43,17 +44,6 @@ export interface AuthRequest extends UpgradeRequest {
 
 /** Makes the root actor of one connection of a route. */
 export type ActorFactory<S = Record<string, unknown>> = (ctx: RouteContext<S>) => Actor | Promise<Actor>;
-
-/** One resource a route serves for its zero-build page. */
-export interface Resource {
-  content: string | Uint8Array;
-  contentType: string;
-}
-
-/** Customises the resources of a route's zero-build page (served in a later release). */
-export interface ResourceProvider {
-  getResource(path: string, request: UpgradeRequest): Resource | null | Promise<Resource | null>;
-}
 
 /** A route with a server actor factory and, optionally, a zero-build client page. */
 export interface RouteDefinition<S = Record<string, unknown>> {

@@ -16,11 +16,19 @@ export {
 export type {
   ActorFactory,
   AuthRequest,
-  Resource,
-  ResourceProvider,
   Route,
   RouteContext,
   RouteDefinition,
   UpgradeRequest,
 } from './handshake.js';
+export {
+  CompositeResourceProvider,
+  contentTypeOf,
+  type DefaultResourceOptions,
+  DefaultResourceProvider,
+  type Resource,
+  type ResourceProvider,
+  type ResourceRequest,
+  type StaticOptions,
+} from './pages.js';
 export type { HeadersLike, Peer, PeerConnection, PeerRequest } from './peer.js';

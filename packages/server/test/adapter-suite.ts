@@ -162,6 +162,24 @@ export function runAdapterSuite(name: string, harness: AdapterHarness): void {
       }
     });
 
+    it("serves a route's zero-build page, its client module and the hashed browser bundle", async () => {
+      const page = await fetch(`${server.httpUrl}/page`);
+      expect(page.status).toBe(200);
+      expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
+      const html = await page.text();
+      expect(html).toContain('<div id="app"></div>');
+      const bundleUrl = /"@actorspace\/browser":"([^"]+)"/.exec(html)?.[1];
+      expect(bundleUrl).toMatch(/^\/actorspace\/browser\.[0-9a-f]{12}\.js$/);
+      const client = await fetch(`${server.httpUrl}/page/client.js`);
+      expect(client.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+      expect(await client.text()).toContain("from '@actorspace/browser'");
+      const bundle = await fetch(`${server.httpUrl}${bundleUrl}`, { headers: { 'accept-encoding': 'gzip' } });
+      expect(bundle.status).toBe(200);
+      expect(bundle.headers.get('cache-control')).toContain('immutable');
+      expect(bundle.headers.get('content-encoding')).toBe('gzip');
+      expect((await bundle.text()).length).toBeGreaterThan(1000);
+    });
+
     it('answers GET <path>/health with JSON counts', async () => {
       await open();
       const res = await fetch(`${server.httpUrl}/actorspace/health`);

@@ -17,23 +17,7 @@ export interface ActorspaceFastifyOptions {
   path?: string;
 }
 
-/**
- * Fastify 5 plugin mounting the engine: upgrades to `path` pair with its routes and
- * `GET <path>/health` is a Fastify route. The app's other routes are untouched; closing
- * Fastify detaches the plugin (close the engine yourself with `actors.close()`).
- *
- * @throws ActorSpaceError `INVALID_MESSAGE` (at register) when `actors` is missing.
- * @example
- * import Fastify from 'fastify';
- * import { createActorServer } from '@actorspace/server';
- * import { actorspaceFastify } from '@actorspace/server/fastify';
- *
- * const app = Fastify();
- * const actors = createActorServer({ routes: { '/todos': () => new TodoServerActor() } });
- * await app.register(actorspaceFastify, { actors, path: '/actorspace' });
- * await app.listen({ port: 8080 });
- */
-export const actorspaceFastify: FastifyPluginAsync<ActorspaceFastifyOptions> = async (
+const plugin: FastifyPluginAsync<ActorspaceFastifyOptions> = async (
   fastify: FastifyInstance,
   options: ActorspaceFastifyOptions,
 ) => {
@@ -47,16 +31,36 @@ export const actorspaceFastify: FastifyPluginAsync<ActorspaceFastifyOptions> = a
   const path = normalizePath(options.path ?? DEFAULT_PATH);
   const attachment = attach(fastify.server, actors, { path, http: false });
   fastify.addHook('onClose', async () => attachment.detach());
-  fastify.route({
-    method: 'GET',
-    url: `${path}/health`,
-    handler: async (request, reply) => {
-      const answer = await actors.http(
-        { method: request.method, url: request.url, headers: request.headers },
-        path,
-      );
-      if (!answer) return reply.callNotFound();
-      return reply.code(answer.status).headers(answer.headers).send(answer.body);
-    },
+  // The engine answers its own URLs (health, the browser bundle, zero-build pages, static
+  // folders) before routing; every other request goes on to the app's routes untouched.
+  fastify.addHook('onRequest', async (request, reply) => {
+    if (request.method !== 'GET' && request.method !== 'HEAD') return;
+    const answer = await actors.http(
+      { method: request.method, url: request.url, headers: request.headers },
+      path,
+    );
+    if (answer) return reply.code(answer.status).headers(answer.headers).send(answer.body);
   });
 };
+
+/**
+ * Fastify 5 plugin mounting the engine: upgrades to `path` pair with its routes, and the
+ * engine's HTTP answers (`<path>/health`, the browser bundle, zero-build pages) are served
+ * from an `onRequest` hook. The app's other routes are untouched; closing Fastify detaches
+ * the plugin (close the engine yourself with `actors.close()`).
+ *
+ * @throws ActorSpaceError `INVALID_MESSAGE` (at register) when `actors` is missing.
+ * @example
+ * import Fastify from 'fastify';
+ * import { createActorServer } from '@actorspace/server';
+ * import { actorspaceFastify } from '@actorspace/server/fastify';
+ *
+ * const app = Fastify();
+ * const actors = createActorServer({ routes: { '/todos': () => new TodoServerActor() } });
+ * await app.register(actorspaceFastify, { actors, path: '/actorspace' });
+ * await app.listen({ port: 8080 });
+ */
+// skip-override: the hook must reach the whole app, not only this plugin's encapsulated context.
+export const actorspaceFastify: FastifyPluginAsync<ActorspaceFastifyOptions> = Object.assign(plugin, {
+  [Symbol.for('skip-override')]: true,
+});

@@ -75,7 +75,7 @@ export function honoRoutes(actors: ActorServer<any>, options: HonoRoutesOptions)
     }),
   );
 
-  app.on(['GET', 'HEAD'], `${path}/*`, async (c, next) => {
+  app.on(['GET', 'HEAD'], '*', async (c, next) => {
     const reply = await actors.http(
       { method: c.req.method, url: c.req.url, headers: c.req.raw.headers },
       path,

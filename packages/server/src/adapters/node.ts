@@ -88,7 +88,7 @@ export function attach(
           res.end();
         }
       };
-      if (!pathnameOf(req.url).startsWith(`${path}/`)) {
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
         pass();
         return;
       }

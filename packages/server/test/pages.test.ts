@@ -1,0 +1,146 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { defineActor } from '@actorspace/core';
+import {
+  type ActorServer,
+  CompositeResourceProvider,
+  createActorServer,
+  type ResourceProvider,
+} from '@actorspace/server';
+import { attach } from '@actorspace/server/node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { closeServer, listen } from './fixtures/node-host.js';
+
+describe('zero-build pages and static folders', () => {
+  let server: Server;
+  let actors: ActorServer;
+  let base: string;
+
+  beforeAll(async () => {
+    const root = mkdtempSync(join(tmpdir(), 'actorspace-pages-'));
+    mkdirSync(join(root, 'tools'));
+    writeFileSync(join(root, 'tools', 'client.js'), 'export default class Tools { receive() {} }\n');
+    writeFileSync(join(root, 'tools', 'ui.js'), `export const big = ${JSON.stringify('x'.repeat(5000))};\n`);
+    writeFileSync(join(root, 'secret.txt'), 'do not serve');
+    mkdirSync(join(root, 'app', 'assets'), { recursive: true });
+    writeFileSync(join(root, 'app', 'index.html'), '<!doctype html><title>spa</title>');
+    writeFileSync(join(root, 'app', 'assets', 'app.css'), 'body{}');
+    const custom: ResourceProvider = {
+      getResource: (path) =>
+        path === '/style.css'
+          ? { content: 'h1{color:red}', contentType: 'text/css; charset=utf-8' }
+          : path === '/favicon.ico'
+            ? {
+                content: new Uint8Array([0, 0, 1, 0]),
+                contentType: 'image/x-icon',
+                cacheControl: 'max-age=60',
+              }
+            : null,
+    };
+    actors = createActorServer({
+      root,
+      routes: {
+        '/tools': {
+          server: () => defineActor({}),
+          client: 'tools/client.js',
+          title: 'Tools <&>',
+          resources: custom,
+        },
+        '/plain': () => defineActor({}),
+      },
+      static: { dir: 'app', prefix: '/app', spa: true },
+    });
+    server = createServer((_req, res) => {
+      res.statusCode = 418;
+      res.end('host');
+    });
+    attach(server, actors);
+    base = `http://127.0.0.1:${await listen(server)}`;
+  });
+
+  afterAll(async () => {
+    await actors.close();
+    await closeServer(server);
+  });
+
+  it('serves the page with an escaped title, an import map and the boot module', async () => {
+    const res = await fetch(`${base}/tools`);
+    expect(res.headers.get('cache-control')).toBe('no-cache');
+    const html = await res.text();
+    expect(html).toContain('<title>Tools &#60;&#38;&#62;</title>');
+    expect(html).toContain('<script type="importmap">');
+    expect(html).toContain('src="/tools/boot.js"');
+    const boot = await (await fetch(`${base}/tools/boot.js`)).text();
+    expect(boot).toContain("import Client from './client.js'");
+    expect(boot).toContain('"/actorspace"');
+    expect(boot).toContain('route: "/tools"');
+  });
+
+  it('lets the route\u2019s provider add and override resources and delegates the rest', async () => {
+    const css = await fetch(`${base}/tools/style.css`);
+    expect(css.headers.get('content-type')).toBe('text/css; charset=utf-8');
+    expect(await css.text()).toBe('h1{color:red}');
+    const icon = await fetch(`${base}/tools/favicon.ico`);
+    expect(icon.headers.get('cache-control')).toBe('max-age=60');
+    expect(new Uint8Array(await icon.arrayBuffer())).toEqual(new Uint8Array([0, 0, 1, 0]));
+    expect((await fetch(`${base}/tools/ui.js`)).status).toBe(200);
+  });
+
+  it('composes providers in order', async () => {
+    const composite = new CompositeResourceProvider(
+      { getResource: (p) => (p === '/a' ? { content: 'first', contentType: 'text/plain' } : null) },
+      { getResource: () => ({ content: 'second', contentType: 'text/plain' }) },
+    );
+    const request = { method: 'GET', url: '/', headers: {} };
+    expect((await composite.getResource('/a', request))?.content).toBe('first');
+    expect((await composite.getResource('/b', request))?.content).toBe('second');
+    expect(() => new CompositeResourceProvider({} as never)).toThrow(
+      expect.objectContaining({ code: 'INVALID_MESSAGE' }),
+    );
+  });
+
+  it('answers 304 to a matching ETag and compresses with brotli or gzip', async () => {
+    const first = await fetch(`${base}/tools/ui.js`, { headers: { 'accept-encoding': 'br' } });
+    expect(first.headers.get('content-encoding')).toBe('br');
+    expect(await first.text()).toContain('xxxx');
+    const etag = first.headers.get('etag')!;
+    const again = await fetch(`${base}/tools/ui.js`, { headers: { 'if-none-match': etag } });
+    expect(again.status).toBe(304);
+    const gz = await fetch(`${base}/tools/ui.js`, { headers: { 'accept-encoding': 'gzip' } });
+    expect(gz.headers.get('content-encoding')).toBe('gzip');
+    const none = await fetch(`${base}/tools/ui.js`, { headers: { 'accept-encoding': 'identity' } });
+    expect(none.headers.get('content-encoding')).toBeNull();
+  });
+
+  it('never serves files outside the client folder', async () => {
+    for (const path of [
+      '/tools/../secret.txt',
+      '/tools/%2e%2e/secret.txt',
+      '/tools/..%2fsecret.txt',
+      '/tools/%00',
+    ]) {
+      const res = await fetch(`${base}${path}`);
+      expect(await res.text()).not.toContain('do not serve');
+    }
+  });
+
+  it('serves the browser bundle under the mount path, unhashed with no-cache', async () => {
+    const res = await fetch(`${base}/actorspace/browser.js`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    expect(res.headers.get('cache-control')).toBe('no-cache');
+    expect((await fetch(`${base}/actorspace/browser.000000000000.js`)).status).toBe(418);
+  });
+
+  it('serves static files, falls back to index.html for HTML navigations, and leaves the rest to the host', async () => {
+    expect(await (await fetch(`${base}/app/assets/app.css`)).text()).toBe('body{}');
+    const nav = await fetch(`${base}/app/settings/profile`, { headers: { accept: 'text/html' } });
+    expect(await nav.text()).toContain('<title>spa</title>');
+    expect((await fetch(`${base}/app/missing.js`)).status).toBe(418);
+    expect((await fetch(`${base}/app/api`, { headers: { accept: 'application/json' } })).status).toBe(418);
+    expect((await fetch(`${base}/plain`)).status).toBe(418);
+    expect((await fetch(`${base}/elsewhere`)).status).toBe(418);
+  });
+});
