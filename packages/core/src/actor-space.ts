@@ -11,7 +11,7 @@ import { ActorSpaceError, CloseCode } from './errors.js';
 import { newId } from './internal/id.js';
 import { askTimeout, PendingAsk } from './internal/pending-ask.js';
 import type { ActorEntry, LogLevel, SpaceInternals } from './internal/space-internals.js';
-import { TimerWheel } from './internal/timer-wheel.js';
+import { sharedWheel } from './internal/timer-wheel.js';
 import { Context, currentSender, type Envelope, Mailbox } from './mailbox.js';
 import type { Transport } from './transport.js';
 import { isWebSocketLike, type WebSocketLike, webSocketTransport } from './transports/web-socket.js';
@@ -68,6 +68,141 @@ function positive(name: string, value: number | undefined, fallback: number, all
 }
 
 /**
+ * The part of a space that channels and references talk to. One object with prototype
+ * methods rather than a bag of closures: a server holds one space per connection, and every
+ * closure would cost memory per connection.
+ */
+class SpaceCore implements SpaceInternals, Router {
+  readonly entries = new Map<string, ActorEntry>();
+  readonly channels = new Set<Channel>();
+  readonly timers = sharedWheel;
+  readonly router: Router = this;
+  readonly space: ActorSpace;
+  readonly maxPayload: number;
+  readonly askTimeout: number;
+  readonly mailboxLimit: number;
+  readonly logger: Logger;
+  readonly system: Caller;
+  /** Local asks waiting for an answer; made on first use. */
+  localAsks: Set<PendingAsk> | null = null;
+
+  constructor(space: ActorSpace, options: SpaceOptions) {
+    this.space = space;
+    this.mailboxLimit = positive('mailboxLimit', options.mailboxLimit, DEFAULT_MAILBOX_LIMIT);
+    this.askTimeout = positive('askTimeout', options.askTimeout, DEFAULT_ASK_TIMEOUT, true);
+    this.maxPayload = positive('maxPayload', options.maxPayload, DEFAULT_MAX_PAYLOAD);
+    this.logger = options.logger ?? {};
+    this.system = { id: space.id, type: 'system' };
+  }
+
+  entry(guid: string): ActorEntry | undefined {
+    return this.entries.get(guid);
+  }
+
+  localRef(guid: string): ActorRef {
+    return this.entries.get(guid)?.ref ?? new Ref(this, guid);
+  }
+
+  log(level: LogLevel, message: string, details?: unknown): void {
+    const fn = this.logger[level];
+    if (fn) fn.call(this.logger, `[actorspace ${this.space.id}] ${message}`, details);
+  }
+
+  reportError(error: ActorSpaceError, channel: Channel | null): void {
+    this.log('debug', error.message);
+    this.space.emit('error', error, channel);
+  }
+
+  channelClosed(channel: Channel): void {
+    this.channels.delete(channel);
+  }
+
+  /** What a tell's handler threw: nobody waits for its answer, so the space reports it. */
+  tellFailed(guid: string, error: unknown, env: Envelope): void {
+    const e =
+      error instanceof ActorSpaceError
+        ? error
+        : new ActorSpaceError(
+            'REMOTE_ERROR',
+            `actor ${guid} failed handling tell "${env.type}": ${String(error)}`,
+            {
+              cause: error,
+              details: { target: guid, type: env.type },
+            },
+          );
+    this.log('warn', e.message, error);
+    this.space.emit('error', e, env.ctx.channel ?? null);
+  }
+
+  #envelope(guid: string, type: string): { entry: ActorEntry; ctx: Context } {
+    if (typeof type !== 'string' || type.length === 0) {
+      throw new ActorSpaceError('INVALID_MESSAGE', 'message type must be a non-empty string');
+    }
+    const entry = this.entries.get(guid);
+    if (!entry) {
+      throw new ActorSpaceError(
+        'NO_SUCH_ACTOR',
+        `no actor "${guid}" in space ${this.space.id} for message "${type}"`,
+        {
+          details: { target: guid, type },
+        },
+      );
+    }
+    return { entry, ctx: new Context(currentSender() ?? undefined, this.system, undefined) };
+  }
+
+  tellTo(guid: string, type: string, data: unknown): void {
+    const { entry, ctx } = this.#envelope(guid, type);
+    if (!entry.mailbox.push({ type, data, ctx, settle: null })) {
+      throw new ActorSpaceError('MAILBOX_FULL', `mailbox of actor ${guid} is full; "${type}" was refused`);
+    }
+    entry.mailbox.schedule();
+  }
+
+  askTo<R>(guid: string, type: string, data: unknown, opts: AskOptions | undefined): Promise<R> {
+    let entry: ActorEntry;
+    let ctx: Context;
+    let timeout: number;
+    try {
+      ({ entry, ctx } = this.#envelope(guid, type));
+      timeout = askTimeout(opts, this.askTimeout);
+      if (opts?.signal?.aborted) {
+        throw new ActorSpaceError('ABORTED', `ask "${type}" to actor ${guid} was aborted before it was sent`);
+      }
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return new Promise<R>((resolve, reject) => {
+      const asks = (this.localAsks ??= new Set());
+      const ask: PendingAsk = new PendingAsk(
+        0,
+        `ask "${type}" to actor ${guid}`,
+        timeout,
+        opts?.signal,
+        sharedWheel,
+        { giveUp: () => ctx.abort(new ActorSpaceError('ABORTED', 'the asker gave up (timeout or abort)')) },
+        (value) => {
+          asks.delete(ask);
+          resolve(value);
+        },
+        (error) => {
+          asks.delete(ask);
+          reject(error);
+        },
+      );
+      asks.add(ask);
+      if (!entry.mailbox.push({ type, data, ctx, settle: ask })) {
+        ask.reject(
+          new ActorSpaceError('MAILBOX_FULL', `mailbox of actor ${guid} is full; "${type}" was refused`),
+        );
+        return;
+      }
+      entry.mailbox.schedule();
+    });
+  }
+}
+
+/**
  * A space of actors. Register actors, get references, and pair with other spaces over
  * channels; messages to a local actor go through its mailbox, one at a time, in order.
  *
@@ -79,16 +214,7 @@ function positive(name: string, value: number | undefined, fallback: number, all
 export class ActorSpace extends EventEmitter<SpaceEvents> {
   /** This space's id. */
   readonly id: string;
-  readonly #entries = new Map<string, ActorEntry>();
-  readonly #channels = new Set<Channel>();
-  readonly #internals: SpaceInternals;
-  readonly #router: Router;
-  readonly #timers = new TimerWheel();
-  readonly #mailboxLimit: number;
-  readonly #askTimeout: number;
-  readonly #logger: Logger;
-  readonly #system: Caller;
-  #pendingLocal = 0;
+  readonly #core: SpaceCore;
   #destroyed = false;
 
   constructor(id: string = newId(), options: SpaceOptions = {}) {
@@ -97,44 +223,22 @@ export class ActorSpace extends EventEmitter<SpaceEvents> {
       throw new ActorSpaceError('INVALID_MESSAGE', 'ActorSpace id must be a non-empty string');
     }
     this.id = id;
-    this.#mailboxLimit = positive('mailboxLimit', options.mailboxLimit, DEFAULT_MAILBOX_LIMIT);
-    this.#askTimeout = positive('askTimeout', options.askTimeout, DEFAULT_ASK_TIMEOUT, true);
-    const maxPayload = positive('maxPayload', options.maxPayload, DEFAULT_MAX_PAYLOAD);
-    this.#logger = options.logger ?? {};
-    this.#system = { id, type: 'system' };
-    this.#router = {
-      tellTo: (guid, type, data) => this.#tell(guid, type, data),
-      askTo: (guid, type, data, opts) => this.#ask(guid, type, data, opts),
-    };
-    this.#internals = {
-      router: this.#router,
-      timers: this.#timers,
-      maxPayload,
-      askTimeout: this.#askTimeout,
-      entry: (guid) => this.#entries.get(guid),
-      localRef: (guid) => this.#entries.get(guid)?.ref ?? new Ref(this.#router, guid),
-      log: (level, message, details) => this.#log(level, message, details),
-      reportError: (error, channel) => {
-        this.#log('debug', error.message);
-        this.emit('error', error, channel);
-      },
-      channelClosed: (channel) => this.#channels.delete(channel),
-    };
+    this.#core = new SpaceCore(this, options);
   }
 
   /** Number of registered actors. */
   get size(): number {
-    return this.#entries.size;
+    return this.#core.entries.size;
   }
 
   /** The channels currently attached. */
   get channels(): ReadonlySet<Channel> {
-    return this.#channels;
+    return this.#core.channels;
   }
 
   /** Local asks waiting for an answer (for leak checks and metrics). */
   get pendingAsks(): number {
-    return this.#pendingLocal;
+    return this.#core.localAsks?.size ?? 0;
   }
 
   /**
@@ -152,25 +256,23 @@ export class ActorSpace extends EventEmitter<SpaceEvents> {
     if (typeof guid !== 'string' || guid.length === 0 || guid.length > 256) {
       throw new ActorSpaceError('INVALID_MESSAGE', 'actor guid must be a string of 1-256 characters');
     }
-    if (this.#entries.has(guid)) {
+    const core = this.#core;
+    if (core.entries.has(guid)) {
       throw new ActorSpaceError(
         'INVALID_MESSAGE',
         `actor guid "${guid}" is already registered in space ${this.id}`,
       );
     }
-    const ref = new Ref<A>(this.#router, guid);
-    const mailbox = new Mailbox(actor, ref, this.#mailboxLimit, (error, env) =>
-      this.#tellFailed(guid, error, env),
-    );
-    this.#entries.set(guid, { actor, mailbox, ref });
+    const ref = new Ref<A>(core, guid);
+    core.entries.set(guid, { actor, mailbox: new Mailbox(actor, ref, core.mailboxLimit, core), ref });
     return ref;
   }
 
   /** Unregisters an actor: waiting asks reject with `NO_SUCH_ACTOR`, then `onStop` is called. */
   unregister(guid: string, reason?: unknown): void {
-    const entry = this.#entries.get(guid);
+    const entry = this.#core.entries.get(guid);
     if (!entry) return;
-    this.#entries.delete(guid);
+    this.#core.entries.delete(guid);
     entry.mailbox.stop(
       new ActorSpaceError('NO_SUCH_ACTOR', `actor ${guid} was unregistered before handling the message`),
     );
@@ -178,7 +280,7 @@ export class ActorSpace extends EventEmitter<SpaceEvents> {
       try {
         entry.actor.onStop(reason);
       } catch (error) {
-        this.#log('warn', `onStop of actor ${guid} threw`, error);
+        this.#core.log('warn', `onStop of actor ${guid} threw`, error);
       }
     }
   }
@@ -188,7 +290,7 @@ export class ActorSpace extends EventEmitter<SpaceEvents> {
    * @throws ActorSpaceError `NO_SUCH_ACTOR` when no actor has that guid.
    */
   ref<A = any>(guid: string): ActorRef<A> {
-    const entry = this.#entries.get(guid);
+    const entry = this.#core.entries.get(guid);
     if (!entry)
       throw new ActorSpaceError('NO_SUCH_ACTOR', `no actor "${guid}" is registered in space ${this.id}`);
     return entry.ref as ActorRef<A>;
@@ -211,110 +313,28 @@ export class ActorSpace extends EventEmitter<SpaceEvents> {
     ) {
       throw new ActorSpaceError('INVALID_MESSAGE', 'addChannel needs a Transport or a WebSocket');
     }
-    const channel = new Channel(this.#internals, t, options);
-    this.#channels.add(channel);
+    const channel = new Channel(this.#core, t, options);
+    this.#core.channels.add(channel);
     this.emit('channel', channel);
     return channel;
   }
 
-  /** Closes every channel (1001) and unregisters every actor (`onStop` is called). */
+  /** Closes every channel (1001), unregisters every actor (`onStop` is called) and rejects local asks. */
   async destroy(reason: unknown = 'space destroyed'): Promise<void> {
     if (this.#destroyed) return;
     this.#destroyed = true;
-    for (const channel of [...this.#channels]) channel.close(CloseCode.GOING_AWAY, 'space destroyed');
-    for (const guid of [...this.#entries.keys()]) this.unregister(guid, reason);
-    this.#timers.clear();
+    const core = this.#core;
+    for (const channel of [...core.channels]) channel.close(CloseCode.GOING_AWAY, 'space destroyed');
+    for (const guid of [...core.entries.keys()]) this.unregister(guid, reason);
+    const asks = core.localAsks;
+    core.localAsks = null;
+    if (asks) {
+      const gone = new ActorSpaceError('CHANNEL_CLOSED', `space ${this.id} was destroyed before the answer`);
+      for (const ask of asks) ask.reject(gone);
+    }
   }
 
   #checkAlive(): void {
     if (this.#destroyed) throw new ActorSpaceError('CHANNEL_CLOSED', `space ${this.id} is destroyed`);
-  }
-
-  #envelope(guid: string, type: string): { entry: ActorEntry; ctx: Context } {
-    if (typeof type !== 'string' || type.length === 0) {
-      throw new ActorSpaceError('INVALID_MESSAGE', 'message type must be a non-empty string');
-    }
-    const entry = this.#entries.get(guid);
-    if (!entry) {
-      throw new ActorSpaceError(
-        'NO_SUCH_ACTOR',
-        `no actor "${guid}" in space ${this.id} for message "${type}"`,
-        {
-          details: { target: guid, type },
-        },
-      );
-    }
-    return { entry, ctx: new Context(currentSender() ?? undefined, this.#system, undefined) };
-  }
-
-  #tell(guid: string, type: string, data: unknown): void {
-    const { entry, ctx } = this.#envelope(guid, type);
-    if (!entry.mailbox.push({ type, data, ctx, settle: null })) {
-      throw new ActorSpaceError('MAILBOX_FULL', `mailbox of actor ${guid} is full; "${type}" was refused`);
-    }
-    entry.mailbox.schedule();
-  }
-
-  #ask<R>(guid: string, type: string, data: unknown, opts: AskOptions | undefined): Promise<R> {
-    let entry: ActorEntry;
-    let ctx: Context;
-    let timeout: number;
-    try {
-      ({ entry, ctx } = this.#envelope(guid, type));
-      timeout = askTimeout(opts, this.#askTimeout);
-      if (opts?.signal?.aborted) {
-        throw new ActorSpaceError('ABORTED', `ask "${type}" to actor ${guid} was aborted before it was sent`);
-      }
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return new Promise<R>((resolve, reject) => {
-      this.#pendingLocal++;
-      const ask = new PendingAsk(
-        0,
-        `ask "${type}" to actor ${guid}`,
-        timeout,
-        opts?.signal,
-        this.#timers,
-        () => ctx.abort(new ActorSpaceError('ABORTED', 'the asker gave up (timeout or abort)')),
-        (value) => {
-          this.#pendingLocal--;
-          resolve(value);
-        },
-        (error) => {
-          this.#pendingLocal--;
-          reject(error);
-        },
-      );
-      const envelope: Envelope = { type, data, ctx, settle: ask };
-      if (!entry.mailbox.push(envelope)) {
-        ask.reject(
-          new ActorSpaceError('MAILBOX_FULL', `mailbox of actor ${guid} is full; "${type}" was refused`),
-        );
-        return;
-      }
-      entry.mailbox.schedule();
-    });
-  }
-
-  #tellFailed(guid: string, error: unknown, env: Envelope): void {
-    const e =
-      error instanceof ActorSpaceError
-        ? error
-        : new ActorSpaceError(
-            'REMOTE_ERROR',
-            `actor ${guid} failed handling tell "${env.type}": ${String(error)}`,
-            {
-              cause: error,
-              details: { target: guid, type: env.type },
-            },
-          );
-    this.#log('warn', e.message, error);
-    this.emit('error', e, env.ctx.channel ?? null);
-  }
-
-  #log(level: LogLevel, message: string, details?: unknown): void {
-    const fn = this.#logger[level];
-    if (fn) fn.call(this.#logger, `[actorspace ${this.id}] ${message}`, details);
   }
 }

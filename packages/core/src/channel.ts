@@ -27,6 +27,7 @@ import { newId } from './internal/id.js';
 import { Outbox } from './internal/outbox.js';
 import { askTimeout, PendingAsk } from './internal/pending-ask.js';
 import type { SpaceInternals } from './internal/space-internals.js';
+import { every } from './internal/ticker.js';
 import { exceedsBytes } from './internal/utf8.js';
 import { Context, currentSender, type Envelope, type Settler } from './mailbox.js';
 import {
@@ -171,8 +172,9 @@ export class Channel extends EventEmitter<ChannelEvents> implements Router, RefE
   #nextId = 0;
   readonly #pending = new Map<number, PendingAsk>();
   readonly #inbound = new Map<number, Context>();
-  readonly #exports = new Map<string, ActorRef>();
-  readonly #exportIds = new Map<ActorRef, string>();
+  // Forwarders for references to third parties; made on first use (most channels never need one).
+  #exports: Map<string, ActorRef> | null = null;
+  #exportIds: Map<ActorRef, string> | null = null;
   readonly #outbox: Outbox;
   readonly #resumable: boolean;
   #flushQueued = false;
@@ -182,7 +184,7 @@ export class Channel extends EventEmitter<ChannelEvents> implements Router, RefE
   #ackTimer: ReturnType<typeof setTimeout> | null = null;
   #early: Frame[] | null = null;
   #handshakeTimer: ReturnType<typeof setTimeout> | null = null;
-  #heartbeatTimer: ReturnType<typeof setInterval> | null = null;
+  #stopHeartbeat: (() => void) | null = null;
   #lastSeen = Date.now();
   #caller: Caller | undefined;
   #remote: RemoteActor | null = null;
@@ -365,7 +367,7 @@ export class Channel extends EventEmitter<ChannelEvents> implements Router, RefE
         timeout,
         opts?.signal,
         this.#space.timers,
-        this.#giveUp,
+        this,
         resolve,
         reject,
       );
@@ -374,10 +376,11 @@ export class Channel extends EventEmitter<ChannelEvents> implements Router, RefE
     });
   }
 
-  readonly #giveUp = (ask: PendingAsk): void => {
+  /** @internal PendingAsk callback: the ask timed out or was aborted; tell the peer. */
+  giveUp(ask: PendingAsk): void {
     this.#pending.delete(ask.id);
     if (this.#state === 'open') this.#send(JSON.stringify([Kind.CANCEL, ask.id]));
-  };
+  }
 
   #checkSendable(type: string): void {
     if (this.#state === 'closed') {
@@ -424,14 +427,17 @@ export class Channel extends EventEmitter<ChannelEvents> implements Router, RefE
     this.#outbox.push(text);
     if (!this.#flushQueued && this.#state === 'open') {
       this.#flushQueued = true;
-      queueMicrotask(this.#flushTask);
+      queueMicrotask((this.#flushTask ??= () => this.#flushQueued && this.#runFlushTask()));
     }
   }
 
-  readonly #flushTask = (): void => {
+  // Made on first send (idle channels never need it).
+  #flushTask: (() => void) | null = null;
+
+  #runFlushTask(): void {
     this.#flushQueued = false;
     if (this.#state === 'open') this.#flush();
-  };
+  }
 
   /** Control frames (ping, pong, ack) are not numbered and never replayed. */
   #sendControl(text: string): void {
@@ -477,6 +483,8 @@ export class Channel extends EventEmitter<ChannelEvents> implements Router, RefE
     }
     // A reference to a third party: export a forwarder the peer can address.
     const key = ref as ActorRef;
+    this.#exportIds ??= new Map();
+    this.#exports ??= new Map();
     let id = this.#exportIds.get(key);
     if (id === undefined) {
       id = `fwd.${newId()}`;
@@ -617,7 +625,7 @@ export class Channel extends EventEmitter<ChannelEvents> implements Router, RefE
     const ctx = new Context(senderGuid ? this.makeRemote(senderGuid) : undefined, this.#caller, this);
     const entry = this.#space.entry(target);
     if (!entry) {
-      const fwd = this.#exports.get(target);
+      const fwd = this.#exports?.get(target);
       if (!fwd) {
         this.#sendError(noSuchActor(target, type), target, type);
         return;
@@ -653,7 +661,7 @@ export class Channel extends EventEmitter<ChannelEvents> implements Router, RefE
     const ctx = new Context(senderGuid ? this.makeRemote(senderGuid) : undefined, this.#caller, this);
     const entry = this.#space.entry(target);
     if (!entry) {
-      const fwd = this.#exports.get(target);
+      const fwd = this.#exports?.get(target);
       if (!fwd) {
         this.#sendReject(id, noSuchActor(target, type));
         return;
@@ -887,8 +895,8 @@ export class Channel extends EventEmitter<ChannelEvents> implements Router, RefE
     }
     this.#received = 0;
     this.#ackSent = 0;
-    this.#exports.clear();
-    this.#exportIds.clear();
+    this.#exports = null;
+    this.#exportIds = null;
   }
 
   #becomeOpen(remoteRoot: string | null): void {
@@ -915,15 +923,14 @@ export class Channel extends EventEmitter<ChannelEvents> implements Router, RefE
 
   #startHeartbeat(): void {
     const hb = this.#options.heartbeat;
-    if (!hb || !(hb.interval > 0) || this.#heartbeatTimer !== null) return;
+    if (!hb || !(hb.interval > 0) || this.#stopHeartbeat !== null) return;
     this.#lastSeen = Date.now();
-    this.#heartbeatTimer = setInterval(() => this.#beat(hb), hb.interval);
-    (this.#heartbeatTimer as { unref?: () => void }).unref?.();
+    this.#stopHeartbeat = every(hb.interval, () => this.#beat(hb));
   }
 
   #stopTimers(): void {
-    if (this.#heartbeatTimer !== null) clearInterval(this.#heartbeatTimer);
-    this.#heartbeatTimer = null;
+    this.#stopHeartbeat?.();
+    this.#stopHeartbeat = null;
     if (this.#ackTimer !== null) clearTimeout(this.#ackTimer);
     this.#ackTimer = null;
     this.#clearHandshakeTimer();
@@ -966,14 +973,14 @@ export class Channel extends EventEmitter<ChannelEvents> implements Router, RefE
     this.#received++;
     if (this.#received - this.#ackSent >= ACK_EVERY) this.#sendAck();
     else if (this.#ackTimer === null) {
-      this.#ackTimer = setTimeout(this.#sendAck, ACK_DELAY);
+      this.#ackTimer = setTimeout(() => this.#sendAck(), ACK_DELAY);
       (this.#ackTimer as { unref?: () => void }).unref?.();
     }
   }
 
-  readonly #sendAck = (): void => {
+  #sendAck(): void {
     if (this.#received > this.#ackSent) this.#sendControl(this.#ackFrame());
-  };
+  }
 
   #ackFrame(): string {
     if (this.#ackTimer !== null) clearTimeout(this.#ackTimer);
@@ -1041,8 +1048,8 @@ export class Channel extends EventEmitter<ChannelEvents> implements Router, RefE
         { details: { code, reason } },
       ),
     );
-    this.#exports.clear();
-    this.#exportIds.clear();
+    this.#exports = null;
+    this.#exportIds = null;
     this.#space.channelClosed(this);
     this.emit('close', code, reason);
   }

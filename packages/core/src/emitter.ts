@@ -10,13 +10,17 @@ export type EventMap<T = any> = { [K in keyof T]: unknown[] };
 
 /** A typed event emitter in the style of Node's and eventemitter3's. */
 export class EventEmitter<Events extends EventMap<Events> = Record<string, unknown[]>> {
-  #listeners = new Map<keyof Events, Listener[]>();
+  // Made on first use, and one listener is stored without an array: most spaces and
+  // channels have none or one listener per event, and a server holds one per connection.
+  #map: Map<keyof Events, Listener | Listener[]> | null = null;
 
   /** Adds a listener. */
   on<E extends keyof Events>(event: E, listener: (...args: Events[E]) => void): this {
-    const list = this.#listeners.get(event);
-    if (list) list.push(listener);
-    else this.#listeners.set(event, [listener]);
+    const map = (this.#map ??= new Map());
+    const current = map.get(event);
+    if (current === undefined) map.set(event, listener);
+    else if (typeof current === 'function') map.set(event, [current, listener]);
+    else current.push(listener);
     return this;
   }
 
@@ -37,15 +41,20 @@ export class EventEmitter<Events extends EventMap<Events> = Record<string, unkno
 
   /** Removes a listener (added with `on` or `once`). */
   off<E extends keyof Events>(event: E, listener: (...args: Events[E]) => void): this {
-    const list = this.#listeners.get(event);
-    if (!list) return this;
-    const i = list.findIndex((l) => l === listener || (l as { listener?: Listener }).listener === listener);
+    const current = this.#map?.get(event);
+    if (current === undefined) return this;
+    const matches = (l: Listener): boolean =>
+      l === listener || (l as { listener?: Listener }).listener === listener;
+    if (typeof current === 'function') {
+      if (matches(current)) this.#map?.delete(event);
+      return this;
+    }
+    const i = current.findIndex(matches);
     if (i >= 0) {
       // Copy on write: an emit in progress keeps iterating the list it started with.
-      const next = list.slice();
+      const next = current.slice();
       next.splice(i, 1);
-      if (next.length) this.#listeners.set(event, next);
-      else this.#listeners.delete(event);
+      this.#map?.set(event, next.length === 1 ? (next[0] as Listener) : next);
     }
     return this;
   }
@@ -57,21 +66,23 @@ export class EventEmitter<Events extends EventMap<Events> = Record<string, unkno
 
   /** Removes every listener of `event`, or of every event. */
   removeAllListeners(event?: keyof Events): this {
-    if (event === undefined) this.#listeners.clear();
-    else this.#listeners.delete(event);
+    if (event === undefined) this.#map = null;
+    else this.#map?.delete(event);
     return this;
   }
 
   /** Calls the listeners of `event` in order; true when there were any. */
   emit<E extends keyof Events>(event: E, ...args: Events[E]): boolean {
-    const list = this.#listeners.get(event);
-    if (!list) return false;
-    for (const listener of list) listener(...args);
+    const current = this.#map?.get(event);
+    if (current === undefined) return false;
+    if (typeof current === 'function') current(...args);
+    else for (const listener of current) listener(...args);
     return true;
   }
 
   /** How many listeners `event` has. */
   listenerCount(event: keyof Events): number {
-    return this.#listeners.get(event)?.length ?? 0;
+    const current = this.#map?.get(event);
+    return current === undefined ? 0 : typeof current === 'function' ? 1 : current.length;
   }
 }

@@ -76,24 +76,26 @@ function isThenable(v: unknown): v is PromiseLike<unknown> {
 }
 
 /** Reports what a tell's handler threw, since nobody waits for its answer. */
-export type TellErrorHandler = (error: unknown, envelope: Envelope) => void;
+export interface TellErrorReporter {
+  tellFailed(guid: string, error: unknown, envelope: Envelope): void;
+}
 
 export class Mailbox {
   readonly #actor: Actor;
   readonly #ref: ActorRef;
   readonly #limit: number;
-  readonly #onTellError: TellErrorHandler;
+  readonly #reporter: TellErrorReporter;
   #queue: Array<Envelope | undefined> = [];
   #head = 0;
   #busy = false;
   #scheduled = false;
   #stopped: ActorSpaceError | null = null;
 
-  constructor(actor: Actor, ref: ActorRef, limit: number, onTellError: TellErrorHandler) {
+  constructor(actor: Actor, ref: ActorRef, limit: number, reporter: TellErrorReporter) {
     this.#actor = actor;
     this.#ref = ref;
     this.#limit = limit;
-    this.#onTellError = onTellError;
+    this.#reporter = reporter;
   }
 
   /** Messages waiting, not counting the one being handled. */
@@ -179,6 +181,6 @@ export class Mailbox {
 
   #fail(env: Envelope, error: unknown): void {
     if (env.settle) env.settle.reject(error);
-    else this.#onTellError(error, env);
+    else this.#reporter.tellFailed(this.#ref.guid, error, env);
   }
 }

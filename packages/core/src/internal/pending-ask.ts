@@ -5,8 +5,10 @@
 import { ActorSpaceError } from '../errors.js';
 import type { TimerEntry, TimerWheel } from './timer-wheel.js';
 
-/** Called when an ask gives up (timeout or abort) so its owner can forget it and tell the peer. */
-export type GiveUp = (ask: PendingAsk) => void;
+/** Told when an ask gives up (timeout or abort) so it can forget the ask and tell the peer. */
+export interface AskOwner {
+  giveUp(ask: PendingAsk): void;
+}
 
 export class PendingAsk implements TimerEntry {
   bucket: Set<TimerEntry> | null = null;
@@ -14,7 +16,7 @@ export class PendingAsk implements TimerEntry {
   readonly #what: string;
   readonly #timeout: number;
   readonly #wheel: TimerWheel;
-  readonly #giveUp: GiveUp;
+  readonly #owner: AskOwner;
   #resolve: ((value: any) => void) | null;
   #reject: ((error: unknown) => void) | null;
   #signal: AbortSignal | undefined;
@@ -25,7 +27,7 @@ export class PendingAsk implements TimerEntry {
     timeout: number,
     signal: AbortSignal | undefined,
     wheel: TimerWheel,
-    giveUp: GiveUp,
+    owner: AskOwner,
     resolve: (value: any) => void,
     reject: (error: unknown) => void,
   ) {
@@ -33,7 +35,7 @@ export class PendingAsk implements TimerEntry {
     this.#what = what;
     this.#timeout = timeout;
     this.#wheel = wheel;
-    this.#giveUp = giveUp;
+    this.#owner = owner;
     this.#resolve = resolve;
     this.#reject = reject;
     if (timeout > 0 && Number.isFinite(timeout)) wheel.add(this, timeout);
@@ -65,7 +67,7 @@ export class PendingAsk implements TimerEntry {
   /** Timer wheel callback: the deadline passed. */
   expire(): void {
     if (!this.pending) return;
-    this.#giveUp(this);
+    this.#owner.giveUp(this);
     this.reject(
       new ActorSpaceError(
         'TIMEOUT',
@@ -76,7 +78,7 @@ export class PendingAsk implements TimerEntry {
 
   readonly #onAbort = (): void => {
     if (!this.pending) return;
-    this.#giveUp(this);
+    this.#owner.giveUp(this);
     this.reject(new ActorSpaceError('ABORTED', `${this.#what} was aborted`, { cause: this.#signal?.reason }));
   };
 

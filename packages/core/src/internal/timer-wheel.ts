@@ -94,3 +94,6 @@ export class TimerWheel {
     for (const entry of due) entry.expire();
   }
 }
+
+/** The one wheel every space of this process shares: one timer for all pending asks. */
+export const sharedWheel = new TimerWheel();
