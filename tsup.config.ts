@@ -6,7 +6,8 @@ import { defineConfig, type Options } from 'tsup';
 const ENTRIES: Record<string, Record<string, string>> = {
   '@actorspace/core': { index: 'src/index.ts' },
   '@actorspace/browser': { index: 'src/index.ts' },
-  '@actorspace/node': { index: 'src/index.ts' },
+  // tsup keeps the entry's `#!/usr/bin/env node` and makes the built file executable.
+  '@actorspace/node': { index: 'src/index.ts', 'cli/main': 'src/cli/main.ts' },
   '@actorspace/server': {
     index: 'src/index.ts',
     'adapters/node': 'src/adapters/node.ts',

@@ -1,7 +1,8 @@
 /**
  * @actorspace/node: the Node entry. Imported by Node clients of an ActorSpace server
  * (service processes, AI agents, scripts) and by code that runs actor spaces across
- * worker_threads. It re-exports what such code needs from @actorspace/core.
+ * worker_threads, and by scripts that start a server from an actorspace.config.js with
+ * `serve()`. It re-exports what such code needs from @actorspace/core.
  */
 export {
   type Actor,
@@ -31,5 +32,12 @@ export {
   type Transport,
   webSocketTransport,
 } from '@actorspace/core';
+export {
+  type ServeConfig,
+  type ServedPage,
+  type ServeHandle,
+  type ServeOptions,
+  serve,
+} from './cli/serve.js';
 export { connect, type NodeConnectOptions } from './connect.js';
 export { type WorkerPortLike, workerTransport } from './worker-threads.js';
