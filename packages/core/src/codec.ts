@@ -32,7 +32,8 @@ const UNDEFINED_META = 0;
 let exporter: RefExporter | null = null;
 let importer: RefImporter | null = null;
 
-const superjson = new SuperJSON();
+/** @internal The superjson instance of the codec (exported for tests). */
+export const superjson = new SuperJSON();
 superjson.allowErrorProps('code');
 superjson.registerCustom<object, { g: string; y?: 1 }>(
   {
@@ -84,6 +85,162 @@ export function isPlainJson(value: unknown, depth = 0): boolean {
   }
 }
 
+/** Thrown inside the fast serializer when a value needs superjson's general path. */
+const FALLBACK = Symbol('fallback');
+
+type Annotations = Record<string, unknown>;
+
+const escapeKey = (key: string): string =>
+  key.indexOf('.') < 0 && key.indexOf('\\') < 0 ? key : key.replace(/\\/g, '\\\\').replace(/\./g, '\\.');
+
+/**
+ * Produces exactly what `superjson.serialize` produces for the common special values (Date,
+ * Map, Set, BigInt, undefined, NaN/±Infinity/-0, RegExp, URL, typed arrays, references) in
+ * one pass, about 4x faster; returns null for anything else (errors, class instances, shared
+ * or cyclic objects), which then takes superjson's general path. A property test holds the
+ * two outputs equal.
+ */
+export function fastSerialize(
+  value: unknown,
+  refs: RefExporter | null,
+): { json: unknown; meta: unknown } | null {
+  const root: Annotations = {};
+  const seen = new Set<object>();
+  let json: unknown;
+  try {
+    json = walk(value, root, '', seen, refs, 0);
+  } catch (error) {
+    if (error === FALLBACK) return null;
+    throw error;
+  }
+  const rootAnnotation = root[''];
+  if (rootAnnotation !== undefined) return { json, meta: { values: rootAnnotation, v: 1 } };
+  for (const _ in root) return { json, meta: { values: root, v: 1 } };
+  return { json, meta: undefined };
+}
+
+function walk(
+  v: unknown,
+  out: Annotations,
+  path: string,
+  seen: Set<object>,
+  refs: RefExporter | null,
+  depth: number,
+): unknown {
+  switch (typeof v) {
+    case 'string':
+    case 'boolean':
+      return v;
+    case 'number':
+      if (Number.isFinite(v) && !(v === 0 && 1 / v < 0)) return v;
+      out[path] = ['number'];
+      return v === 0 ? '-0' : String(v);
+    case 'undefined':
+      out[path] = ['undefined'];
+      return null;
+    case 'bigint':
+      out[path] = ['bigint'];
+      return String(v);
+    case 'object':
+      break;
+    default:
+      throw FALLBACK;
+  }
+  if (v === null) return null;
+  if (depth > MAX_PLAIN_DEPTH || seen.has(v)) throw FALLBACK;
+  seen.add(v);
+  const at = (key: string | number): string =>
+    path === '' ? escapeKey(String(key)) : `${path}.${escapeKey(String(key))}`;
+  if (Array.isArray(v)) {
+    const arr = new Array(v.length);
+    for (let i = 0; i < v.length; i++) {
+      if (!(i in v)) throw FALLBACK;
+      arr[i] = walk(v[i], out, at(i), seen, refs, depth + 1);
+    }
+    return arr;
+  }
+  const proto = Object.getPrototypeOf(v);
+  if (proto === Object.prototype || proto === null) {
+    const obj: Record<string, unknown> = {};
+    for (const key in v) {
+      // superjson refuses these keys (and so does the receiver); '' at the top would collide
+      // with the root annotation's path. Both go to superjson's general path.
+      if (FORBIDDEN_KEYS.has(key) || (key === '' && path === '')) throw FALLBACK;
+      obj[key] = walk((v as Record<string, unknown>)[key], out, at(key), seen, refs, depth + 1);
+    }
+    return obj;
+  }
+  if (v instanceof Date) {
+    if (Number.isNaN(v.getTime())) throw FALLBACK;
+    out[path] = ['Date'];
+    return v.toISOString();
+  }
+  if (v instanceof Map) {
+    const inner: Annotations = {};
+    const entries: unknown[] = [];
+    let i = 0;
+    for (const [k, val] of v) {
+      entries.push([
+        walk(k, inner, `${i}.0`, seen, refs, depth + 1),
+        walk(val, inner, `${i}.1`, seen, refs, depth + 1),
+      ]);
+      i++;
+    }
+    out[path] = annotate('map', inner);
+    return entries;
+  }
+  if (v instanceof Set) {
+    const inner: Annotations = {};
+    const items: unknown[] = [];
+    let i = 0;
+    for (const item of v) items.push(walk(item, inner, String(i++), seen, refs, depth + 1));
+    out[path] = annotate('set', inner);
+    return items;
+  }
+  if (v instanceof RegExp) {
+    out[path] = ['regexp'];
+    return String(v);
+  }
+  if (typeof URL !== 'undefined' && v instanceof URL) {
+    out[path] = ['URL'];
+    return v.href;
+  }
+  if (
+    ArrayBuffer.isView(v) &&
+    !(v instanceof DataView) &&
+    (v as { constructor: { name: string } }).constructor
+  ) {
+    const name = (v as { constructor: { name: string } }).constructor.name;
+    if (!TYPED_ARRAYS.has(name)) throw FALLBACK;
+    out[path] = [['typed-array', name]];
+    return Array.from(v as unknown as ArrayLike<number>);
+  }
+  if (REF_MARK in v && refs) {
+    out[path] = [['custom', 'ref']];
+    return refs.exportRef(v);
+  }
+  throw FALLBACK;
+}
+
+const FORBIDDEN_KEYS = new Set(['__proto__', 'prototype', 'constructor']);
+
+const TYPED_ARRAYS = new Set([
+  'Int8Array',
+  'Uint8Array',
+  'Uint8ClampedArray',
+  'Int16Array',
+  'Uint16Array',
+  'Int32Array',
+  'Uint32Array',
+  'Float32Array',
+  'Float64Array',
+]);
+
+function annotate(type: string, inner: Annotations): unknown {
+  for (const _ in inner) return [type, inner];
+  return [type];
+}
+
 /**
  * Encodes message data into a JSON-safe value and, when the value needed superjson, its meta.
  * A result with `meta === undefined` is plain JSON.
@@ -91,6 +248,8 @@ export function isPlainJson(value: unknown, depth = 0): boolean {
 export function encodeData(value: unknown, refs: RefExporter | null): { json: unknown; meta: unknown } {
   if (value === undefined) return { json: null, meta: UNDEFINED_META };
   if (isPlainJson(value)) return { json: value, meta: undefined };
+  const fast = fastSerialize(value, refs);
+  if (fast) return fast;
   const prev = exporter;
   exporter = refs;
   try {

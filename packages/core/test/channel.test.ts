@@ -403,8 +403,25 @@ describe('pairing handshake', () => {
   });
 
   it('answers pings so a live peer is never closed by heartbeats', async () => {
-    const { ab, ba } = pair({ heartbeat: { interval: 5, timeout: 40 } }, {});
-    await new Promise((r) => setTimeout(r, 120));
+    const a = new ActorSpace('a');
+    const b = new ActorSpace('b');
+    cleanups.push(
+      () => a.destroy(),
+      () => b.destroy(),
+    );
+    const [ta, tb] = createMemoryTransportPair();
+    // Count the pings a sends: after pings spanning three timeouts, each answered by b, a is still open.
+    let pings = 0;
+    const tenPings = new Promise<void>((resolve) => {
+      const send = ta.send.bind(ta);
+      ta.send = (frame) => {
+        if (frame === '[8]' && ++pings === 150) resolve();
+        send(frame);
+      };
+    });
+    const ab = a.addChannel(ta, { heartbeat: { interval: 5, timeout: 250 } });
+    const ba = b.addChannel(tb);
+    await tenPings;
     expect(ab.state).toBe('open');
     expect(ba.state).toBe('open');
   });
