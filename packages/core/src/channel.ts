@@ -139,6 +139,7 @@ const DEFAULT_REPLAY_LIMIT = 10_000;
 // Acknowledge after this many data frames, or this long after the first unacknowledged one.
 const ACK_EVERY = 128;
 const ACK_DELAY = 200;
+const ACK_PIGGYBACK = 32;
 
 /** Settles an incoming ask by sending its answer back over the channel. */
 class Reply implements Settler {
@@ -170,8 +171,9 @@ export class Channel extends EventEmitter<ChannelEvents> implements Router, RefE
   #accepting = false;
   #peerMax = Number.POSITIVE_INFINITY;
   #nextId = 0;
-  readonly #pending = new Map<number, PendingAsk>();
-  readonly #inbound = new Map<number, Context>();
+  // Asks waiting for answers, and asks from the peer being handled; made on first use.
+  #pending: Map<number, PendingAsk> | null = null;
+  #inbound: Map<number, Context> | null = null;
   // Forwarders for references to third parties; made on first use (most channels never need one).
   #exports: Map<string, ActorRef> | null = null;
   #exportIds: Map<ActorRef, string> | null = null;
@@ -287,7 +289,7 @@ export class Channel extends EventEmitter<ChannelEvents> implements Router, RefE
 
   /** Asks sent over this channel that wait for an answer. */
   get pendingCount(): number {
-    return this.#pending.size;
+    return this.#pending?.size ?? 0;
   }
 
   /**
@@ -371,14 +373,14 @@ export class Channel extends EventEmitter<ChannelEvents> implements Router, RefE
         resolve,
         reject,
       );
-      this.#pending.set(id, ask);
+      (this.#pending ??= new Map()).set(id, ask);
       this.#send(text);
     });
   }
 
   /** @internal PendingAsk callback: the ask timed out or was aborted; tell the peer. */
   giveUp(ask: PendingAsk): void {
-    this.#pending.delete(ask.id);
+    this.#pending?.delete(ask.id);
     if (this.#state === 'open') this.#send(JSON.stringify([Kind.CANCEL, ask.id]));
   }
 
@@ -448,8 +450,9 @@ export class Channel extends EventEmitter<ChannelEvents> implements Router, RefE
   #flush(): void {
     if (!this.#outbox.hasUnwritten) return;
     const out = this.#outbox.takeUnwritten();
-    // An acknowledgement rides along with outgoing frames for free.
-    if (this.#resumable && this.#received > this.#ackSent) out.push(this.#ackFrame());
+    // An acknowledgement rides along with outgoing frames once a few are unacknowledged;
+    // acking every reply would only add bytes (the ack timer covers quiet periods).
+    if (this.#resumable && this.#received - this.#ackSent >= ACK_PIGGYBACK) out.push(this.#ackFrame());
     if (out.length === 1) {
       this.#transport.send(out[0] as string);
       return;
@@ -552,9 +555,9 @@ export class Channel extends EventEmitter<ChannelEvents> implements Router, RefE
         this.#onAsk(frame, unsafe);
         return;
       case Kind.RESOLVE: {
-        const ask = this.#pending.get(frame[1]);
+        const ask = this.#pending?.get(frame[1]);
         if (!ask) return; // Answer to an ask that already gave up: nothing waits for it.
-        this.#pending.delete(frame[1]);
+        this.#pending?.delete(frame[1]);
         let value: unknown;
         try {
           value = this.#decodeIn(frame[2], frame[3], unsafe);
@@ -566,16 +569,16 @@ export class Channel extends EventEmitter<ChannelEvents> implements Router, RefE
         return;
       }
       case Kind.REJECT: {
-        const ask = this.#pending.get(frame[1]);
+        const ask = this.#pending?.get(frame[1]);
         if (!ask) return;
-        this.#pending.delete(frame[1]);
+        this.#pending?.delete(frame[1]);
         ask.reject(fromWireError(frame[2], 'ask'));
         return;
       }
       case Kind.CANCEL: {
-        const ctx = this.#inbound.get(frame[1]);
+        const ctx = this.#inbound?.get(frame[1]);
         if (!ctx) return;
-        this.#inbound.delete(frame[1]);
+        this.#inbound?.delete(frame[1]);
         ctx.abort(new ActorSpaceError('ABORTED', 'the asker gave up (timeout or abort)'));
         return;
       }
@@ -647,7 +650,8 @@ export class Channel extends EventEmitter<ChannelEvents> implements Router, RefE
 
   #onAsk(frame: AskFrame, unsafe: boolean): void {
     const [, id, target, type, json, meta, senderGuid] = frame;
-    if (this.#inbound.has(id)) {
+    const inbound = (this.#inbound ??= new Map());
+    if (inbound.has(id)) {
       this.#violation(`ask id ${id} is already in use`);
       return;
     }
@@ -666,16 +670,16 @@ export class Channel extends EventEmitter<ChannelEvents> implements Router, RefE
         this.#sendReject(id, noSuchActor(target, type));
         return;
       }
-      this.#inbound.set(id, ctx);
+      inbound.set(id, ctx);
       fwd.ask(type, data, { timeout: 0, signal: ctx.signal }).then(
         (value) => this._answer(id, value),
         (error) => this._answerError(id, error),
       );
       return;
     }
-    this.#inbound.set(id, ctx);
+    inbound.set(id, ctx);
     if (!entry.mailbox.push({ type, data, ctx, settle: new Reply(this, id) })) {
-      this.#inbound.delete(id);
+      inbound.delete(id);
       this.#sendReject(id, mailboxFull(target, type));
       return;
     }
@@ -684,7 +688,7 @@ export class Channel extends EventEmitter<ChannelEvents> implements Router, RefE
 
   /** @internal Sends the answer of incoming ask `id`, unless the asker gave up. */
   _answer(id: number, value: unknown): void {
-    if (!this.#inbound.delete(id) || this.#state !== 'open') return;
+    if (!this.#inbound?.delete(id) || this.#state !== 'open') return;
     let text: string;
     try {
       const { json, meta } = encodeData(value, this);
@@ -711,7 +715,7 @@ export class Channel extends EventEmitter<ChannelEvents> implements Router, RefE
 
   /** @internal Sends the failure of incoming ask `id`, unless the asker gave up. */
   _answerError(id: number, error: unknown): void {
-    if (!this.#inbound.delete(id) || this.#state !== 'open') return;
+    if (!this.#inbound?.delete(id) || this.#state !== 'open') return;
     if (!(error instanceof ActorSpaceError))
       this.#space.log('debug', `handler failed: ${String(error)}`, error);
     this.#sendReject(id, error);
@@ -925,7 +929,7 @@ export class Channel extends EventEmitter<ChannelEvents> implements Router, RefE
     const hb = this.#options.heartbeat;
     if (!hb || !(hb.interval > 0) || this.#stopHeartbeat !== null) return;
     this.#lastSeen = Date.now();
-    this.#stopHeartbeat = every(hb.interval, () => this.#beat(hb));
+    this.#stopHeartbeat = every(hb.interval, this);
   }
 
   #stopTimers(): void {
@@ -934,6 +938,12 @@ export class Channel extends EventEmitter<ChannelEvents> implements Router, RefE
     if (this.#ackTimer !== null) clearTimeout(this.#ackTimer);
     this.#ackTimer = null;
     this.#clearHandshakeTimer();
+  }
+
+  /** @internal Heartbeat ticker callback. */
+  tick(): void {
+    const hb = this.#options.heartbeat;
+    if (hb) this.#beat(hb);
   }
 
   #beat(hb: HeartbeatOptions): void {
@@ -973,7 +983,12 @@ export class Channel extends EventEmitter<ChannelEvents> implements Router, RefE
     this.#received++;
     if (this.#received - this.#ackSent >= ACK_EVERY) this.#sendAck();
     else if (this.#ackTimer === null) {
-      this.#ackTimer = setTimeout(() => this.#sendAck(), ACK_DELAY);
+      // One timer at a time, left running when an ack rides along with a batch: clearing and
+      // re-arming it for every request/response pair would cost more than the ack itself.
+      this.#ackTimer = setTimeout(() => {
+        this.#ackTimer = null;
+        this.#sendAck();
+      }, ACK_DELAY);
       (this.#ackTimer as { unref?: () => void }).unref?.();
     }
   }
@@ -983,8 +998,6 @@ export class Channel extends EventEmitter<ChannelEvents> implements Router, RefE
   }
 
   #ackFrame(): string {
-    if (this.#ackTimer !== null) clearTimeout(this.#ackTimer);
-    this.#ackTimer = null;
     this.#ackSent = this.#received;
     return `[${Kind.ACK},${this.#received}]`;
   }
@@ -1025,11 +1038,11 @@ export class Channel extends EventEmitter<ChannelEvents> implements Router, RefE
 
   /** Rejects every ask waiting for an answer and aborts every handler working on one. */
   #failPending(error: ActorSpaceError): void {
-    const pending = [...this.#pending.values()];
-    this.#pending.clear();
+    const pending = this.#pending ? [...this.#pending.values()] : [];
+    this.#pending = null;
     for (const ask of pending) ask.reject(error);
-    const inbound = [...this.#inbound.values()];
-    this.#inbound.clear();
+    const inbound = this.#inbound ? [...this.#inbound.values()] : [];
+    this.#inbound = null;
     for (const ctx of inbound) ctx.abort(error);
   }
 

@@ -12,14 +12,15 @@ export type EventMap<T = any> = { [K in keyof T]: unknown[] };
 export class EventEmitter<Events extends EventMap<Events> = Record<string, unknown[]>> {
   // Made on first use, and one listener is stored without an array: most spaces and
   // channels have none or one listener per event, and a server holds one per connection.
-  #map: Map<keyof Events, Listener | Listener[]> | null = null;
+  // A null-prototype object, not a Map: a handful of event names costs far less memory.
+  #map: Record<PropertyKey, Listener | Listener[] | undefined> | null = null;
 
   /** Adds a listener. */
   on<E extends keyof Events>(event: E, listener: (...args: Events[E]) => void): this {
-    const map = (this.#map ??= new Map());
-    const current = map.get(event);
-    if (current === undefined) map.set(event, listener);
-    else if (typeof current === 'function') map.set(event, [current, listener]);
+    const map = (this.#map ??= Object.create(null) as Record<PropertyKey, Listener | Listener[] | undefined>);
+    const current = map[event];
+    if (current === undefined) map[event] = listener;
+    else if (typeof current === 'function') map[event] = [current, listener];
     else current.push(listener);
     return this;
   }
@@ -31,9 +32,9 @@ export class EventEmitter<Events extends EventMap<Events> = Record<string, unkno
 
   /** Adds a listener that is removed after its first call. */
   once<E extends keyof Events>(event: E, listener: (...args: Events[E]) => void): this {
-    const wrapper = (...args: Events[E]): void => {
-      this.off(event, wrapper);
-      listener(...args);
+    const wrapper = function (this: unknown, ...args: Events[E]): void {
+      (this as EventEmitter<Events>).off(event, wrapper);
+      listener.apply(this, args);
     };
     (wrapper as { listener?: Listener }).listener = listener;
     return this.on(event, wrapper);
@@ -41,12 +42,14 @@ export class EventEmitter<Events extends EventMap<Events> = Record<string, unkno
 
   /** Removes a listener (added with `on` or `once`). */
   off<E extends keyof Events>(event: E, listener: (...args: Events[E]) => void): this {
-    const current = this.#map?.get(event);
-    if (current === undefined) return this;
+    const map = this.#map;
+    const current = map?.[event];
+    if (!map || current === undefined) return this;
     const matches = (l: Listener): boolean =>
       l === listener || (l as { listener?: Listener }).listener === listener;
     if (typeof current === 'function') {
-      if (matches(current)) this.#map?.delete(event);
+      // Set to undefined rather than deleted: deleting would turn the object into a slow dictionary.
+      if (matches(current)) map[event] = undefined;
       return this;
     }
     const i = current.findIndex(matches);
@@ -54,7 +57,7 @@ export class EventEmitter<Events extends EventMap<Events> = Record<string, unkno
       // Copy on write: an emit in progress keeps iterating the list it started with.
       const next = current.slice();
       next.splice(i, 1);
-      this.#map?.set(event, next.length === 1 ? (next[0] as Listener) : next);
+      map[event] = next.length === 1 ? (next[0] as Listener) : next;
     }
     return this;
   }
@@ -67,22 +70,22 @@ export class EventEmitter<Events extends EventMap<Events> = Record<string, unkno
   /** Removes every listener of `event`, or of every event. */
   removeAllListeners(event?: keyof Events): this {
     if (event === undefined) this.#map = null;
-    else this.#map?.delete(event);
+    else if (this.#map) this.#map[event] = undefined;
     return this;
   }
 
-  /** Calls the listeners of `event` in order; true when there were any. */
+  /** Calls the listeners of `event` in order, with `this` set to the emitter (as Node does); true when there were any. */
   emit<E extends keyof Events>(event: E, ...args: Events[E]): boolean {
-    const current = this.#map?.get(event);
+    const current = this.#map?.[event];
     if (current === undefined) return false;
-    if (typeof current === 'function') current(...args);
-    else for (const listener of current) listener(...args);
+    if (typeof current === 'function') current.apply(this, args);
+    else for (const listener of current as Listener[]) listener.apply(this, args);
     return true;
   }
 
   /** How many listeners `event` has. */
   listenerCount(event: keyof Events): number {
-    const current = this.#map?.get(event);
+    const current = this.#map?.[event];
     return current === undefined ? 0 : typeof current === 'function' ? 1 : current.length;
   }
 }

@@ -2,7 +2,8 @@
  * One interval timer per distinct period for all channels of the process, instead of one
  * setInterval per channel: heartbeats of thousands of idle connections cost one timer.
  */
-type Tick = () => void;
+/** Something called every period: a function, or an object whose `tick()` is called. */
+type Tick = (() => void) | { tick(): void };
 
 const groups = new Map<number, { timer: ReturnType<typeof setInterval>; ticks: Set<Tick> }>();
 
@@ -12,7 +13,7 @@ export function every(period: number, tick: Tick): () => void {
   if (!group) {
     const ticks = new Set<Tick>();
     const timer = setInterval(() => {
-      for (const t of ticks) t();
+      for (const t of ticks) typeof t === 'function' ? t() : t.tick();
     }, period);
     // Heartbeats alone must not keep a Node process alive.
     (timer as { unref?: () => void }).unref?.();
