@@ -242,10 +242,17 @@ function annotate(type: string, inner: Annotations): unknown {
 }
 
 /**
- * Encodes message data into a JSON-safe value and, when the value needed superjson, its meta.
- * A result with `meta === undefined` is plain JSON.
+ * Encodes message data as it travels in frames: a JSON-safe value and, when the value held
+ * special values, its superjson meta (`undefined` for plain JSON, `0` for `undefined` data).
+ * Actor references need a channel (`refs`); without one they throw.
+ *
+ * @example
+ * const { json, meta } = encodeData({ at: new Date() }); // meta: { values: { at: ['Date'] }, v: 1 }
  */
-export function encodeData(value: unknown, refs: RefExporter | null): { json: unknown; meta: unknown } {
+export function encodeData(
+  value: unknown,
+  refs: RefExporter | null = null,
+): { json: unknown; meta: unknown } {
   if (value === undefined) return { json: null, meta: UNDEFINED_META };
   if (isPlainJson(value)) return { json: value, meta: undefined };
   const fast = fastSerialize(value, refs);
@@ -261,7 +268,7 @@ export function encodeData(value: unknown, refs: RefExporter | null): { json: un
 }
 
 /** Inverse of {@link encodeData}. Throws TypeError when the meta is malformed. */
-export function decodeData(json: unknown, meta: unknown, refs: RefImporter | null): unknown {
+export function decodeData(json: unknown, meta: unknown, refs: RefImporter | null = null): unknown {
   if (meta === undefined) return json;
   if (meta === UNDEFINED_META) return undefined;
   if (typeof meta !== 'object' || meta === null) throw new TypeError('message meta must be an object');

@@ -24,6 +24,7 @@ export {
   type ChannelState,
   type HeartbeatOptions,
 } from './channel.js';
+export { decodeData, encodeData } from './codec.js';
 export {
   backoffDelay,
   type ConnectOptions,

@@ -1,0 +1,648 @@
+#!/usr/bin/env node
+// @ts-check
+/**
+ * Turn a results JSON (from bench/run.mjs) into docs/benchmarks.md and docs/benchmarks.svg.
+ *
+ *   node bench/report.mjs [results.json] [--md=docs/benchmarks.md] [--svg=docs/benchmarks.svg] [--stdout]
+ *
+ * Defaults: bench/results/latest.json -> docs/benchmarks.md + docs/benchmarks.svg.
+ * Every ratio is "system median / floor median" from the same run.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const benchDir = dirname(fileURLToPath(import.meta.url));
+const rootDir = resolve(benchDir, '..');
+
+/** Name of the ActorSpace system in results (see bench/systems/index.mjs). */
+const ACTORSPACE = 'actorspace';
+
+/** Byte thresholds of the absolute targets (kB = 1,000 bytes, as size-limit reads "kB"). */
+const KB = 1000;
+
+/**
+ * @typedef {{ values: (number|null)[], median: number|null, min: number|null, max: number|null, n: number }} Metric
+ * @typedef {{ label: string, notes?: string, metrics: Record<string, Metric>, failures: { rep: number, case: string, error: string }[], rich: { exact: boolean, reason?: string } | null }} SystemResult
+ * @typedef {{ entry: string|null, minBytes: number|null, gzipBytes: number|null, note?: string, error?: string }} BundleResult
+ * @typedef {object} Results
+ * @property {string} date
+ * @property {boolean} quick
+ * @property {any} machine
+ * @property {{ available: boolean, used: boolean, note: string }} pinning
+ * @property {number} reps
+ * @property {number} repsPlanned
+ * @property {number} [idleReps]
+ * @property {number} wallSeconds
+ * @property {Record<string, number>} counts
+ * @property {Record<string, string|null>} versions
+ * @property {string} floor
+ * @property {Record<string, SystemResult>} systems
+ * @property {Record<string, BundleResult>} bundles
+ */
+
+// ───────────────────────────── formatting ─────────────────────────────
+
+/** @param {number | null | undefined} n @param {number} [d] */
+function num(n, d = 0) {
+  if (n == null || !Number.isFinite(n)) return '—';
+  return n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+}
+
+/** Decimals that keep ~3 significant digits for small values. @param {number} v */
+function autoDigits(v) {
+  const a = Math.abs(v);
+  return a >= 100 ? 0 : a >= 10 ? 1 : 2;
+}
+
+/**
+ * "median (min–max)" or just the value with a single rep.
+ * @param {Metric | undefined} m
+ * @param {number} [d] decimals (default: automatic)
+ */
+function cell(m, d) {
+  if (!m || m.median == null) return '—';
+  const dd = d ?? autoDigits(m.median);
+  if (m.n > 1 && m.min != null && m.max != null)
+    return `${num(m.median, dd)} (${num(m.min, dd)}–${num(m.max, dd)})`;
+  return num(m.median, dd);
+}
+
+/** @param {number | null | undefined} r */
+function ratio(r) {
+  if (r == null || !Number.isFinite(r)) return '—';
+  return `${r.toFixed(2)}×`;
+}
+
+/**
+ * @param {Metric | undefined} m
+ * @param {Metric | undefined} base
+ */
+function rel(m, base) {
+  // Ratios of positive quantities only: a non-positive floor (e.g. an RSS delta lost in noise) has none.
+  if (!m || !base || m.median == null || base.median == null || !(base.median > 0)) return null;
+  return m.median / base.median;
+}
+
+/** @param {string} s */
+const esc = (s) => s.replace(/\|/g, '\\|');
+
+/**
+ * @param {string[]} head
+ * @param {string[][]} rows
+ * @param {string} [align] one letter per column, l or r (default: first left, the rest right)
+ */
+function table(head, rows, align = 'l' + 'r'.repeat(head.length - 1)) {
+  const sep = head.map((_, i) => ((align[i] ?? 'r') === 'r' ? '---:' : '---'));
+  const lines = [`| ${head.join(' | ')} |`, `|${sep.join('|')}|`];
+  for (const r of rows) lines.push(`| ${r.join(' | ')} |`);
+  return lines.join('\n');
+}
+
+// ───────────────────────────── targets ─────────────────────────────
+
+/**
+ * @param {Results} res
+ * @returns {{ name: string, threshold: string, measured: string, pass: boolean | null }[]}
+ */
+export function evaluateTargets(res) {
+  const f = res.systems[res.floor]?.metrics ?? {};
+  const a = res.systems[ACTORSPACE];
+  const m = a?.metrics ?? {};
+  /** @param {number | null} v @param {(v: number) => boolean} ok */
+  const judge = (v, ok) => (v == null || !Number.isFinite(v) ? null : ok(v));
+  const askR = rel(m.askReqPerSec, f.askReqPerSec);
+  const richR = rel(m.richReqPerSec, f.askReqPerSec);
+  const tellR = rel(m.tellMsgsPerSec, f.tellMsgsPerSec);
+  const p50R = rel(m.latencyPinnedP50Us, f.latencyPinnedP50Us);
+  const rss = m.idleRssBytesPerConn?.median ?? null;
+  const bundle = res.bundles[ACTORSPACE]?.gzipBytes ?? null;
+  const richLossy = a?.rich && !a.rich.exact;
+  return [
+    {
+      name: 'Ask throughput (plain, 100 in flight)',
+      threshold: '≥ 1.00× floor',
+      measured: ratio(askR),
+      pass: judge(askR, (v) => v >= 1.0),
+    },
+    {
+      name: 'Ask throughput, rich payload (Date + Map)',
+      threshold: "≥ 0.50× floor's plain",
+      measured: richLossy ? 'n/a (lossy)' : ratio(richR),
+      pass: richLossy ? false : judge(richR, (v) => v >= 0.5),
+    },
+    {
+      name: 'Tell throughput (msgs/s at the server)',
+      threshold: '≥ 1.50× floor',
+      measured: ratio(tellR),
+      pass: judge(tellR, (v) => v >= 1.5),
+    },
+    {
+      name: 'Ask latency p50, pinned (1 in flight)',
+      threshold: '≤ 1.15× floor',
+      measured: ratio(p50R),
+      pass: judge(p50R, (v) => v <= 1.15),
+    },
+    {
+      name: 'Server memory per idle connection (RSS)',
+      threshold: `≤ 16 kB (${num(16 * KB)} B)`,
+      measured:
+        rss == null
+          ? '—'
+          : `${num(rss)} B (${ratio(rel(m.idleRssBytesPerConn, f.idleRssBytesPerConn))} floor)`,
+      pass: judge(rss, (v) => v <= 16 * KB),
+    },
+    {
+      name: 'Browser bundle `connect` (min + gzip -9)',
+      threshold: `≤ 10 kB (${num(10 * KB)} B)`,
+      measured: bundle == null ? (res.bundles[ACTORSPACE]?.error ? 'not bundled' : '—') : `${num(bundle)} B`,
+      pass: judge(bundle, (v) => v <= 10 * KB),
+    },
+  ];
+}
+
+// ───────────────────────────── SVG chart ─────────────────────────────
+
+/** @param {string} s */
+const xml = (s) =>
+  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+
+/**
+ * Grouped horizontal bars of "× floor" per measure, one panel per measure.
+ * @param {Results} res
+ * @param {string[]} names
+ */
+export function renderSvg(res, names) {
+  const f = res.systems[res.floor]?.metrics ?? {};
+  /** @type {{ title: string, metric: string, base?: string, better: 'higher' | 'lower' }[]} */
+  const panels = [
+    { title: 'Ask throughput (req/s)', metric: 'askReqPerSec', better: 'higher' },
+    { title: 'Tell throughput (msgs/s)', metric: 'tellMsgsPerSec', better: 'higher' },
+    {
+      title: 'Rich ask throughput (vs floor plain)',
+      metric: 'richReqPerSec',
+      base: 'askReqPerSec',
+      better: 'higher',
+    },
+    { title: 'Ask latency p50, pinned', metric: 'latencyPinnedP50Us', better: 'lower' },
+    { title: 'Server CPU per ask', metric: 'askServerCpuUsPerReq', better: 'lower' },
+    { title: 'Server RSS per idle connection', metric: 'idleRssBytesPerConn', better: 'lower' },
+  ];
+  const palette = [
+    '#8a8f98',
+    '#4e79a7',
+    '#f28e2b',
+    '#59a14f',
+    '#b07aa1',
+    '#76b7b2',
+    '#edc948',
+    '#ff9da7',
+    '#9c755f',
+  ];
+  const color = (/** @type {string} */ n, /** @type {number} */ i) =>
+    n === res.floor
+      ? palette[0]
+      : n === ACTORSPACE
+        ? '#e15759'
+        : palette[1 + ((i - 1 + palette.length - 1) % (palette.length - 1))];
+
+  const W = 760;
+  const labelW = 190;
+  const valueW = 70;
+  const barH = 14;
+  const gap = 4;
+  const panelGap = 18;
+  const titleH = 18;
+  const plotW = W - labelW - valueW - 20;
+  let y = 36;
+  /** @type {string[]} */
+  const body = [];
+  for (const p of panels) {
+    const rows = names.map((n) => {
+      const m = res.systems[n]?.metrics ?? {};
+      const lossy = p.metric.startsWith('rich') && res.systems[n]?.rich && !res.systems[n].rich?.exact;
+      return { n, r: lossy ? null : rel(m[p.metric], f[p.base ?? p.metric]), lossy };
+    });
+    const maxR = Math.max(1.25, ...rows.map((r) => r.r ?? 0));
+    const scaleMax = Math.min(4, Math.ceil(maxR * 4) / 4);
+    const x = (/** @type {number} */ r) => labelW + (Math.min(r, scaleMax) / scaleMax) * plotW;
+    body.push(
+      `<text x="10" y="${y + 12}" class="t">${xml(p.title)} <tspan class="s">— × floor, ${p.better} is better</tspan></text>`,
+    );
+    y += titleH + 2;
+    // The 1.00x reference line goes first so bars and labels are drawn over it.
+    const x1 = x(1).toFixed(1);
+    const bottom = y + rows.length * (barH + gap) - gap;
+    body.push(`<line x1="${x1}" x2="${x1}" y1="${y - 3}" y2="${bottom + 3}" class="one"/>`);
+    rows.forEach((row, i) => {
+      const label = res.systems[row.n]?.label ?? row.n;
+      body.push(
+        `<text x="${labelW - 6}" y="${y + barH - 3}" class="l" text-anchor="end">${xml(label)}</text>`,
+      );
+      if (row.r == null) {
+        body.push(
+          `<text x="${labelW + 4}" y="${y + barH - 3}" class="s">${row.lossy ? 'n/a (lossy)' : 'not measured'}</text>`,
+        );
+      } else {
+        const w = Math.max(1, x(row.r) - labelW);
+        body.push(
+          `<rect x="${labelW}" y="${y}" width="${w.toFixed(1)}" height="${barH}" fill="${color(row.n, i)}" rx="2"/>`,
+        );
+        const clipped = row.r > scaleMax ? ' ▸' : '';
+        body.push(
+          `<text x="${(labelW + w + 4).toFixed(1)}" y="${y + barH - 3}" class="v">${row.r.toFixed(2)}×${clipped}</text>`,
+        );
+      }
+      y += barH + gap;
+    });
+    y += panelGap;
+  }
+  const H = y + 8;
+  const sub = `${res.quick ? 'QUICK smoke run (not comparable) · ' : ''}${res.reps} rep(s), medians · node ${res.machine?.node} · ${res.machine?.cpus} × ${res.machine?.cpuModel} · ${res.date?.slice(0, 10)}`;
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif">
+<style>
+  .h { font-size: 15px; font-weight: 600; fill: #222; }
+  .t { font-size: 12.5px; font-weight: 600; fill: #222; }
+  .s { font-size: 11px; font-weight: 400; fill: #666; }
+  .l { font-size: 11.5px; fill: #333; }
+  .v { font-size: 11px; fill: #333; }
+  .one { stroke: #222; stroke-width: 1; stroke-dasharray: 3 2; }
+</style>
+<rect width="100%" height="100%" fill="#fff"/>
+<text x="10" y="18" class="h">Ratio to the floor (raw ws + JSON = 1.00×, dashed line)</text>
+<text x="10" y="31" class="s">${xml(sub)}</text>
+${body.join('\n')}
+</svg>
+`;
+}
+
+// ───────────────────────────── markdown ─────────────────────────────
+
+/**
+ * @param {Results} res
+ * @param {{ svgName?: string, source?: string }} [o]
+ */
+export function renderMarkdown(res, o = {}) {
+  const names = Object.keys(res.systems);
+  const floor = res.systems[res.floor];
+  const f = floor?.metrics ?? {};
+  const L = (/** @type {string} */ n) => {
+    const s = res.systems[n];
+    const label = esc(s?.label ?? n);
+    return n === res.floor ? `**${label}**` : n === ACTORSPACE ? `**${label}**` : label;
+  };
+  const c = res.counts ?? {};
+  const pinnedWord = res.pinning?.used ? 'pinned' : 'shared (NOT pinned: taskset unavailable)';
+  /** @type {string[]} */
+  const out = [];
+
+  out.push('# Benchmarks');
+  out.push('');
+  out.push(
+    `<!-- Generated by bench/report.mjs from ${o.source ?? 'bench/results/latest.json'}. Do not edit by hand: rerun the benchmark. -->`,
+  );
+  out.push('');
+  if (res.quick) {
+    out.push(
+      '> **Warning: QUICK smoke run** (1 rep, a tenth of the counts). These figures check that the harness works. Do not compare them or quote them.',
+    );
+    out.push('');
+  }
+  out.push(
+    `ActorSpace's wire performance is measured next to its peers in a single run of \`bench/run.mjs\`. A ratio is a system's median divided by the **floor's** median from the same run. The floor is raw \`ws\` + JSON with a numeric correlation id and one \`ws.send\` per message. Absolute numbers change between machines and between runs, so compare ratios.`,
+  );
+  out.push('');
+  const mc = res.machine ?? {};
+  out.push(
+    table(
+      ['run', ''],
+      [
+        ['date', res.date],
+        [
+          'machine',
+          `${mc.cpus} × ${esc(mc.cpuModel ?? '?')}, ${num((mc.totalMemBytes ?? 0) / 2 ** 30, 0)} GiB, ${esc(mc.platform ?? '')}`,
+        ],
+        ['node', `${mc.node} (V8 ${mc.v8})`],
+        [
+          'repetitions',
+          `${res.reps}${res.reps !== res.repsPlanned ? ` of ${res.repsPlanned} planned (time budget)` : ''}, interleaved across systems; cells are median (min–max)`,
+        ],
+        ['CPU pinning for p50', esc(res.pinning?.note ?? 'unknown')],
+        ['wall time', `${num(res.wallSeconds)} s`],
+        [
+          'load average (1 min) at start / end',
+          `${num(mc.loadAvgAtStart?.[0], 2)} / ${num(mc.loadAvgAtEnd?.[0], 2)}. The benchmark keeps about 2 processes busy, so a higher value means other work shared the CPUs.`,
+        ],
+        [
+          'versions',
+          Object.entries(res.versions ?? {})
+            .filter(([k, v]) => v && (!k.startsWith('@actorspace/') || names.includes(ACTORSPACE)))
+            .map(([k, v]) => `${k} ${v}`)
+            .join(', '),
+        ],
+      ],
+      'll',
+    ),
+  );
+  out.push('');
+  out.push(`![Ratios to the floor](${o.svgName ?? 'benchmarks.svg'})`);
+  out.push('');
+
+  // Targets
+  out.push('## Targets (ActorSpace)');
+  out.push('');
+  if (!res.systems[ACTORSPACE]) {
+    out.push(
+      `> The \`actorspace\` system was not part of this run because \`bench/systems/actorspace.mjs\` is missing or did not import. Its wire targets are not checked yet.${res.bundles?.[ACTORSPACE]?.gzipBytes != null ? ' The bundle row measures `@actorspace/browser` directly.' : ''}`,
+    );
+    out.push('');
+  }
+  const tg = evaluateTargets(res);
+  out.push(
+    table(
+      ['target', 'threshold', 'measured (median)', 'result'],
+      tg.map((t) => [
+        t.name,
+        t.threshold,
+        res.systems[ACTORSPACE] || t.name.startsWith('Browser') ? t.measured : '—',
+        t.pass == null ? 'not measured' : t.pass ? '✅ pass' : '❌ miss',
+      ]),
+      'llrl',
+    ),
+  );
+  out.push('');
+  out.push(
+    `The latency target uses the pinned p50. The throughput targets use req/s and msgs/s medians, and the rich-payload target divides by the floor's **plain** median. The memory and bundle targets are absolute, with kB = 1,000 B.`,
+  );
+  out.push('');
+
+  // Latency
+  out.push('## Ask latency (1 in flight)');
+  out.push('');
+  out.push(
+    `Each run makes ${num(c.latencyN)} sequential asks after ${num(c.latencyWarmup)} warm-up asks. The p50 comes from a run with both processes ${pinnedWord} on CPU 0 (\`taskset -c 0\`), which gives a stable value. The p99 comes from an unpinned run. A pinned p99 mostly measures GC helper threads competing for the single CPU, and an unpinned p50 can jump between scheduler placements. Both of those figures are still listed for reference. Lower is better.`,
+  );
+  out.push('');
+  out.push(
+    table(
+      [
+        'system',
+        'p50 µs (pinned)',
+        '× floor',
+        'p99 µs (free)',
+        '× floor',
+        'p50 µs (free)',
+        'p99 µs (pinned)',
+      ],
+      names.map((n) => {
+        const m = res.systems[n].metrics;
+        return [
+          L(n),
+          cell(m.latencyPinnedP50Us, 0),
+          ratio(rel(m.latencyPinnedP50Us, f.latencyPinnedP50Us)),
+          cell(m.latencyFreeP99Us, 0),
+          ratio(rel(m.latencyFreeP99Us, f.latencyFreeP99Us)),
+          cell(m.latencyFreeP50Us, 0),
+          cell(m.latencyPinnedP99Us, 0),
+        ];
+      }),
+    ),
+  );
+  out.push('');
+
+  // Ask throughput
+  out.push('## Ask throughput and CPU cost');
+  out.push('');
+  out.push(
+    `Each run makes ${num(c.askN)} asks with ${num(c.inflight)} in flight, after ${num(c.askWarmup)} warm-up asks. Throughput is higher-is-better. CPU is lower-is-better: each process reports its \`process.cpuUsage()\` (user + system) delta over the measured window, divided by the number of asks. CPU per request is usually the steadiest figure.`,
+  );
+  out.push('');
+  out.push(
+    table(
+      ['system', 'req/s', '× floor', 'server CPU µs/req', '× floor', 'client CPU µs/req', '× floor'],
+      names.map((n) => {
+        const m = res.systems[n].metrics;
+        return [
+          L(n),
+          cell(m.askReqPerSec, 0),
+          ratio(rel(m.askReqPerSec, f.askReqPerSec)),
+          cell(m.askServerCpuUsPerReq, 1),
+          ratio(rel(m.askServerCpuUsPerReq, f.askServerCpuUsPerReq)),
+          cell(m.askClientCpuUsPerReq, 1),
+          ratio(rel(m.askClientCpuUsPerReq, f.askClientCpuUsPerReq)),
+        ];
+      }),
+    ),
+  );
+  out.push('');
+
+  // Tell
+  out.push('## Tell throughput (one-way)');
+  out.push('');
+  out.push(
+    `Each run sends ${num(c.tellN)} fire-and-forget messages in bursts of ${num(c.tellBurst)} per event-loop turn, after ${num(c.tellWarmup)} warm-up messages. The receiving server counts them, and the rate is taken from the first message received to the last. When every message is its own socket write, the sender is usually the bottleneck. The server's CPU per message isolates the receiving side.`,
+  );
+  out.push('');
+  out.push(
+    table(
+      [
+        'system',
+        'msgs/s (at server)',
+        '× floor',
+        'server CPU µs/msg',
+        '× floor',
+        'client CPU µs/msg',
+        '× floor',
+      ],
+      names.map((n) => {
+        const m = res.systems[n].metrics;
+        return [
+          L(n),
+          cell(m.tellMsgsPerSec, 0),
+          ratio(rel(m.tellMsgsPerSec, f.tellMsgsPerSec)),
+          cell(m.tellServerCpuUsPerMsg, 2),
+          ratio(rel(m.tellServerCpuUsPerMsg, f.tellServerCpuUsPerMsg)),
+          cell(m.tellClientCpuUsPerMsg, 2),
+          ratio(rel(m.tellClientCpuUsPerMsg, f.tellClientCpuUsPerMsg)),
+        ];
+      }),
+    ),
+  );
+  out.push('');
+
+  // Rich
+  out.push('## Rich payload (Date + Map)');
+  out.push('');
+  out.push(
+    `The rich payload is the plain one with \`at\` as a \`Date\` and a \`meta\` \`Map\` of two entries. Each system first echoes one rich payload and the result is checked for exact equality. Only systems whose echo is exact are measured, with ${num(c.richN)} asks and ${num(c.inflight)} in flight. Ratios are against the floor's **plain** payload, because the floor cannot carry this payload.`,
+  );
+  out.push('');
+  out.push(
+    table(
+      ['system', 'round trip', 'req/s', '× floor plain', 'server CPU µs/req', '× floor plain'],
+      names.map((n) => {
+        const s = res.systems[n];
+        const m = s.metrics;
+        if (s.rich && !s.rich.exact)
+          return [L(n), `lossy: ${esc(s.rich.reason ?? '')}`, 'n/a (lossy)', '—', 'n/a (lossy)', '—'];
+        if (!s.rich) return [L(n), 'not checked', '—', '—', '—', '—'];
+        return [
+          L(n),
+          'exact',
+          cell(m.richReqPerSec, 0),
+          ratio(rel(m.richReqPerSec, f.askReqPerSec)),
+          cell(m.richServerCpuUsPerReq, 1),
+          ratio(rel(m.richServerCpuUsPerReq, f.askServerCpuUsPerReq)),
+        ];
+      }),
+      'llrrrr',
+    ),
+  );
+  out.push('');
+
+  // Idle memory
+  out.push('## Server memory per idle connection');
+  out.push('');
+  out.push(
+    `A fresh server process runs with \`--expose-gc\`. It forces GC and samples \`process.memoryUsage()\`. The client then opens ${num(c.idleConns)} connections${c.idleAskOnce ? ' and makes one ask on each' : ''} and leaves them idle. The server forces GC again and samples again. The figure is (after − before) / connections. RSS moves in whole pages and allocator chunks, so \`heapUsed\` is the finer of the two. Lower is better.`,
+  );
+  out.push('');
+  out.push(
+    table(
+      ['system', 'RSS B/conn', '× floor', 'heapUsed B/conn', '× floor'],
+      names.map((n) => {
+        const m = res.systems[n].metrics;
+        return [
+          L(n),
+          cell(m.idleRssBytesPerConn, 0),
+          ratio(rel(m.idleRssBytesPerConn, f.idleRssBytesPerConn)),
+          cell(m.idleHeapBytesPerConn, 0),
+          ratio(rel(m.idleHeapBytesPerConn, f.idleHeapBytesPerConn)),
+        ];
+      }),
+    ),
+  );
+  out.push('');
+
+  // Bundles
+  out.push('## Browser bundle size');
+  out.push('');
+  out.push(
+    `Each client entry is bundled by esbuild ${res.versions?.esbuild ?? ''} from one import statement, with \`bundle\`, \`minify\`, \`format: 'esm'\` and \`platform: 'browser'\`. Other options stay at their defaults, so license comments count. The output is then gzipped with \`node:zlib\` at level 9. The results can differ by a few bytes from the \`gzip -9 -n\` command line. Lower is better.`,
+  );
+  out.push('');
+  const bundleNames = Object.keys(res.bundles ?? {});
+  out.push(
+    table(
+      ['system', 'entry', 'min bytes', 'gzip -9 bytes'],
+      bundleNames.map((n) => {
+        const b = res.bundles[n];
+        const label = res.systems[n] ? L(n) : esc(n);
+        if (b.error)
+          return [label, b.entry ? `\`${esc(b.entry)}\`` : '—', `not bundled: ${esc(b.error)}`, '—'];
+        return [
+          label,
+          b.entry ? `\`${esc(b.entry)}\`` : esc(b.note ?? '—'),
+          num(b.minBytes),
+          num(b.gzipBytes),
+        ];
+      }),
+      'llrr',
+    ),
+  );
+  out.push('');
+
+  // Systems & notes
+  out.push('## Systems');
+  out.push('');
+  for (const n of names)
+    out.push(`- ${L(n)} (\`bench/systems/${n}.mjs\`): ${esc(res.systems[n].notes ?? '')}`);
+  out.push('');
+
+  const fails = names.flatMap((n) => res.systems[n].failures.map((x) => ({ n, ...x })));
+  if (fails.length) {
+    out.push('## Failed cases');
+    out.push('');
+    out.push(
+      'A case that goes over its time cap, or that returns wrong replies, is recorded here. It contributes no figure for that repetition.',
+    );
+    out.push('');
+    out.push(
+      table(
+        ['system', 'rep', 'case', 'error'],
+        fails.map((x) => [L(x.n), String(x.rep), x.case, esc(x.error)]),
+        'lrll',
+      ),
+    );
+    out.push('');
+  }
+
+  out.push('## Method');
+  out.push('');
+  out.push(
+    [
+      '- The server and the client of each system run in **separate child processes** and talk over `127.0.0.1`. The server binds port 0 and prints the port it got.',
+      '- Repetitions are **interleaved**: rep 1 of every system runs, then rep 2, and so on, and the system order rotates each rep. A slow moment on the machine therefore affects all systems rather than one.',
+      `- Each rep starts two process pairs per system. One pair is pinned and measures latency. The other is unpinned and measures free latency, asks, tells and the rich payload, in that order, with warm-up before each measure. Idle memory uses a third, fresh pair, in ${(res.idleReps ?? 1) >= res.reps ? 'every rep' : (res.idleReps ?? 1) === 1 ? 'the first rep only' : `the first ${res.idleReps} reps only`}. It is not repeated more because heapUsed varies by about 1% between reps and setting up ${num(c.idleConns)} connections is slow.`,
+      '- Every loop is bounded in count and in time. A case that goes over its cap is killed and recorded as failed.',
+      '- The payload is `{ id, text: "hello world", tags: ["a","b"], at: Date.now() }`. The server handler echoes it, and the client checks that every reply carries the id of its request.',
+      '- There is no TLS and per-message deflate is off. Browser-side runtime cost is not measured.',
+    ].join('\n'),
+  );
+  out.push('');
+
+  out.push('## How to rerun');
+  out.push('');
+  out.push(
+    [
+      '```sh',
+      `pnpm bench                      # build the packages, then a full run (${res.quick ? 'about 6 min' : `${Math.max(1, Math.round(res.wallSeconds / 60))} min here`}); rewrites this page`,
+      'node bench/run.mjs --quick      # smoke run: 1 rep, a tenth of the counts (results/quick.tmp.json, docs untouched)',
+      'node bench/run.mjs --only=birpc,capnweb   # a subset (the floor always runs)',
+      'node bench/report.mjs           # regenerate docs/benchmarks.md + .svg from bench/results/latest.json',
+      '```',
+      '',
+      'Raw results, including every repetition, are in `bench/results/latest.json`. To add a system, see `bench/README.md`.',
+    ].join('\n'),
+  );
+  out.push('');
+  return out.join('\n');
+}
+
+/**
+ * Write docs/benchmarks.md and docs/benchmarks.svg.
+ * @param {Results} res
+ * @param {string} [root]
+ * @param {{ md?: string, svg?: string, source?: string }} [o]
+ * @returns {Promise<string[]>} written paths
+ */
+export async function writeReport(res, root = rootDir, o = {}) {
+  const md = o.md ?? join(root, 'docs', 'benchmarks.md');
+  const svg = o.svg ?? join(root, 'docs', 'benchmarks.svg');
+  mkdirSync(dirname(md), { recursive: true });
+  mkdirSync(dirname(svg), { recursive: true });
+  const svgRel = relative(dirname(md), svg) || basename(svg);
+  writeFileSync(svg, renderSvg(res, Object.keys(res.systems)));
+  writeFileSync(md, renderMarkdown(res, { svgName: svgRel, source: o.source }));
+  return [md, svg];
+}
+
+// CLI
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const args = process.argv.slice(2);
+  const get = (/** @type {string} */ k) => args.find((a) => a.startsWith(`--${k}=`))?.slice(k.length + 3);
+  const input = resolve(args.find((a) => !a.startsWith('--')) ?? join(benchDir, 'results', 'latest.json'));
+  /** @type {Results} */
+  const res = JSON.parse(readFileSync(input, 'utf8'));
+  const source = relative(rootDir, input);
+  if (args.includes('--stdout')) {
+    process.stdout.write(renderMarkdown(res, { source }));
+  } else {
+    const files = await writeReport(res, rootDir, {
+      md: get('md') && resolve(/** @type {string} */ (get('md'))),
+      svg: get('svg') && resolve(/** @type {string} */ (get('svg'))),
+      source,
+    });
+    console.log(`wrote ${files.map((f) => relative(process.cwd(), f)).join(', ')}`);
+  }
+}

@@ -1,0 +1,714 @@
+#!/usr/bin/env node
+// @ts-check
+/**
+ * ActorSpace peer benchmark:
+ *   node bench/run.mjs [--quick] [--only=a,b] [--reps=N] [--idle-reps=N] [--budget=S]
+ *                      [--out=path] [--no-report] [--report]
+ *
+ *   --quick       smoke run: 1 rep, a tenth of the counts (also QUICK=1)
+ *   --only=a,b    run a subset of bench/systems (the floor always runs)
+ *   --reps=N      interleaved repetitions (default 3)
+ *   --idle-reps=N repetitions that also measure idle memory (default 1: the first)
+ *   --budget=S    do not start a repetition expected to end after S seconds (default 480)
+ *   --out=path    results JSON (default bench/results/latest.json; quick: quick.tmp.json)
+ *   --no-report / --report   skip / force regenerating docs/benchmarks.{md,svg}
+ *
+ * Every system runs its server and its client in two separate child processes talking over
+ * 127.0.0.1 (server on port 0, prints its port). Repetitions are interleaved: rep 1 of every
+ * system, then rep 2, ... (and the system order rotates each rep). Every loop is bounded by count
+ * and by a time cap; a case that exceeds its cap is recorded as failed and its processes killed.
+ * Results go to bench/results/latest.json (quick: bench/results/quick.tmp.json); a full run
+ * also regenerates docs/benchmarks.md + docs/benchmarks.svg via bench/report.mjs.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { installedVersion, measureBundle, stopEsbuild } from './lib/bundle.mjs';
+import { errorMessage, MARK } from './lib/proto.mjs';
+import { summarize } from './lib/stats.mjs';
+import { ACTORSPACE, FLOOR, loadSystems } from './systems/index.mjs';
+
+const benchDir = dirname(fileURLToPath(import.meta.url));
+const rootDir = resolve(benchDir, '..');
+const SERVER = join(benchDir, 'lib', 'server-proc.mjs');
+const CLIENT = join(benchDir, 'lib', 'client-proc.mjs');
+
+// ───────────────────────────── options ─────────────────────────────
+
+/** @param {string} name */
+const flag = (name) => process.argv.includes(`--${name}`);
+/** @param {string} name */
+const opt = (name) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+
+const QUICK = flag('quick') || process.env.QUICK === '1';
+const ONLY = opt('only')
+  ?.split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
+const REPS = Math.max(1, Number(opt('reps') ?? (QUICK ? 1 : 3)));
+/** Idle memory is near-deterministic (heapUsed varies ~1%) and slow to set up: first rep(s) only. */
+const IDLE_REPS = Math.max(0, Number(opt('idle-reps') ?? 1));
+/** Stop starting new repetitions once the next one would end past this (seconds). */
+const BUDGET_S = Number(opt('budget') ?? 480);
+const OUT = resolve(
+  process.cwd(),
+  opt('out') ?? join(benchDir, 'results', QUICK ? 'quick.tmp.json' : 'latest.json'),
+);
+const WRITE_REPORT = flag('report') || (!QUICK && !flag('no-report'));
+
+const scale = QUICK ? 0.1 : 1;
+/** @param {number} n */
+const sc = (n) => Math.max(1, Math.round(n * scale));
+
+/** Counts per measure (quick: a tenth). In-flight and burst sizes are not scaled. */
+const COUNTS = {
+  latencyN: sc(5_000),
+  latencyWarmup: sc(1_000),
+  askN: sc(100_000),
+  askWarmup: sc(10_000),
+  inflight: 100,
+  tellN: sc(200_000),
+  tellWarmup: sc(20_000),
+  tellBurst: 1_000,
+  richN: sc(100_000),
+  richWarmup: sc(10_000),
+  idleConns: sc(2_000),
+  idleConcurrency: 50,
+  /** false: connections are opened and left alone (as in PEERS.md); true: one ask on each first. */
+  idleAskOnce: false,
+};
+
+/** Time caps per case (ms). The parent adds a margin on top before killing the pair. */
+const CAPS = {
+  latency: 30_000,
+  asks: 60_000,
+  tells: 60_000,
+  idle: 90_000,
+  spawn: 20_000,
+};
+const MARGIN = 10_000;
+
+// ───────────────────────────── child processes ─────────────────────────────
+
+/** @type {Set<Child>} */
+const children = new Set();
+
+function killAll() {
+  for (const c of children) c.kill();
+}
+process.on('exit', killAll);
+for (const sig of /** @type {const} */ (['SIGINT', 'SIGTERM', 'SIGHUP'])) {
+  process.on(sig, () => {
+    console.error(`\n[bench] ${sig}: killing ${children.size} child process(es)`);
+    killAll();
+    process.exit(130);
+  });
+}
+process.on('uncaughtException', (err) => {
+  console.error('[bench] fatal:', err);
+  killAll();
+  process.exit(1);
+});
+process.on('unhandledRejection', (err) => {
+  console.error('[bench] fatal (unhandled rejection):', err);
+  killAll();
+  process.exit(1);
+});
+
+class Child {
+  /**
+   * @param {string} label
+   * @param {string[]} nodeArgs
+   * @param {boolean} pinned run under `taskset -c 0`
+   */
+  constructor(label, nodeArgs, pinned) {
+    this.label = label;
+    this.exited = false;
+    /** @type {Map<number, { resolve: (v: any) => void, reject: (e: Error) => void, timer: NodeJS.Timeout }>} */
+    this.pending = new Map();
+    /** @type {Array<{ type: string, resolve: (v: any) => void, reject: (e: Error) => void, timer: NodeJS.Timeout }>} */
+    this.waiters = [];
+    /** @type {any[]} */
+    this.events = [];
+    this.nextId = 0;
+    const [cmd, args] = pinned
+      ? ['taskset', ['-c', '0', process.execPath, ...nodeArgs]]
+      : [process.execPath, nodeArgs];
+    this.proc = spawn(cmd, args, { cwd: rootDir, stdio: ['pipe', 'pipe', 'pipe'] });
+    children.add(this);
+    this.proc.stdin.on('error', () => {});
+    createInterface({ input: this.proc.stdout }).on('line', (line) => this.#onLine(line));
+    createInterface({ input: this.proc.stderr }).on('line', (line) => {
+      if (line.trim()) console.error(`  [${this.label}] ${line}`);
+    });
+    this.proc.on('exit', (code, signal) => {
+      this.exited = true;
+      children.delete(this);
+      const err = new Error(`${this.label} exited (code ${code}, signal ${signal})`);
+      for (const p of this.pending.values()) {
+        clearTimeout(p.timer);
+        p.reject(err);
+      }
+      this.pending.clear();
+      for (const w of this.waiters) {
+        clearTimeout(w.timer);
+        w.reject(err);
+      }
+      this.waiters = [];
+    });
+    this.proc.on('error', (err) => {
+      console.error(`  [${this.label}] spawn error: ${err.message}`);
+    });
+  }
+
+  /** @param {string} line */
+  #onLine(line) {
+    if (!line.startsWith(MARK)) {
+      if (line.trim()) console.error(`  [${this.label}] ${line}`);
+      return;
+    }
+    /** @type {any} */
+    let msg;
+    try {
+      msg = JSON.parse(line.slice(MARK.length));
+    } catch {
+      return;
+    }
+    if (msg.id !== undefined) {
+      const p = this.pending.get(msg.id);
+      if (!p) return;
+      this.pending.delete(msg.id);
+      clearTimeout(p.timer);
+      if (msg.ok) p.resolve(msg);
+      else p.reject(new Error(msg.error ?? 'command failed'));
+      return;
+    }
+    const w = this.waiters.find((x) => x.type === msg.type || msg.type === 'fatal');
+    if (w) {
+      this.waiters.splice(this.waiters.indexOf(w), 1);
+      clearTimeout(w.timer);
+      if (msg.type === 'fatal') w.reject(new Error(`${this.label}: ${msg.error}`));
+      else w.resolve(msg);
+    } else this.events.push(msg);
+  }
+
+  /**
+   * @param {string} type
+   * @param {number} timeoutMs
+   * @returns {Promise<any>}
+   */
+  waitEvent(type, timeoutMs) {
+    const i = this.events.findIndex((e) => e.type === type || e.type === 'fatal');
+    if (i >= 0) {
+      const [e] = this.events.splice(i, 1);
+      return e.type === 'fatal' ? Promise.reject(new Error(`${this.label}: ${e.error}`)) : Promise.resolve(e);
+    }
+    if (this.exited) return Promise.reject(new Error(`${this.label} already exited`));
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w.timer !== timer);
+        reject(new Error(`${this.label}: no "${type}" within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.waiters.push({ type, resolve, reject, timer });
+    });
+  }
+
+  /**
+   * @param {string} cmd
+   * @param {Record<string, unknown>} args
+   * @param {number} timeoutMs
+   * @returns {Promise<any>}
+   */
+  request(cmd, args, timeoutMs) {
+    if (this.exited) return Promise.reject(new Error(`${this.label} already exited`));
+    const id = ++this.nextId;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new Error(`${this.label}: "${cmd}" gave no answer within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pending.set(id, { resolve, reject, timer });
+      this.proc.stdin.write(`${JSON.stringify({ id, cmd, ...args })}\n`);
+    });
+  }
+
+  kill() {
+    if (!this.exited) {
+      try {
+        this.proc.kill('SIGKILL');
+      } catch {}
+    }
+  }
+}
+
+/**
+ * @typedef {{ server: Child, client: Child, close(): Promise<void>, kill(): void }} Pair
+ */
+
+/**
+ * @param {import('./systems/index.mjs').System} sys
+ * @param {{ pinned: boolean, connect?: boolean }} o
+ * @returns {Promise<Pair>}
+ */
+async function startPair(sys, { pinned, connect = true }) {
+  const server = new Child(`${sys.name} server`, ['--expose-gc', SERVER, sys.name], pinned);
+  /** @type {Child | null} */
+  let client = null;
+  const kill = () => {
+    server.kill();
+    client?.kill();
+  };
+  try {
+    const { port } = await server.waitEvent('listening', CAPS.spawn);
+    client = new Child(`${sys.name} client`, [CLIENT, sys.name, String(port)], pinned);
+    await client.waitEvent('ready', CAPS.spawn);
+    if (connect) await client.request('connect', { capMs: 15_000 }, 15_000 + MARGIN);
+    const c = client;
+    return {
+      server,
+      client: c,
+      kill,
+      async close() {
+        await Promise.allSettled([c.request('close', {}, 3_000)]);
+        await Promise.allSettled([server.request('close', {}, 3_000)]);
+        kill();
+      },
+    };
+  } catch (err) {
+    kill();
+    throw err;
+  }
+}
+
+// ───────────────────────────── results ─────────────────────────────
+
+/**
+ * @typedef {object} SystemResult
+ * @property {string} label
+ * @property {string} [notes]
+ * @property {Record<string, { values: (number | null)[], median?: number, min?: number, max?: number, n?: number }>} metrics
+ * @property {{ rep: number, case: string, error: string }[]} failures
+ * @property {{ exact: boolean, reason?: string } | null} rich
+ */
+
+function detectPinning() {
+  if (os.platform() !== 'linux') return { available: false, used: false, note: 'not linux' };
+  const r = spawnSync('taskset', ['-c', '0', process.execPath, '-e', '0'], { stdio: 'ignore' });
+  const ok = r.status === 0;
+  return {
+    available: ok,
+    used: ok,
+    note: ok ? 'taskset -c 0 on both processes' : 'taskset unavailable: "pinned" latency ran unpinned',
+  };
+}
+
+const t0 = Date.now();
+const elapsedS = () => (Date.now() - t0) / 1000;
+/** @param {number} n @param {number} [d] */
+const fmt = (n, d = 0) =>
+  n == null || !Number.isFinite(n)
+    ? '—'
+    : n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+
+async function main() {
+  const systems = await loadSystems({ only: ONLY, warn: (m) => console.error(m) });
+  if (!systems.some((s) => s.name === FLOOR))
+    throw new Error(`the floor system "${FLOOR}" could not be loaded`);
+  const pinning = detectPinning();
+
+  const pkgs = [
+    'ws',
+    'superjson',
+    'socket.io',
+    'socket.io-client',
+    'birpc',
+    'capnweb',
+    'esbuild',
+    '@actorspace/core',
+    '@actorspace/server',
+    '@actorspace/node',
+    '@actorspace/browser',
+  ];
+  /** @type {Record<string, string | null>} */
+  const versions = {};
+  for (const p of pkgs) versions[p] = await installedVersion(p);
+
+  const cpus = os.cpus();
+  const results = {
+    schema: 1,
+    date: new Date().toISOString(),
+    quick: QUICK,
+    machine: {
+      node: process.version,
+      v8: process.versions.v8,
+      platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+      cpuModel: cpus[0]?.model ?? 'unknown',
+      cpus: cpus.length,
+      availableParallelism: os.availableParallelism?.() ?? cpus.length,
+      totalMemBytes: os.totalmem(),
+      loadAvgAtStart: os.loadavg(),
+      /** @type {number[] | null} */
+      loadAvgAtEnd: null,
+    },
+    pinning,
+    repsPlanned: REPS,
+    idleReps: IDLE_REPS,
+    reps: 0,
+    wallSeconds: 0,
+    /** @type {Record<string, number>} */
+    groupSeconds: {},
+    counts: COUNTS,
+    caps: CAPS,
+    versions,
+    floor: FLOOR,
+    systems: /** @type {Record<string, SystemResult>} */ ({}),
+    bundles:
+      /** @type {Record<string, { entry: string | null, minBytes: number | null, gzipBytes: number | null, note?: string, error?: string }>} */ ({}),
+  };
+  for (const s of systems) {
+    results.systems[s.name] = {
+      label: s.meta.label,
+      notes: s.meta.notes,
+      metrics: {},
+      failures: [],
+      rich: null,
+    };
+  }
+
+  console.log(
+    `[bench] ${QUICK ? 'QUICK smoke run' : 'full run'}: ${systems.map((s) => s.name).join(', ')}; ` +
+      `${REPS} rep(s); node ${process.version}, ${cpus.length} CPU(s); pinning: ${pinning.note}`,
+  );
+
+  /**
+   * @param {string} sys @param {string} metric @param {number} rep @param {number} value
+   */
+  const record = (sys, metric, rep, value) => {
+    const m = results.systems[sys].metrics;
+    m[metric] ??= { values: Array(REPS).fill(null) };
+    m[metric].values[rep] = value;
+  };
+  /** @param {string} sys @param {number} rep @param {string} kase @param {unknown} err */
+  const fail = (sys, rep, kase, err) => {
+    const error = errorMessage(err);
+    results.systems[sys].failures.push({ rep: rep + 1, case: kase, error });
+    console.error(`  ✗ ${sys} ${kase} (rep ${rep + 1}) FAILED: ${error}`);
+  };
+
+  /** "system\0case" -> rep index of its first failure */
+  /** @type {Map<string, number>} */
+  const failedBefore = new Map();
+
+  /**
+   * Run cases in sequence on one lazily started pair; a failed case kills the pair and the next
+   * case gets a fresh one.
+   * @param {import('./systems/index.mjs').System} sys
+   * @param {number} rep
+   * @param {{ pinned: boolean, connect?: boolean }} pairOpts
+   * @param {Array<[string, (p: Pair) => Promise<void>]>} cases
+   */
+  const runCases = async (sys, rep, pairOpts, cases) => {
+    /** @type {Pair | null} */
+    let pair = null;
+    for (const [name, fn] of cases) {
+      const key = `${sys.name}\u0000${name}`;
+      const earlier = failedBefore.get(key);
+      if (earlier !== undefined) {
+        // A case that failed (often: hit its time cap) is not retried in later reps, which keeps
+        // a broken system from eating the time budget.
+        results.systems[sys.name].failures.push({
+          rep: rep + 1,
+          case: name,
+          error: `skipped: failed in rep ${earlier + 1}`,
+        });
+        continue;
+      }
+      try {
+        pair ??= await startPair(sys, pairOpts);
+        await fn(pair);
+      } catch (err) {
+        fail(sys.name, rep, name, err);
+        failedBefore.set(key, rep);
+        pair?.kill();
+        pair = null;
+      }
+    }
+    if (pair) await pair.close();
+  };
+
+  /** @param {Pair} p @param {'plain' | 'rich'} kind @param {number} warm @param {number} n */
+  const askThroughput = async (p, kind, warm, n) => {
+    await p.client.request(
+      'asks',
+      { n: warm, inflight: COUNTS.inflight, kind, capMs: CAPS.asks },
+      CAPS.asks + MARGIN,
+    );
+    await p.server.request('begin', {}, 5_000);
+    const c = await p.client.request(
+      'asks',
+      { n, inflight: COUNTS.inflight, kind, capMs: CAPS.asks },
+      CAPS.asks + MARGIN,
+    );
+    const s = await p.server.request('end', {}, 5_000);
+    if (c.bad) throw new Error(`${c.bad} replies did not match their request`);
+    return { reqPerSec: n / (c.wallMs / 1000), serverCpuUs: s.cpuUs / n, clientCpuUs: c.clientCpuUs / n };
+  };
+
+  /** @param {Pair} p @param {number} n */
+  const tellRun = async (p, n) => {
+    await p.server.request('begin', {}, 5_000);
+    const c = await p.client.request(
+      'tells',
+      { n, burst: COUNTS.tellBurst, capMs: CAPS.tells },
+      CAPS.tells + MARGIN,
+    );
+    const s = await p.server.request('end', { waitTells: n, timeoutMs: CAPS.tells }, CAPS.tells + MARGIN);
+    if (s.tells.count < n) throw new Error(`server received ${s.tells.count}/${n} tells before the time cap`);
+    const spanS = (s.tells.lastMs - s.tells.firstMs) / 1000;
+    return {
+      msgsPerSec: spanS > 0 ? (s.tells.count - 1) / spanS : Number.NaN,
+      serverCpuUs: s.cpuUs / n,
+      clientCpuUs: c.clientCpuUs / n,
+    };
+  };
+
+  /** Case group 1: latency with both processes pinned to one CPU. */
+  /** @param {import('./systems/index.mjs').System} sys @param {number} rep */
+  const groupPinned = (sys, rep) =>
+    runCases(sys, rep, { pinned: pinning.used }, [
+      [
+        'latency (pinned)',
+        async (p) => {
+          const cap = { capMs: CAPS.latency };
+          await p.client.request('latency', { n: COUNTS.latencyWarmup, ...cap }, CAPS.latency + MARGIN);
+          const r = await p.client.request('latency', { n: COUNTS.latencyN, ...cap }, CAPS.latency + MARGIN);
+          if (r.bad) throw new Error(`${r.bad} replies did not match their request`);
+          record(sys.name, 'latencyPinnedP50Us', rep, r.p50Us);
+          record(sys.name, 'latencyPinnedP99Us', rep, r.p99Us);
+          console.log(`  ${sys.name.padEnd(14)} pinned   p50 ${fmt(r.p50Us)} µs  p99 ${fmt(r.p99Us)} µs`);
+        },
+      ],
+    ]);
+
+  /** Case group 2 (unpinned): free latency, ask throughput + CPU, tell throughput, rich. */
+  /** @param {import('./systems/index.mjs').System} sys @param {number} rep */
+  const groupMain = (sys, rep) => {
+    const res = results.systems[sys.name];
+    /** @type {string[]} */
+    const line = [];
+    return runCases(sys, rep, { pinned: false }, [
+      [
+        'latency (free)',
+        async (p) => {
+          const cap = { capMs: CAPS.latency };
+          await p.client.request('latency', { n: COUNTS.latencyWarmup, ...cap }, CAPS.latency + MARGIN);
+          const r = await p.client.request('latency', { n: COUNTS.latencyN, ...cap }, CAPS.latency + MARGIN);
+          if (r.bad) throw new Error(`${r.bad} replies did not match their request`);
+          record(sys.name, 'latencyFreeP50Us', rep, r.p50Us);
+          record(sys.name, 'latencyFreeP99Us', rep, r.p99Us);
+          line.push(`free p50/p99 ${fmt(r.p50Us)}/${fmt(r.p99Us)} µs`);
+        },
+      ],
+      [
+        'ask throughput',
+        async (p) => {
+          const r = await askThroughput(p, 'plain', COUNTS.askWarmup, COUNTS.askN);
+          record(sys.name, 'askReqPerSec', rep, r.reqPerSec);
+          record(sys.name, 'askServerCpuUsPerReq', rep, r.serverCpuUs);
+          record(sys.name, 'askClientCpuUsPerReq', rep, r.clientCpuUs);
+          line.push(`ask ${fmt(r.reqPerSec)} req/s (srv ${fmt(r.serverCpuUs, 1)} µs/req)`);
+        },
+      ],
+      [
+        'tell throughput',
+        async (p) => {
+          await tellRun(p, COUNTS.tellWarmup);
+          const r = await tellRun(p, COUNTS.tellN);
+          record(sys.name, 'tellMsgsPerSec', rep, r.msgsPerSec);
+          record(sys.name, 'tellServerCpuUsPerMsg', rep, r.serverCpuUs);
+          record(sys.name, 'tellClientCpuUsPerMsg', rep, r.clientCpuUs);
+          line.push(`tell ${fmt(r.msgsPerSec)} msg/s`);
+        },
+      ],
+      [
+        'rich ask throughput',
+        async (p) => {
+          if (!res.rich) {
+            const chk = await p.client.request('richCheck', {}, 15_000);
+            res.rich = chk.exact ? { exact: true } : { exact: false, reason: chk.reason };
+          }
+          if (!res.rich.exact) {
+            line.push('rich n/a (lossy)');
+            return;
+          }
+          const r = await askThroughput(p, 'rich', COUNTS.richWarmup, COUNTS.richN);
+          record(sys.name, 'richReqPerSec', rep, r.reqPerSec);
+          record(sys.name, 'richServerCpuUsPerReq', rep, r.serverCpuUs);
+          record(sys.name, 'richClientCpuUsPerReq', rep, r.clientCpuUs);
+          line.push(`rich ${fmt(r.reqPerSec)} req/s`);
+        },
+      ],
+    ]).finally(() => console.log(`  ${sys.name.padEnd(14)} free     ${line.join(' | ')}`));
+  };
+
+  /** Case group 3: server memory per idle connection (fresh server, forced GC). */
+  /** @param {import('./systems/index.mjs').System} sys @param {number} rep */
+  const groupIdle = (sys, rep) =>
+    runCases(sys, rep, { pinned: false, connect: false }, [
+      [
+        'idle memory',
+        async (p) => {
+          const n = COUNTS.idleConns;
+          const before = await p.server.request('mem', {}, 10_000);
+          const r = await p.client.request(
+            'idleConnect',
+            { n, concurrency: COUNTS.idleConcurrency, askOnce: COUNTS.idleAskOnce, capMs: CAPS.idle },
+            CAPS.idle + MARGIN,
+          );
+          const after = await p.server.request('mem', {}, 10_000);
+          await p.client.request('idleClose', {}, 15_000).catch(() => {});
+          if (r.opened !== n) throw new Error(`only ${r.opened}/${n} connections opened`);
+          const rss = (after.rss - before.rss) / n;
+          const heap = (after.heapUsed - before.heapUsed) / n;
+          record(sys.name, 'idleRssBytesPerConn', rep, rss);
+          record(sys.name, 'idleHeapBytesPerConn', rep, heap);
+          console.log(
+            `  ${sys.name.padEnd(14)} idle     ${fmt(rss)} B RSS, ${fmt(heap)} B heap per connection (${n} in ${fmt(r.ms)} ms)`,
+          );
+        },
+      ],
+    ]);
+
+  const partialOut = OUT.replace(/\.json$/, '') + '.partial.tmp.json';
+  mkdirSync(dirname(OUT), { recursive: true });
+  const finalize = () => {
+    for (const s of Object.values(results.systems)) {
+      for (const m of Object.values(s.metrics)) {
+        m.values = m.values.slice(0, results.reps);
+        Object.assign(m, summarize(m.values) ?? { median: null, min: null, max: null, n: 0 });
+      }
+    }
+    results.wallSeconds = Math.round(elapsedS());
+    results.machine.loadAvgAtEnd = os.loadavg();
+  };
+
+  /** @type {number[]} */
+  const repSeconds = [];
+  /** Seconds spent per system and case group, summed over reps (printed at the end). */
+  /** @type {Record<string, number>} */
+  const groupSeconds = {};
+  /** Longest idle-memory phase of one rep (seconds), for the budget estimate. */
+  let idleSeconds = 0;
+  const idleTotal = () =>
+    Object.entries(groupSeconds)
+      .filter(([k]) => k.endsWith(' idle'))
+      .reduce((a, [, v]) => a + v, 0);
+  for (let rep = 0; rep < REPS; rep++) {
+    // Estimate the next rep from the last one: a slow first rep (cold caches, or other work on
+    // the machine) should not cancel a rep that would fit.
+    const est = repSeconds.length
+      ? repSeconds[repSeconds.length - 1] + (rep < IDLE_REPS ? idleSeconds : 0)
+      : 0;
+    if (rep > 0 && elapsedS() + est > BUDGET_S) {
+      console.error(
+        `[bench] time budget ${BUDGET_S}s: stopping after ${rep} rep(s) (next rep would take ~${Math.round(est)}s)`,
+      );
+      break;
+    }
+    const repStart = elapsedS();
+    const idleBefore = idleTotal();
+    // Rotate the order each rep so no system always runs first or last.
+    const order = systems.map((_, i) => systems[(i + rep) % systems.length]);
+    console.log(`[bench] rep ${rep + 1}/${REPS}  (t=${Math.round(repStart)}s)`);
+    /** @param {string} what @param {() => Promise<void>} fn */
+    const timed = async (what, fn) => {
+      const s0 = elapsedS();
+      await fn();
+      groupSeconds[what] = (groupSeconds[what] ?? 0) + (elapsedS() - s0);
+    };
+    for (const sys of order) await timed(`${sys.name} pinned`, () => groupPinned(sys, rep));
+    for (const sys of order) await timed(`${sys.name} main`, () => groupMain(sys, rep));
+    if (rep < IDLE_REPS) for (const sys of order) await timed(`${sys.name} idle`, () => groupIdle(sys, rep));
+    results.reps = rep + 1;
+    const idleThisRep = idleTotal() - idleBefore;
+    idleSeconds = Math.max(idleSeconds, idleThisRep);
+    repSeconds.push(elapsedS() - repStart - idleThisRep);
+    writeFileSync(partialOut, JSON.stringify(results, null, 2));
+  }
+
+  if (results.reps < Math.min(3, REPS)) {
+    console.error(
+      `[bench] WARNING: only ${results.reps} rep(s) fit in the ${BUDGET_S}s budget (3 is the minimum for a full run). Was the machine busy? Load average: ${os
+        .loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}`,
+    );
+  }
+  console.log(
+    `[bench] seconds per group: ${Object.entries(groupSeconds)
+      .map(([k, v]) => `${k} ${v.toFixed(1)}`)
+      .join(', ')}`,
+  );
+  results.groupSeconds = Object.fromEntries(
+    Object.entries(groupSeconds).map(([k, v]) => [k, Math.round(v * 10) / 10]),
+  );
+
+  // Browser bundles (deterministic: measured once, after the timed runs).
+  console.log('[bench] browser bundles');
+  /** @type {Array<[string, string | null, string | undefined]>} */
+  const targets = systems.map((s) => [s.name, s.meta.bundle?.entry ?? null, s.meta.bundle?.note]);
+  if (!systems.some((s) => s.name === ACTORSPACE)) {
+    targets.push([ACTORSPACE, "export { connect } from '@actorspace/browser';", undefined]);
+  }
+  for (const [name, entry, note] of targets) {
+    if (!entry) {
+      results.bundles[name] = { entry: null, minBytes: 0, gzipBytes: 0, note: note ?? 'no client library' };
+      continue;
+    }
+    try {
+      const b = await measureBundle(entry);
+      results.bundles[name] = { entry, ...b, ...(note ? { note } : {}) };
+      console.log(`  ${name.padEnd(14)} ${fmt(b.minBytes)} B min, ${fmt(b.gzipBytes)} B gzip-9`);
+    } catch (err) {
+      const e = /** @type {any} */ (err);
+      const error = e?.errors?.[0]?.text ?? errorMessage(err).split('\n')[0];
+      results.bundles[name] = { entry, minBytes: null, gzipBytes: null, error };
+      console.error(`  ${name.padEnd(14)} bundle failed: ${error}`);
+    }
+  }
+  await stopEsbuild();
+
+  finalize();
+  writeFileSync(OUT, JSON.stringify(results, null, 2) + '\n');
+  rmSync(partialOut, { force: true });
+  console.log(
+    `[bench] wrote ${relative(process.cwd(), OUT)} (${results.reps} rep(s), ${results.wallSeconds}s)`,
+  );
+
+  if (WRITE_REPORT) {
+    const { writeReport } = await import('./report.mjs');
+    const files = await writeReport(
+      /** @type {import("./report.mjs").Results} */ (/** @type {unknown} */ (results)),
+      rootDir,
+    );
+    console.log(`[bench] wrote ${files.map((f) => relative(process.cwd(), f)).join(', ')}`);
+  }
+  const failures = Object.entries(results.systems).flatMap(([n, s]) =>
+    s.failures.map((f) => `${n}: ${f.case}`),
+  );
+  if (failures.length) console.error(`[bench] ${failures.length} failed case(s): ${failures.join('; ')}`);
+}
+
+main()
+  .then(() => {
+    killAll();
+    process.exit(0);
+  })
+  .catch((err) => {
+    console.error('[bench] error:', err);
+    killAll();
+    process.exit(1);
+  });

@@ -1,0 +1,170 @@
+// @ts-check
+// Starts the playground: one node:http server that serves the index page and the shared
+// stylesheet itself, with ActorSpace attached for the demos' pages and sockets. The CLI
+// (server.mjs) and the e2e suite both call startPlayground().
+import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createActorServer } from '@actorspace/server';
+import { attach } from '@actorspace/server/node';
+import { createChatRoom } from './chat/room.mjs';
+import { createChatActor } from './chat/server.mjs';
+import { createCounterActor } from './counter/server.mjs';
+import { createStatusActor } from './status/server.mjs';
+import { createTodosActor } from './todos/server.mjs';
+import { createTodoStore } from './todos/store.mjs';
+
+const HERE = fileURLToPath(new URL('.', import.meta.url));
+const MOUNT = '/actorspace';
+
+/** The demos: route, title, and the one line the index shows. */
+export const DEMOS = [
+  { route: '/counter', title: 'Counter', blurb: 'The smallest pairing: asks in, a value pushed back.' },
+  {
+    route: '/todos',
+    title: 'Todos',
+    blurb: 'A list shared live by every tab, saved to a file in the background.',
+  },
+  { route: '/chat', title: 'Chat', blurb: 'Messages to everyone, and who is online as tabs come and go.' },
+  {
+    route: '/status',
+    title: 'Connection status',
+    blurb: 'Drop the connection and watch the session resume with no message lost.',
+  },
+];
+
+/**
+ * @typedef {object} Playground
+ * @property {string} url e.g. `http://127.0.0.1:8080`
+ * @property {number} port
+ * @property {() => number} dropSockets destroys every ActorSpace socket (a simulated network drop); returns how many
+ * @property {() => Promise<void>} close graceful: sessions end, pending todo writes land, the port is freed
+ */
+
+/**
+ * Starts the playground.
+ * @param {{ port?: number, host?: string, dataDir?: string }} [options] port 0 picks a free port
+ * @returns {Promise<Playground>}
+ */
+export async function startPlayground({
+  port = 8080,
+  host = '127.0.0.1',
+  dataDir = join(HERE, '.data'),
+} = {}) {
+  const todos = await createTodoStore({ file: join(dataDir, 'todos.json') });
+
+  const actors = createActorServer({
+    root: HERE, // the `client` paths below are relative to this folder
+    services: { todos, chat: createChatRoom() },
+    routes: {
+      '/counter': { server: createCounterActor, client: './counter/client.js', title: 'Counter' },
+      '/todos': { server: createTodosActor, client: './todos/client.js', title: 'Todos' },
+      '/chat': { server: createChatActor, client: './chat/client.js', title: 'Chat' },
+      '/status': { server: createStatusActor, client: './status/client.js', title: 'Connection status' },
+    },
+  });
+
+  const css = await readFile(join(HERE, 'style.css'));
+  const icon = await readFile(join(HERE, 'favicon.svg'));
+  const server = createServer((req, res) => {
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    if (req.method === 'GET' && path === '/') {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-cache' });
+      res.end(indexPage());
+    } else if (req.method === 'GET' && path === '/playground.css') {
+      res.writeHead(200, { 'content-type': 'text/css; charset=utf-8', 'cache-control': 'no-cache' });
+      res.end(css);
+    } else if (req.method === 'GET' && path === '/favicon.ico') {
+      // Browsers ask every origin for one; the zero-build pages have no <link rel="icon">.
+      res.writeHead(200, { 'content-type': 'image/svg+xml', 'cache-control': 'max-age=3600' });
+      res.end(icon);
+    } else if (req.method === 'POST' && path === '/status/drop') {
+      // The status demo's "drop connection" button.
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ dropped: dropSockets() }));
+    } else {
+      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end('Not found');
+    }
+  });
+
+  // Keep the upgraded sockets, to cut them on demand. Registered before attach(), so
+  // ActorSpace's upgrade listener is no longer the only one: refuse other paths here.
+  /** @type {Set<import('node:stream').Duplex>} */
+  const sockets = new Set();
+  server.on('upgrade', (req, socket) => {
+    if (new URL(req.url ?? '/', 'http://x').pathname !== MOUNT) {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  // Host listeners are registered first: attach() serves its own URLs and passes the rest on.
+  attach(server, actors, { path: MOUNT });
+
+  /** Destroys the TCP sockets with no close handshake, as a lost network would. */
+  function dropSockets() {
+    const count = sockets.size;
+    for (const socket of sockets) socket.destroy();
+    sockets.clear();
+    return count;
+  }
+
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve(undefined));
+  });
+  const address = /** @type {import('node:net').AddressInfo} */ (server.address());
+  const url = `http://${host}:${address.port}`;
+
+  /** @type {Promise<void> | null} */
+  let closing = null;
+  return {
+    url,
+    port: address.port,
+    dropSockets,
+    close() {
+      closing ??= (async () => {
+        await actors.close(); // every session ends with 1001; actors get onStop
+        await todos.flush();
+        await new Promise((resolve) => {
+          server.close(() => resolve(undefined));
+          server.closeAllConnections();
+          for (const socket of sockets) socket.destroy();
+        });
+      })();
+      return closing;
+    },
+  };
+}
+
+function indexPage() {
+  const items = DEMOS.map(
+    (d) => `<li><a href="${d.route}">${d.title}</a> <span class="muted">— ${d.blurb}</span></li>`,
+  ).join('\n      ');
+  return `<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <title>ActorSpace playground</title>
+  <link rel="stylesheet" href="/playground.css">
+  <link rel="icon" href="/favicon.ico" type="image/svg+xml">
+</head>
+<body>
+  <main>
+    <h1>ActorSpace playground</h1>
+    <p class="lead">Each demo pairs the page's client actor with its own server actor over one WebSocket.
+      Every page is served with zero build: an import map points <code>@actorspace/browser</code> at the bundle.</p>
+    <ul class="plain demos card">
+      ${items}
+    </ul>
+    <p class="small muted">Source: <code>playground/&lt;demo&gt;/</code> — start with each demo's README.
+      Health: <a href="${MOUNT}/health">${MOUNT}/health</a></p>
+  </main>
+</body>
+</html>
+`;
+}
