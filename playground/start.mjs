@@ -58,10 +58,14 @@ export async function startPlayground({
     root: HERE, // the `client` paths below are relative to this folder
     services: { todos, chat: createChatRoom() },
     routes: {
-      '/counter': { server: createCounterActor, client: './counter/client.js', title: 'Counter' },
-      '/todos': { server: createTodosActor, client: './todos/client.js', title: 'Todos' },
-      '/chat': { server: createChatActor, client: './chat/client.js', title: 'Chat' },
-      '/status': { server: createStatusActor, client: './status/client.js', title: 'Connection status' },
+      '/counter': { server: createCounterActor, client: './counter/client/client.js', title: 'Counter' },
+      '/todos': { server: createTodosActor, client: './todos/client/client.js', title: 'Todos' },
+      '/chat': { server: createChatActor, client: './chat/client/client.js', title: 'Chat' },
+      '/status': {
+        server: createStatusActor,
+        client: './status/client/client.js',
+        title: 'Connection status',
+      },
     },
   });
 

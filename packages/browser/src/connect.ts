@@ -45,12 +45,24 @@ function pageWake(retryNow: () => void): () => void {
  * const session = await connect('/actorspace', { route: '/todos', actor: new TodoClient() });
  * session.on('status', (s) => (badge.textContent = s));
  */
-export function connect(url: string, options: BrowserConnectOptions): Promise<Session> {
-  let resolved: string;
-  try {
-    resolved = resolveSocketUrl(url);
-  } catch (error) {
-    return Promise.reject(error);
-  }
-  return coreConnect(resolved, { wake: pageWake, ...options });
+export async function connect(url: string, options: BrowserConnectOptions): Promise<Session> {
+  const session = await coreConnect(resolveSocketUrl(url), { wake: pageWake, ...options });
+  endWithPage(session);
+  return session;
+}
+
+/**
+ * Closes the session when the page goes away, so the server ends it at once instead of
+ * holding it for the resume window as it would for a dropped network.
+ */
+function endWithPage(session: Session): void {
+  const win = globalThis as unknown as Partial<Window>;
+  if (typeof win.addEventListener !== 'function') return;
+  const onHide = (): void => {
+    void session.close();
+  };
+  win.addEventListener('pagehide', onHide);
+  session.on('status', (status) => {
+    if (status === 'closed') win.removeEventListener?.('pagehide', onHide);
+  });
 }

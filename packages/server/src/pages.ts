@@ -191,15 +191,33 @@ export class DefaultResourceProvider implements ResourceProvider {
    */
   boot(): string {
     const { route, mountPath } = this.#options;
-    return `import { connect } from '@actorspace/browser';
+    return `import { ActorSpace, connect } from '@actorspace/browser';
 import Client from './client.js';
 
 const root = document.documentElement;
 const isClass = (f) => typeof f === 'function' && /^class[\\s{]/.test(Function.prototype.toString.call(f));
-try {
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function start() {
   if (typeof Client !== 'function') throw new TypeError('the client module must default-export an actor class or a factory');
   const actor = isClass(Client) ? new Client() : await Client();
-  const session = await connect(${scriptJson(mountPath)}, { route: ${scriptJson(route)}, actor });
+  // One space for every attempt, so a failed first attempt does not stop the actor.
+  const space = new ActorSpace();
+  const ref = space.register(actor);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return { actor, session: await connect(${scriptJson(mountPath)}, { route: ${scriptJson(route)}, actor: ref, space }) };
+    } catch (error) {
+      // The server cannot be reached (down, restarting): try again with backoff. A refusal is final.
+      if (error?.code !== 'CHANNEL_CLOSED') throw error;
+      root.dataset.actorspace = 'reconnecting';
+      await sleep(Math.min(30000, 500 * 2 ** attempt) * (0.5 + Math.random() / 2));
+    }
+  }
+}
+
+try {
+  const { actor, session } = await start();
   root.dataset.actorspace = session.status;
   session.on('status', (status) => (root.dataset.actorspace = status));
   globalThis.actorspace = { session, actor };

@@ -3,7 +3,7 @@
 import { defineActor } from '@actorspace/browser';
 import { createChatView } from './ui.js';
 
-/** @typedef {import('./room.mjs').ChatMessage} ChatMessage */
+/** @typedef {import('../room.mjs').ChatMessage} ChatMessage */
 /**
  * @typedef {object} ChatView
  * @property {(you: string, history: ChatMessage[]) => void} welcome
@@ -13,7 +13,7 @@ import { createChatView } from './ui.js';
 
 /** @param {(actions: { say(text: string): Promise<boolean> }) => ChatView} createView */
 export function createChatClient(createView) {
-  /** @type {import('@actorspace/browser').RemoteActor<import('./server.mjs').ChatActor> | null} */
+  /** @type {import('@actorspace/browser').RemoteActor<import('../server.mjs').ChatActor> | null} */
   let server = null;
 
   const view = createView({

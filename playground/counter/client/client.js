@@ -15,7 +15,7 @@ import { createCounterView } from './ui.js';
  * @param {(actions: { increment(): void; decrement(): void }) => CounterView} createView
  */
 export function createCounterClient(createView) {
-  /** @type {import('@actorspace/browser').RemoteActor<import('./server.mjs').CounterActor> | null} */
+  /** @type {import('@actorspace/browser').RemoteActor<import('../server.mjs').CounterActor> | null} */
   let server = null;
 
   // User intents become asks to the server actor. An ask rejects with an ActorSpaceError

@@ -5,7 +5,7 @@
 import { defineActor } from '@actorspace/browser';
 import { createTodosView } from './ui.js';
 
-/** @typedef {import('./store.mjs').Todo} Todo */
+/** @typedef {import('../store.mjs').Todo} Todo */
 /**
  * @typedef {object} TodoActions
  * @property {(text: string) => void} add
@@ -16,7 +16,7 @@ import { createTodosView } from './ui.js';
 
 /** @param {(actions: TodoActions) => (todos: Todo[]) => void} createView */
 export function createTodosClient(createView) {
-  /** @type {import('@actorspace/browser').RemoteActor<import('./server.mjs').TodosActor> | null} */
+  /** @type {import('@actorspace/browser').RemoteActor<import('../server.mjs').TodosActor> | null} */
   let server = null;
 
   /** @type {TodoActions} */

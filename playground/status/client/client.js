@@ -39,7 +39,7 @@ export function createStatusClient(createView) {
       },
     },
     {
-      /** @param {import('@actorspace/browser').RemoteActor<import('./server.mjs').StatusActor>} remote */
+      /** @param {import('@actorspace/browser').RemoteActor<import('../server.mjs').StatusActor>} remote */
       async setRemoteActor(remote) {
         // A new session: its stream starts over.
         Object.assign(stats, {

@@ -37,10 +37,8 @@ export function createChatView(actions) {
   });
   followStatus($('status'));
 
-  // Leave at once when the tab goes away: closing the session on purpose ends it on the
-  // server (its onStop runs now), where a vanished socket would be kept for the resume window.
-  addEventListener('pagehide', () => void globalThis.actorspace?.session.close());
-  // Back/forward cache: a page restored after that has a closed session, so start afresh.
+  // connect() closes the session when the tab goes away (pagehide), so the server ends it at
+  // once. Back/forward cache: a page restored after that has a closed session, so start afresh.
   addEventListener('pageshow', (event) => event.persisted && location.reload());
 
   const line = (/** @type {string} */ className, /** @type {(string | Node)[]} */ ...parts) => {
