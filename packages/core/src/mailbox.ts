@@ -90,6 +90,8 @@ export class Mailbox {
   #busy = false;
   #scheduled = false;
   #stopped: ActorSpaceError | null = null;
+  /** The message whose async handler is running, so stop() can answer it too. */
+  #current: Envelope | null = null;
 
   constructor(actor: Actor, ref: ActorRef, limit: number, reporter: TellErrorReporter) {
     this.#actor = actor;
@@ -125,9 +127,18 @@ export class Mailbox {
     });
   }
 
-  /** Rejects every waiting ask with `reason` and accepts nothing more. */
+  /**
+   * Rejects every waiting ask, and the one being handled, with `reason`, aborts the running
+   * handler's signal, and accepts nothing more.
+   */
   stop(reason: ActorSpaceError): void {
     this.#stopped = reason;
+    const current = this.#current;
+    this.#current = null;
+    if (current) {
+      current.ctx.abort(reason);
+      current.settle?.reject(reason);
+    }
     const queue = this.#queue;
     const head = this.#head;
     this.#queue = [];
@@ -158,6 +169,7 @@ export class Mailbox {
       running = outer;
       if (isThenable(result)) {
         // Stay busy until the handler's promise settles: the next message waits for it.
+        this.#current = env;
         Promise.resolve(result).then(
           (value) => this.#next(env, value, null),
           (error) => this.#next(env, undefined, error ?? new Error('handler rejected')),
@@ -174,6 +186,7 @@ export class Mailbox {
   }
 
   #next(env: Envelope, value: unknown, error: unknown): void {
+    this.#current = null;
     if (error === null) env.settle?.resolve(value);
     else this.#fail(env, error);
     this.#drain();

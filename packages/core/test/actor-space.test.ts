@@ -141,7 +141,17 @@ describe('ActorSpace', () => {
     expect(stopped).toEqual(['bye']);
     expect((await rejectionOf(queued)).code).toBe('NO_SUCH_ACTOR');
     expect((await rejectionOf(ref.ask('c'))).code).toBe('NO_SUCH_ACTOR');
-    void first;
+    // The ask being handled when the actor went away does not hang either.
+    expect((await rejectionOf(first)).code).toBe('NO_SUCH_ACTOR');
+  });
+
+  it('rejects local asks still waiting when the space is destroyed', async () => {
+    const s = space();
+    const ref = s.register({ receive: () => new Promise(() => {}) });
+    const pending = ref.ask('wait', undefined, { timeout: 0 });
+    await tick();
+    await s.destroy();
+    expect((await rejectionOf(pending)).code).toBe('NO_SUCH_ACTOR');
   });
 
   it('rejects with the handler error, keeping its code, and INVALID_MESSAGE for unknown types', async () => {
