@@ -52,6 +52,9 @@ export interface SpaceEvents {
   channel: [channel: Channel];
 }
 
+/** The default logger: writes nothing (one shared object, not one per space). */
+const QUIET: Logger = Object.freeze({});
+
 const DEFAULT_MAILBOX_LIMIT = 1000;
 const DEFAULT_ASK_TIMEOUT = 30_000;
 const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
@@ -91,7 +94,7 @@ class SpaceCore implements SpaceInternals, Router {
     this.mailboxLimit = positive('mailboxLimit', options.mailboxLimit, DEFAULT_MAILBOX_LIMIT);
     this.askTimeout = positive('askTimeout', options.askTimeout, DEFAULT_ASK_TIMEOUT, true);
     this.maxPayload = positive('maxPayload', options.maxPayload, DEFAULT_MAX_PAYLOAD);
-    this.logger = options.logger ?? {};
+    this.logger = options.logger ?? QUIET;
     this.system = { id: space.id, type: 'system' };
   }
 

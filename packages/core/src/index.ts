@@ -46,7 +46,13 @@ export {
   isErrorCode,
 } from './errors.js';
 export { type HelloFields, Kind, PROTOCOL_VERSION, type WelcomeFields } from './protocol.js';
-export type { CloseHandler, FrameHandler, Transport } from './transport.js';
+export {
+  ABNORMAL_CLOSURE,
+  type CloseHandler,
+  type FrameHandler,
+  type Transport,
+  TransportBase,
+} from './transport.js';
 export { createMemoryTransportPair } from './transports/memory.js';
 export { messagePortTransport, type PortLike } from './transports/message-port.js';
 export { isWebSocketLike, type WebSocketLike, webSocketTransport } from './transports/web-socket.js';

@@ -24,18 +24,33 @@ export interface Transport {
 /** Close codes a transport reports when it has no better one (RFC 6455). */
 export const ABNORMAL_CLOSURE = 1006;
 
-/** Shared bookkeeping for transports: handler slots and a once-only close notice. */
-export class TransportBase {
+/**
+ * A base for custom transports: the handler slots, frames held until a handler is set, and a
+ * once-only close notice. Subclasses implement `send` and `close`, call `deliver` for each
+ * incoming frame and `finish` when the underlying link ends.
+ *
+ * @example
+ * class MyTransport extends TransportBase implements Transport {
+ *   constructor(private link: Link) { super(); link.onData((f) => this.deliver(f)); link.onEnd(() => this.finish(1006, 'gone')); }
+ *   send(frame: string) { if (!this.closed) this.link.write(frame); }
+ *   close(code = 1000, reason = '') { this.link.end(); this.finish(code, reason); }
+ * }
+ */
+export abstract class TransportBase {
   #onMessage: FrameHandler | null = null;
   #onClose: CloseHandler | null = null;
   #closed = false;
   #early: Array<string | Uint8Array> | null = null;
 
   /** True once the transport has closed. */
-  protected get closed(): boolean {
+  get closed(): boolean {
     return this.#closed;
   }
 
+  abstract send(frame: string): void;
+  abstract close(code?: number, reason?: string): void;
+
+  /** Sets the one handler for incoming frames; frames that arrived earlier are handed to it now. */
   onMessage(handler: FrameHandler): void {
     this.#onMessage = handler;
     const early = this.#early;
@@ -43,6 +58,7 @@ export class TransportBase {
     if (early) for (const frame of early) handler(frame);
   }
 
+  /** Sets the one handler for the end of the transport. */
   onClose(handler: CloseHandler): void {
     this.#onClose = handler;
   }

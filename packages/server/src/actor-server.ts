@@ -184,6 +184,8 @@ export class ActorServer<
   readonly #suspended = new Map<string, Connection>();
   readonly #resume: { ttl: number; bufferLimit: number } | null;
   readonly #pages: PageServer;
+  /** The channels' `resumable` option, one object for every connection. */
+  readonly #resumable: { bufferLimit: number } | false;
   readonly #origins: ((origin: string) => boolean) | null;
   #nextId = 0;
   #sessions = 0;
@@ -232,6 +234,7 @@ export class ActorServer<
             ttl: options.resume?.ttl ?? DEFAULT_RESUME_TTL,
             bufferLimit: options.resume?.bufferLimit ?? 10_000,
           };
+    this.#resumable = this.#resume ? { bufferLimit: this.#resume.bufferLimit } : false;
     const origins = options.origins;
     this.#origins =
       origins === undefined
@@ -321,7 +324,7 @@ export class ActorServer<
       handshakeTimeout: this.#options.handshakeTimeout ?? 10_000,
       heartbeat: this.#options.heartbeat ?? DEFAULT_HEARTBEAT,
       exposeStack: this.#options.dev === true,
-      resumable: this.#resume ? { bufferLimit: this.#resume.bufferLimit } : false,
+      resumable: this.#resumable,
     });
     conn.channel = channel;
     channel.once('open', () => {

@@ -1,38 +1,58 @@
-/** A transport over MessagePort, Worker (either side) or BroadcastChannel. */
+/**
+ * A transport over anything with postMessage: a MessagePort, a Worker (either side), a
+ * BroadcastChannel, or the EventEmitter-style ports of `node:worker_threads`.
+ */
 import { ActorSpaceError } from '../errors.js';
-import { type Transport, TransportBase } from '../transport.js';
+import { ABNORMAL_CLOSURE, type Transport, TransportBase } from '../transport.js';
 
-/** What the transport needs of a port-like object: postMessage and message events. */
+type Listener = (...args: any[]) => void;
+
+/**
+ * What the transport needs of a port: `postMessage`, and message events either as an
+ * EventTarget (`addEventListener`, browsers) or as an EventEmitter (`on` / `off`, Node's
+ * worker_threads, where a Worker's `exit` and a port's `close` also end the transport).
+ */
 export interface PortLike {
   postMessage(message: unknown): void;
-  addEventListener(type: 'message', listener: (event: { data: unknown }) => void): void;
-  removeEventListener(type: 'message', listener: (event: { data: unknown }) => void): void;
+  addEventListener?(type: 'message', listener: (event: { data: unknown }) => void): void;
+  removeEventListener?(type: 'message', listener: (event: { data: unknown }) => void): void;
+  on?(event: string, listener: Listener): unknown;
+  off?(event: string, listener: Listener): unknown;
   start?(): void;
-  close?(): void;
-  terminate?(): void;
 }
 
-// Ports have no close event, so the closing side posts this marker to tell the other.
+// Ports have no close event of their own, so the closing side posts this marker to tell the other.
 const CLOSE_MARK = '\u0000actorspace:close';
 
 class MessagePortTransport extends TransportBase implements Transport {
   readonly #port: PortLike;
-  readonly #listener = (event: { data: unknown }): void => {
-    const data = event.data;
+  readonly #emitter: boolean;
+
+  readonly #onData = (data: unknown): void => {
     if (typeof data === 'string' && data.startsWith(CLOSE_MARK)) {
       const [code, reason] = parseClose(data);
-      this.#detach();
       this.finish(code, reason);
       return;
     }
-    if (typeof data === 'string' || data instanceof Uint8Array) this.deliver(data);
+    this.deliver(typeof data === 'string' || data instanceof Uint8Array ? data : new Uint8Array(0));
   };
+  readonly #onEvent = (event: { data: unknown }): void => this.#onData(event.data);
+  // A worker_threads Worker emits 'exit' and a port 'close' when the other side is gone for good.
+  readonly #onGone = (): void => this.finish(ABNORMAL_CLOSURE, 'the worker or port is gone');
 
   constructor(port: PortLike) {
     super();
     this.#port = port;
-    port.addEventListener('message', this.#listener);
-    port.start?.();
+    // Node's ports have both APIs; its EventEmitter side hands over the message itself.
+    this.#emitter = typeof port.on === 'function' && typeof port.off === 'function';
+    if (this.#emitter) {
+      port.on?.('message', this.#onData);
+      port.on?.('exit', this.#onGone);
+      port.on?.('close', this.#onGone);
+    } else {
+      port.addEventListener?.('message', this.#onEvent);
+      port.start?.();
+    }
   }
 
   send(frame: string): void {
@@ -44,14 +64,21 @@ class MessagePortTransport extends TransportBase implements Transport {
     try {
       this.#port.postMessage(`${CLOSE_MARK}${code} ${reason}`);
     } catch {
-      // The port may already be gone; the local close still happens.
+      // The port or worker may already be gone; the local close still happens.
     }
-    this.#detach();
     this.finish(code, reason);
   }
 
-  #detach(): void {
-    this.#port.removeEventListener('message', this.#listener);
+  protected override finish(code: number, reason: string): void {
+    if (this.closed) return;
+    if (this.#emitter) {
+      this.#port.off?.('message', this.#onData);
+      this.#port.off?.('exit', this.#onGone);
+      this.#port.off?.('close', this.#onGone);
+    } else {
+      this.#port.removeEventListener?.('message', this.#onEvent);
+    }
+    super.finish(code, reason);
   }
 }
 
@@ -64,15 +91,21 @@ function parseClose(data: string): [number, string] {
 
 /**
  * A transport over a MessagePort, a Worker (from either side: pass the Worker, or `self` in
- * the worker) or a BroadcastChannel shared by exactly two spaces. Closing posts a close
- * notice to the other side; the port itself stays yours to close.
+ * the worker), a BroadcastChannel shared by exactly two spaces, or a `node:worker_threads`
+ * Worker / `parentPort`. Closing posts a close notice to the other side; the port itself
+ * stays yours to close.
  *
+ * @throws ActorSpaceError `INVALID_MESSAGE` when `port` has no postMessage and message events.
  * @example
  * const { port1, port2 } = new MessageChannel();
  * a.addChannel(messagePortTransport(port1)); b.addChannel(messagePortTransport(port2));
  */
 export function messagePortTransport(port: PortLike): Transport {
-  if (!port || typeof port.postMessage !== 'function' || typeof port.addEventListener !== 'function') {
+  const events =
+    port &&
+    ((typeof port.on === 'function' && typeof port.off === 'function') ||
+      typeof port.addEventListener === 'function');
+  if (!port || typeof port.postMessage !== 'function' || !events) {
     throw new ActorSpaceError(
       'INVALID_MESSAGE',
       'messagePortTransport needs a MessagePort, Worker or BroadcastChannel',

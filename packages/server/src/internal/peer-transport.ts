@@ -2,7 +2,7 @@
  * The engine's side of a peer: the Transport a connection's channel writes through, fed by
  * the adapter through `PeerConnection`, and header normalisation. Not part of the public API.
  */
-import type { CloseHandler, FrameHandler, Transport } from '@actorspace/core';
+import { type Transport, TransportBase } from '@actorspace/core';
 import type { HeadersLike, Peer } from '../peer.js';
 
 /** Header names lower-cased, repeated headers joined with `, `. */
@@ -23,32 +23,24 @@ export function normalizeHeaders(headers: HeadersLike | undefined): Record<strin
 }
 
 /** The transport of one peer: the channel writes through the peer, the adapter feeds it. */
-export class PeerTransport implements Transport {
+export class PeerTransport extends TransportBase implements Transport {
   readonly #peer: Peer;
   readonly #trace: ((direction: 'in' | 'out', frame: string | Uint8Array) => void) | null;
-  #onMessage: FrameHandler | null = null;
-  #onClose: CloseHandler | null = null;
-  #early: Array<string | Uint8Array> | null = null;
-  #closed = false;
 
   constructor(peer: Peer, trace: ((direction: 'in' | 'out', frame: string | Uint8Array) => void) | null) {
+    super();
     this.#peer = peer;
     this.#trace = trace;
   }
 
-  /** True once either side closed. */
-  get closed(): boolean {
-    return this.#closed;
-  }
-
   send(frame: string): void {
-    if (this.#closed) return;
+    if (this.closed) return;
     this.#trace?.('out', frame);
     this.#peer.send(frame);
   }
 
   close(code = 1000, reason = ''): void {
-    if (this.#closed) return;
+    if (this.closed) return;
     try {
       this.#peer.close(code, truncateReason(reason));
     } finally {
@@ -56,20 +48,9 @@ export class PeerTransport implements Transport {
     }
   }
 
-  onMessage(handler: FrameHandler): void {
-    this.#onMessage = handler;
-    const early = this.#early;
-    this.#early = null;
-    if (early) for (const frame of early) handler(frame);
-  }
-
-  onClose(handler: CloseHandler): void {
-    this.#onClose = handler;
-  }
-
-  /** A frame from the adapter. */
-  deliver(data: string | ArrayBuffer | ArrayBufferView): void {
-    if (this.#closed) return;
+  /** A frame from the adapter: text as a string, binary in any buffer shape. */
+  override deliver(data: string | ArrayBuffer | ArrayBufferView): void {
+    if (this.closed) return;
     const frame =
       typeof data === 'string'
         ? data
@@ -77,16 +58,12 @@ export class PeerTransport implements Transport {
           ? new Uint8Array(data)
           : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     this.#trace?.('in', frame);
-    if (this.#onMessage) this.#onMessage(frame);
-    else (this.#early ??= []).push(frame);
+    super.deliver(frame);
   }
 
   /** The end of the socket, reported once. */
-  finish(code: number, reason: string): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#early = null;
-    this.#onClose?.(code, reason);
+  override finish(code: number, reason: string): void {
+    super.finish(code, reason);
   }
 }
 
