@@ -44,7 +44,12 @@ export function connect(url: string, options: NodeConnectOptions): Promise<Sessi
   const make =
     createSocket ??
     ((target: string): WebSocketLike =>
-      new UpgradeAwareSocket(target, { ...ws, headers: { ...ws?.headers, ...headers } }));
+      // No permessage-deflate by default: frames are small and latency matters more.
+      new UpgradeAwareSocket(target, {
+        perMessageDeflate: false,
+        ...ws,
+        headers: { ...ws?.headers, ...headers },
+      }));
   return coreConnect(url, { ...rest, createSocket: make });
 }
 
@@ -68,7 +73,7 @@ type Listener = (event: any) => void;
  */
 class UpgradeAwareSocket implements WebSocketLike {
   readonly #ws: WebSocket;
-  readonly #wrapped = new Map<Listener, Listener>();
+  readonly #wrapped = new Map<(...args: any[]) => void, (...args: any[]) => void>();
   #refusal: { code: number; reason: string } | null = null;
 
   constructor(url: string, options: ClientOptions) {
@@ -102,6 +107,31 @@ class UpgradeAwareSocket implements WebSocketLike {
 
   close(code?: number, reason?: string): void {
     this.#ws.close(code, reason);
+  }
+
+  // The EventEmitter side, which core's transport prefers for `ws` sockets (no MessageEvent
+  // per message). A 'close' after a refused upgrade reports the refusal's code.
+  on(event: string, listener: (...args: any[]) => void): this {
+    if (event !== 'close') {
+      this.#ws.on(event, listener);
+      return this;
+    }
+    const wrapped = (code: number, reason: unknown): void => {
+      const refusal = this.#refusal;
+      if (refusal) listener(refusal.code, refusal.reason);
+      else listener(code, reason);
+    };
+    this.#wrapped.set(listener, wrapped);
+    this.#ws.on('close', wrapped);
+    return this;
+  }
+
+  off(event: string, listener: (...args: any[]) => void): this {
+    const wrapped = event === 'close' ? this.#wrapped.get(listener) : listener;
+    if (!wrapped) return this;
+    this.#wrapped.delete(listener);
+    this.#ws.off(event, wrapped);
+    return this;
   }
 
   addEventListener(type: string, listener: Listener): void {

@@ -12,6 +12,22 @@ export interface WebSocketLike {
   removeEventListener(type: string, listener: (event: any) => void): void;
 }
 
+/** The EventEmitter side of a `ws` socket. */
+interface EmitterSocket {
+  on(event: string, listener: (...args: any[]) => void): unknown;
+  off(event: string, listener: (...args: any[]) => void): unknown;
+}
+
+let decoder: TextDecoder | null = null;
+
+/** A text message's data as a string: `ws` hands over a Buffer (its toString is UTF-8). */
+function textOf(data: unknown): string {
+  if (typeof data === 'string') return data;
+  if (data instanceof ArrayBuffer) return (decoder ??= new TextDecoder()).decode(data);
+  if (Array.isArray(data)) return data.map(textOf).join('');
+  return String(data);
+}
+
 const CONNECTING = 0;
 const OPEN = 1;
 
@@ -50,13 +66,31 @@ class WebSocketTransport extends TransportBase implements Transport {
   // An error event is always followed by close; nothing to do but keep it from being unhandled.
   readonly #onError = (): void => {};
 
+  // `ws` sockets (Node) also have EventEmitter events, which skip the MessageEvent that
+  // their addEventListener builds for every message: cheaper on the hot path.
+  readonly #emitter: boolean;
+  readonly #onData = (data: unknown, isBinary: boolean): void => {
+    if (!isBinary) this.deliver(textOf(data));
+    else this.#onMessage({ data });
+  };
+  readonly #onEnd = (code: number, reason: unknown): void =>
+    this.#onClose({ code, reason: reason === undefined ? '' : textOf(reason) });
+
   constructor(ws: WebSocketLike) {
     super();
     this.#ws = ws;
-    if ('binaryType' in ws) ws.binaryType = 'arraybuffer';
-    ws.addEventListener('message', this.#onMessage);
-    ws.addEventListener('close', this.#onClose);
-    ws.addEventListener('error', this.#onError);
+    const emitter = ws as unknown as EmitterSocket;
+    this.#emitter = typeof emitter.on === 'function' && typeof emitter.off === 'function';
+    if (this.#emitter) {
+      emitter.on('message', this.#onData);
+      emitter.on('close', this.#onEnd);
+      emitter.on('error', this.#onError);
+    } else {
+      if ('binaryType' in ws) ws.binaryType = 'arraybuffer';
+      ws.addEventListener('message', this.#onMessage);
+      ws.addEventListener('close', this.#onClose);
+      ws.addEventListener('error', this.#onError);
+    }
     if (ws.readyState === CONNECTING) {
       this.#pending = [];
       ws.addEventListener('open', this.#onOpen);
@@ -83,8 +117,14 @@ class WebSocketTransport extends TransportBase implements Transport {
   }
 
   #detach(): void {
-    this.#ws.removeEventListener('message', this.#onMessage);
-    this.#ws.removeEventListener('close', this.#onClose);
+    if (this.#emitter) {
+      const emitter = this.#ws as unknown as EmitterSocket;
+      emitter.off('message', this.#onData);
+      emitter.off('close', this.#onEnd);
+    } else {
+      this.#ws.removeEventListener('message', this.#onMessage);
+      this.#ws.removeEventListener('close', this.#onClose);
+    }
     this.#ws.removeEventListener('open', this.#onOpen);
     // The error listener stays: a late error on a closing socket must not become unhandled.
   }
