@@ -13,7 +13,6 @@ export {
   Channel,
   type ChannelOptions,
   CloseCode,
-  createMemoryTransportPair,
   defineActor,
   type ErrorCode,
   isActorRef,

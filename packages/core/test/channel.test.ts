@@ -1,4 +1,4 @@
-import { getEventListeners } from 'node:events';
+import { getEventListeners, setMaxListeners } from 'node:events';
 import {
   type ActorRef,
   ActorSpace,
@@ -526,6 +526,8 @@ describe('resource hygiene', () => {
     b.register({ receive: (_t: string, n: unknown) => n }, 'echo');
     const echo = ab.makeRemote('echo');
     const controller = new AbortController();
+    // 1,000 asks in flight share this signal: each holds one listener until it settles.
+    setMaxListeners(1000, controller.signal);
     for (let round = 0; round < 100; round++) {
       const answers = await Promise.all(
         Array.from({ length: 1000 }, (_, i) => echo.ask<number>('n', i, { signal: controller.signal })),
