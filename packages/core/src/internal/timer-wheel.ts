@@ -23,13 +23,6 @@ export class TimerWheel {
     this.#resolution = resolution;
   }
 
-  /** Number of entries waiting. */
-  get size(): number {
-    let n = 0;
-    for (const bucket of this.#buckets.values()) n += bucket.size;
-    return n;
-  }
-
   /** Schedules `entry.expire()` after `ms` milliseconds. */
   add(entry: TimerEntry, ms: number): void {
     const at = Math.ceil((Date.now() + ms) / this.#resolution) * this.#resolution;
@@ -47,13 +40,6 @@ export class TimerWheel {
   remove(entry: TimerEntry): void {
     entry.bucket?.delete(entry);
     entry.bucket = null;
-  }
-
-  /** Drops every entry without firing and stops the timer. */
-  clear(): void {
-    for (const bucket of this.#buckets.values()) for (const e of bucket) e.bucket = null;
-    this.#buckets.clear();
-    this.#disarm();
   }
 
   #arm(at: number): void {
