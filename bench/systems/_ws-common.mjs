@@ -1,6 +1,7 @@
 // @ts-check
 /** Helpers shared by the hand-rolled ws systems (not a system itself: leading underscore). */
 import { once } from 'node:events';
+import { WebSocket, WebSocketServer } from 'ws';
 
 /**
  * @param {import('ws').WebSocketServer} wss
@@ -63,6 +64,50 @@ export function makeCorrelator() {
     failAll(err) {
       for (const p of pending.values()) p.reject(err);
       pending.clear();
+    },
+  };
+}
+
+/**
+ * A raw `ws` system with a numeric correlation id and one `ws.send` per message, over any
+ * codec with `stringify` and `parse` (JSON for the floor, superjson for its rich variant).
+ * Wire: ask `{"i":n,"p":payload}` -> reply `{"i":n,"r":result}`; tell `{"p":payload}`.
+ * @param {{ stringify(value: any): string, parse(text: string): any }} codec
+ */
+export function wsSystem(codec) {
+  return {
+    /** @param {{ host: string, port: number, handlers: import('./index.mjs').Handlers }} o */
+    async startServer({ host, port, handlers }) {
+      const wss = new WebSocketServer({ host, port, perMessageDeflate: false });
+      wss.on('connection', (ws) => {
+        ws.on('message', (data) => {
+          const msg = codec.parse(data.toString());
+          if (msg.i !== undefined) ws.send(codec.stringify({ i: msg.i, r: handlers.onAsk(msg.p) }));
+          else handlers.onTell(msg.p);
+        });
+      });
+      return { port: await listen(wss), close: () => closeServer(wss) };
+    },
+
+    /** @param {{ host: string, port: number }} o */
+    async connect({ host, port }) {
+      const ws = await openClient(WebSocket, `ws://${host}:${port}`);
+      const corr = makeCorrelator();
+      ws.on('message', (data) => {
+        const msg = codec.parse(data.toString());
+        corr.settle(msg.i, msg.r);
+      });
+      ws.on('close', () => corr.failAll(new Error('connection closed')));
+      return {
+        /** @param {any} p */
+        ask: (p) =>
+          corr.open((i) => {
+            ws.send(codec.stringify({ i, p }));
+          }),
+        /** @param {any} p */
+        tell: (p) => ws.send(codec.stringify({ p })),
+        close: async () => ws.close(),
+      };
     },
   };
 }
