@@ -85,7 +85,7 @@ class SpaceCore implements SpaceInternals, Router {
   readonly askTimeout: number;
   readonly mailboxLimit: number;
   readonly logger: Logger;
-  readonly system: Caller;
+  #system: Caller | null = null;
   /** Local asks waiting for an answer; made on first use. */
   localAsks: Set<PendingAsk> | null = null;
 
@@ -95,7 +95,12 @@ class SpaceCore implements SpaceInternals, Router {
     this.askTimeout = positive('askTimeout', options.askTimeout, DEFAULT_ASK_TIMEOUT, true);
     this.maxPayload = positive('maxPayload', options.maxPayload, DEFAULT_MAX_PAYLOAD);
     this.logger = options.logger ?? QUIET;
-    this.system = { id: space.id, type: 'system' };
+  }
+
+  /** The caller of local messages (made on first use). */
+  get system(): Caller {
+    this.#system ??= { id: this.space.id, type: 'system' };
+    return this.#system;
   }
 
   entry(guid: string): ActorEntry | undefined {

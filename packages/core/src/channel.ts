@@ -161,8 +161,13 @@ class Reply implements Settler {
  * Two spaces paired over one transport. Made by {@link ActorSpace.addChannel}.
  */
 export class Channel extends EventEmitter<ChannelEvents> implements Router, RefExporter, RefImporter {
-  /** Random id of this channel, for logs. */
-  readonly id = newId(10);
+  #id: string | null = null;
+
+  /** Random id of this channel, for logs (made when first read). */
+  get id(): string {
+    this.#id ??= newId(10);
+    return this.#id;
+  }
   readonly #space: SpaceInternals;
   #transport: Transport;
   readonly #options: ChannelOptions;

@@ -9,6 +9,7 @@ import {
   ActorSpaceError,
   type Caller,
   type Channel,
+  type ChannelOptions,
   CloseCode,
   EventEmitter,
   type HeartbeatOptions,
@@ -136,7 +137,16 @@ const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
 const DEFAULT_RESUME_TTL = 120_000;
 const TRACE_LIMIT = 200;
 
+/** Tags a connection's space and channel with the connection, for the shared listeners. */
+const CONNECTION: unique symbol = Symbol('actorspace.connection');
+type Tagged = { [CONNECTION]?: Connection };
+
+function connectionOf(target: ActorSpace | Channel): Connection {
+  return (target as Tagged)[CONNECTION] as Connection;
+}
+
 class Connection implements ConnectionInfo, PeerConnection {
+  readonly server: ActorServer<any>;
   readonly id: string;
   readonly request: UpgradeRequest;
   readonly transport: PeerTransport;
@@ -151,7 +161,14 @@ class Connection implements ConnectionInfo, PeerConnection {
   resumed: Connection | null = null;
   expiry: ReturnType<typeof setTimeout> | null = null;
 
-  constructor(id: string, request: UpgradeRequest, transport: PeerTransport, space: ActorSpace) {
+  constructor(
+    server: ActorServer<any>,
+    id: string,
+    request: UpgradeRequest,
+    transport: PeerTransport,
+    space: ActorSpace,
+  ) {
+    this.server = server;
     this.id = id;
     this.request = request;
     this.transport = transport;
@@ -184,8 +201,8 @@ export class ActorServer<
   readonly #suspended = new Map<string, Connection>();
   readonly #resume: { ttl: number; bufferLimit: number } | null;
   readonly #pages: PageServer;
-  /** The channels' `resumable` option, one object for every connection. */
-  readonly #resumable: { bufferLimit: number } | false;
+  /** The options of every connection's channel: one object, with an `accept` that finds the connection. */
+  readonly #channelOptions: ChannelOptions;
   readonly #origins: ((origin: string) => boolean) | null;
   #nextId = 0;
   #sessions = 0;
@@ -234,7 +251,14 @@ export class ActorServer<
             ttl: options.resume?.ttl ?? DEFAULT_RESUME_TTL,
             bufferLimit: options.resume?.bufferLimit ?? 10_000,
           };
-    this.#resumable = this.#resume ? { bufferLimit: this.#resume.bufferLimit } : false;
+    this.#channelOptions = {
+      accept: (hello, channel) => this.#accept(hello, channel, connectionOf(channel)),
+      maxPayload: this.#maxPayload,
+      handshakeTimeout: options.handshakeTimeout ?? 10_000,
+      heartbeat: options.heartbeat ?? DEFAULT_HEARTBEAT,
+      exposeStack: options.dev === true,
+      resumable: this.#resume ? { bufferLimit: this.#resume.bufferLimit } : false,
+    };
     const origins = options.origins;
     this.#origins =
       origins === undefined
@@ -310,33 +334,59 @@ export class ActorServer<
       ...(this.#options.askTimeout !== undefined && { askTimeout: this.#options.askTimeout }),
       ...(this.#logger && { logger: this.#logger }),
     });
-    const conn = new Connection(id, request, transport, space);
+    const conn = new Connection(this, id, request, transport, space);
     if (this.#closing) {
       transport.close(CloseCode.GOING_AWAY, 'server is shutting down');
       void space.destroy();
       return conn;
     }
     this.#connections.set(id, conn);
-    space.on('error', (error) => this.#error(error, conn));
-    const channel = space.addChannel(transport, {
-      accept: (hello, ch) => this.#accept(hello, ch, conn),
-      maxPayload: this.#maxPayload,
-      handshakeTimeout: this.#options.handshakeTimeout ?? 10_000,
-      heartbeat: this.#options.heartbeat ?? DEFAULT_HEARTBEAT,
-      exposeStack: this.#options.dev === true,
-      resumable: this.#resumable,
-    });
+    // The listeners are shared by every connection (no closures per connection: a server
+    // holds thousands); the space or channel they fire on leads back to the connection.
+    (space as Tagged)[CONNECTION] = conn;
+    space.on('error', ActorServer.#onSpaceError);
+    const channel = space.addChannel(transport, this.#channelOptions);
+    (channel as Tagged)[CONNECTION] = conn;
     conn.channel = channel;
-    channel.once('open', () => {
-      conn.paired = true;
-      this.#sessions++;
-      this.#log('debug', `${id} paired with route ${conn.route} (session ${conn.session})`);
-    });
-    channel.on('suspend', () => this.#suspend(conn));
-    channel.on('resume', () => this.#resumed(conn));
-    channel.once('close', (code, reason) => this.#ended(conn, code, reason));
+    channel.on('open', ActorServer.#onOpen);
+    channel.on('suspend', ActorServer.#onSuspend);
+    channel.on('resume', ActorServer.#onResume);
+    channel.on('close', ActorServer.#onClose);
     this.#emitSafe('connection', conn);
     return conn;
+  }
+
+  static #onSpaceError(this: ActorSpace, error: ActorSpaceError): void {
+    // biome-ignore lint/complexity/noThisInStatic: `this` is the emitter the shared listener fires on
+    const conn = connectionOf(this);
+    conn.server.#error(error, conn);
+  }
+
+  static #onOpen(this: Channel): void {
+    // biome-ignore lint/complexity/noThisInStatic: `this` is the emitter the shared listener fires on
+    const conn = connectionOf(this);
+    if (conn.paired) return;
+    conn.paired = true;
+    conn.server.#sessions++;
+    conn.server.#log('debug', `${conn.id} paired with route ${conn.route} (session ${conn.session})`);
+  }
+
+  static #onSuspend(this: Channel): void {
+    // biome-ignore lint/complexity/noThisInStatic: `this` is the emitter the shared listener fires on
+    const conn = connectionOf(this);
+    conn.server.#suspend(conn);
+  }
+
+  static #onResume(this: Channel): void {
+    // biome-ignore lint/complexity/noThisInStatic: `this` is the emitter the shared listener fires on
+    const conn = connectionOf(this);
+    conn.server.#resumed(conn);
+  }
+
+  static #onClose(this: Channel, code: number, reason: string): void {
+    // biome-ignore lint/complexity/noThisInStatic: `this` is the emitter the shared listener fires on
+    const conn = connectionOf(this);
+    conn.server.#ended(conn, code, reason);
   }
 
   /**

@@ -8,6 +8,7 @@ import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { ActorServer, HttpResponse } from '../actor-server.js';
 import { DEFAULT_PATH, normalizePath, pathnameOf } from '../internal/paths.js';
+import type { Peer, PeerConnection, PeerRequest } from '../peer.js';
 
 /** Options of {@link attach}. */
 export interface AttachOptions {
@@ -120,30 +121,52 @@ export function attach(
   };
 }
 
+/** The engine's view of one `ws` socket: methods on a prototype, not closures per socket. */
+class WsPeer implements Peer {
+  readonly #ws: WebSocket;
+  readonly request: PeerRequest;
+
+  constructor(ws: WebSocket, request: PeerRequest) {
+    this.#ws = ws;
+    this.request = request;
+  }
+
+  send(frame: string): void {
+    this.#ws.send(frame);
+  }
+
+  close(code: number, reason: string): void {
+    this.#ws.close(code, reason);
+  }
+}
+
+const CONNECTION: unique symbol = Symbol('actorspace.connection');
+type TaggedSocket = WebSocket & { [CONNECTION]?: PeerConnection };
+
+// Listeners shared by every socket; `ws` calls them with `this` set to the socket.
+function onMessage(this: TaggedSocket, data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
+  const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+  this[CONNECTION]?.message(isBinary ? bytes : bytes.toString('utf8'));
+}
+
+function onClose(this: TaggedSocket, code: number, reason: Buffer): void {
+  this[CONNECTION]?.closed(code, reason.toString('utf8'));
+}
+
+// 'error' is always followed by 'close'; the listener keeps it from becoming unhandled.
+function onError(): void {}
+
 /**
  * Hands one `ws` socket to the engine. Exported for hosts that run their own `ws` server.
  */
 export function handleSocket(actors: ActorServer<any>, ws: WebSocket, req: IncomingMessage): void {
-  const conn = actors.handle({
-    send: (frame) => ws.send(frame),
-    close: (code, reason) => ws.close(code, reason),
-    request: {
-      url: req.url ?? '/',
-      headers: req.headers,
-      ...(req.socket.remoteAddress !== undefined && { remoteAddress: req.socket.remoteAddress }),
-    },
-  });
-  ws.on('message', (data, isBinary) => {
-    const bytes = Array.isArray(data)
-      ? Buffer.concat(data)
-      : Buffer.isBuffer(data)
-        ? data
-        : Buffer.from(data);
-    conn.message(isBinary ? bytes : bytes.toString('utf8'));
-  });
-  ws.on('close', (code, reason) => conn.closed(code, reason.toString('utf8')));
-  // 'error' is always followed by 'close'; the listener keeps it from becoming unhandled.
-  ws.on('error', () => {});
+  const request: PeerRequest = { url: req.url ?? '/', headers: req.headers };
+  if (req.socket.remoteAddress !== undefined) request.remoteAddress = req.socket.remoteAddress;
+  const socket = ws as TaggedSocket;
+  socket[CONNECTION] = actors.handle(new WsPeer(ws, request));
+  socket.on('message', onMessage);
+  socket.on('close', onClose);
+  socket.on('error', onError);
 }
 
 /**
