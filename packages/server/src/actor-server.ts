@@ -19,15 +19,16 @@ import {
 import {
   type AuthRequest,
   acceptHello,
+  authRequest,
   normalizeRoutes,
   type Route,
   type RouteDefinition,
   type UpgradeRequest,
 } from './handshake.js';
 import { DEFAULT_PATH, normalizePath, pathnameOf } from './internal/paths.js';
-import { normalizeHeaders, PeerTransport } from './internal/peer-transport.js';
+import { headerOf, normalizeHeaders, PeerTransport } from './internal/peer-transport.js';
 import { PageServer, type StaticOptions } from './pages.js';
-import type { HeadersLike, Peer, PeerConnection } from './peer.js';
+import type { HeadersLike, Peer, PeerConnection, PeerRequest } from './peer.js';
 
 /** Options of {@link createActorServer}. */
 export interface ActorServerOptions<S extends Record<string, unknown> = Record<string, unknown>> {
@@ -136,6 +137,30 @@ const DEFAULT_HEARTBEAT: HeartbeatOptions = { interval: 25_000, timeout: 30_000 
 const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
 const DEFAULT_RESUME_TTL = 120_000;
 const TRACE_LIMIT = 200;
+
+/**
+ * The upgrade request as routes and `authenticate` see it. Its headers are normalised when
+ * first read: most connections never need them, and the adapter's object is kept anyway.
+ */
+class LazyRequest implements UpgradeRequest {
+  readonly url: string;
+  readonly origin: string | null;
+  readonly remoteAddress?: string;
+  readonly #raw: PeerRequest['headers'];
+  #headers: Record<string, string> | null = null;
+
+  constructor(request: PeerRequest | undefined) {
+    this.url = request?.url ?? '/';
+    this.#raw = request?.headers;
+    this.origin = headerOf(this.#raw, 'origin');
+    if (request?.remoteAddress !== undefined) this.remoteAddress = request.remoteAddress;
+  }
+
+  get headers(): Record<string, string> {
+    this.#headers ??= normalizeHeaders(this.#raw);
+    return this.#headers;
+  }
+}
 
 /** Tags a connection's space and channel with the connection, for the shared listeners. */
 const CONNECTION: unique symbol = Symbol('actorspace.connection');
@@ -320,13 +345,7 @@ export class ActorServer<
    */
   handle(peer: Peer): PeerConnection {
     const id = `c${(++this.#nextId).toString(36)}`;
-    const headers = normalizeHeaders(peer.request?.headers);
-    const request: UpgradeRequest = {
-      url: peer.request?.url ?? '/',
-      headers,
-      origin: headers.origin ?? null,
-    };
-    if (peer.request?.remoteAddress !== undefined) request.remoteAddress = peer.request.remoteAddress;
+    const request = new LazyRequest(peer.request);
     const transport = new PeerTransport(peer, this.#options.dev ? this.#tracer(id) : null);
     const space = new ActorSpace(id, {
       maxPayload: this.#maxPayload,
@@ -488,7 +507,7 @@ export class ActorServer<
     const authenticate = this.#options.authenticate;
     if (!authenticate) return true;
     const token = typeof hello.token === 'string' ? hello.token : undefined;
-    const caller = await authenticate({ ...conn.request, token });
+    const caller = await authenticate(authRequest(conn.request, token));
     if (!caller)
       throw new ActorSpaceError('UNAUTHORIZED', `authentication failed for route "${hello.route}"`);
     return caller.id === old.caller?.id && caller.type === old.caller?.type;

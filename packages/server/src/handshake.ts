@@ -42,6 +42,13 @@ export interface AuthRequest extends UpgradeRequest {
   token: string | undefined;
 }
 
+/** What `authenticate` receives: the upgrade request's fields and the hello's token. */
+export function authRequest(request: UpgradeRequest, token: string | undefined): AuthRequest {
+  const req: AuthRequest = { url: request.url, headers: request.headers, origin: request.origin, token };
+  if (request.remoteAddress !== undefined) req.remoteAddress = request.remoteAddress;
+  return req;
+}
+
 /** Makes the root actor of one connection of a route. */
 export type ActorFactory<S = Record<string, unknown>> = (ctx: RouteContext<S>) => Actor | Promise<Actor>;
 
@@ -127,7 +134,7 @@ export async function acceptHello<S>(
   let caller: Caller = { id: hs.connectionId, type: 'client' };
   if (hs.authenticate) {
     const token = typeof hello.token === 'string' ? hello.token : undefined;
-    const result = await hs.authenticate({ ...hs.request, token });
+    const result = await hs.authenticate(authRequest(hs.request, token));
     if (!result) {
       throw new ActorSpaceError('UNAUTHORIZED', `authentication failed for route "${routeName}"`);
     }

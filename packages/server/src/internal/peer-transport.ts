@@ -22,6 +22,20 @@ export function normalizeHeaders(headers: HeadersLike | undefined): Record<strin
   return out;
 }
 
+/** One header of any {@link HeadersLike}, by lower-case name, or null. */
+export function headerOf(headers: HeadersLike | undefined, name: string): string | null {
+  if (!headers) return null;
+  if (typeof (headers as { get?: unknown }).get === 'function') {
+    return (headers as unknown as { get(name: string): string | null }).get(name);
+  }
+  if (typeof (headers as { forEach?: unknown }).forEach === 'function') {
+    return normalizeHeaders(headers)[name] ?? null;
+  }
+  const record = headers as Record<string, string | string[] | undefined>;
+  const value = record[name] ?? Object.entries(record).find(([k]) => k.toLowerCase() === name)?.[1];
+  return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value;
+}
+
 /** The transport of one peer: the channel writes through the peer, the adapter feeds it. */
 export class PeerTransport extends TransportBase implements Transport {
   readonly #peer: Peer;
