@@ -67,6 +67,18 @@ function ensureChromium() {
   );
 }
 
+/** Passed and failed counts from vitest's JSON report. */
+function vitestCounts(file) {
+  const report = JSON.parse(readFileSync(file, 'utf8'));
+  return { passed: report.numPassedTests ?? 0, failed: report.numFailedTests ?? 0 };
+}
+
+/** Passed and failed counts from Playwright's JSON report. */
+function playwrightCounts(file) {
+  const stats = JSON.parse(readFileSync(file, 'utf8')).stats ?? {};
+  return { passed: stats.expected ?? 0, failed: (stats.unexpected ?? 0) + (stats.flaky ?? 0) };
+}
+
 const p = pnpm();
 install(p);
 const pn = (...args) => run(p[0], [...p.slice(1), ...args]);
@@ -87,15 +99,29 @@ switch (task) {
     log('typecheck');
     pn('run', 'typecheck');
     log('unit and integration tests');
-    pn('exec', 'vitest', 'run');
+    const vitestReport = join(ROOT, 'test-results', 'vitest.json');
+    pn('exec', 'vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile=${vitestReport}`);
+    const counts = vitestCounts(vitestReport);
     if (existsSync(join(ROOT, 'e2e', 'playwright.config.ts'))) {
       ensureChromium();
       log('e2e in Chromium');
-      pn('--filter', 'actorspace-e2e', 'exec', 'playwright', 'test');
+      const e2eReport = join(ROOT, 'test-results', 'e2e.json');
+      run(
+        p[0],
+        [...p.slice(1), '--filter', 'actorspace-e2e', 'exec', 'playwright', 'test', '--reporter=list,json'],
+        {
+          env: { ...process.env, PLAYWRIGHT_JSON_OUTPUT_NAME: e2eReport },
+        },
+      );
+      const e2e = playwrightCounts(e2eReport);
+      counts.passed += e2e.passed;
+      counts.failed += e2e.failed;
     }
     log('package checks (publint, attw, exports, size-limit)');
     pn('run', 'check:pkg');
     log(`all green in ${Math.round((Date.now() - started) / 1000)} s`);
+    // The closing line CI reads: every vitest test and Playwright spec.
+    console.log(`tests: ${counts.passed} passed, ${counts.failed} failed`);
     break;
   }
   default:
