@@ -291,6 +291,20 @@ export function renderMarkdown(res, o = {}) {
     const label = esc(s?.label ?? n);
     return n === res.floor ? `**${label}**` : n === ACTORSPACE ? `**${label}**` : label;
   };
+  /**
+   * One row per system: each metric's median cell, followed by its ratio to the floor when asked.
+   * @param {Array<[string, number, boolean]>} cols metric key, digits, with ratio
+   */
+  const metricRows = (cols) =>
+    names.map((n) => {
+      const m = res.systems[n].metrics;
+      return [
+        L(n),
+        ...cols.flatMap(([key, digits, withRatio]) =>
+          withRatio ? [cell(m[key], digits), ratio(rel(m[key], f[key]))] : [cell(m[key], digits)],
+        ),
+      ];
+    });
   const c = res.counts ?? {};
   const pinnedWord = res.pinning?.used ? 'pinned' : 'shared (NOT pinned: taskset unavailable)';
   /** @type {string[]} */
@@ -394,18 +408,12 @@ export function renderMarkdown(res, o = {}) {
         'p50 µs (free)',
         'p99 µs (pinned)',
       ],
-      names.map((n) => {
-        const m = res.systems[n].metrics;
-        return [
-          L(n),
-          cell(m.latencyPinnedP50Us, 0),
-          ratio(rel(m.latencyPinnedP50Us, f.latencyPinnedP50Us)),
-          cell(m.latencyFreeP99Us, 0),
-          ratio(rel(m.latencyFreeP99Us, f.latencyFreeP99Us)),
-          cell(m.latencyFreeP50Us, 0),
-          cell(m.latencyPinnedP99Us, 0),
-        ];
-      }),
+      metricRows([
+        ['latencyPinnedP50Us', 0, true],
+        ['latencyFreeP99Us', 0, true],
+        ['latencyFreeP50Us', 0, false],
+        ['latencyPinnedP99Us', 0, false],
+      ]),
     ),
   );
   out.push('');
@@ -420,18 +428,11 @@ export function renderMarkdown(res, o = {}) {
   out.push(
     table(
       ['system', 'req/s', '× floor', 'server CPU µs/req', '× floor', 'client CPU µs/req', '× floor'],
-      names.map((n) => {
-        const m = res.systems[n].metrics;
-        return [
-          L(n),
-          cell(m.askReqPerSec, 0),
-          ratio(rel(m.askReqPerSec, f.askReqPerSec)),
-          cell(m.askServerCpuUsPerReq, 1),
-          ratio(rel(m.askServerCpuUsPerReq, f.askServerCpuUsPerReq)),
-          cell(m.askClientCpuUsPerReq, 1),
-          ratio(rel(m.askClientCpuUsPerReq, f.askClientCpuUsPerReq)),
-        ];
-      }),
+      metricRows([
+        ['askReqPerSec', 0, true],
+        ['askServerCpuUsPerReq', 1, true],
+        ['askClientCpuUsPerReq', 1, true],
+      ]),
     ),
   );
   out.push('');
@@ -454,18 +455,11 @@ export function renderMarkdown(res, o = {}) {
         'client CPU µs/msg',
         '× floor',
       ],
-      names.map((n) => {
-        const m = res.systems[n].metrics;
-        return [
-          L(n),
-          cell(m.tellMsgsPerSec, 0),
-          ratio(rel(m.tellMsgsPerSec, f.tellMsgsPerSec)),
-          cell(m.tellServerCpuUsPerMsg, 2),
-          ratio(rel(m.tellServerCpuUsPerMsg, f.tellServerCpuUsPerMsg)),
-          cell(m.tellClientCpuUsPerMsg, 2),
-          ratio(rel(m.tellClientCpuUsPerMsg, f.tellClientCpuUsPerMsg)),
-        ];
-      }),
+      metricRows([
+        ['tellMsgsPerSec', 0, true],
+        ['tellServerCpuUsPerMsg', 2, true],
+        ['tellClientCpuUsPerMsg', 2, true],
+      ]),
     ),
   );
   out.push('');
