@@ -418,7 +418,8 @@ export class ActorServer<
     const base = normalizePath(path);
     const pathname = pathnameOf(request.url);
     const method = request.method.toUpperCase();
-    if (pathname === `${base}/health` && (method === 'GET' || method === 'HEAD')) {
+    if (!this.#wants(method, pathname, base)) return null;
+    if (pathname === `${base}/health`) {
       const body = JSON.stringify(this.health());
       return {
         status: 200,
@@ -426,12 +427,24 @@ export class ActorServer<
         body: method === 'HEAD' ? '' : body,
       };
     }
-    if (method !== 'GET' && method !== 'HEAD') return null;
     return this.#pages.serve(
       { method, url: request.url, headers: normalizeHeaders(request.headers) },
       pathname,
       base,
     );
+  }
+
+  /**
+   * Whether {@link http} may answer this request (synchronous and cheap). Adapters call it
+   * first so the host's own requests go straight to the host, with no detour through the engine.
+   */
+  wants(method: string, url: string, path: string = DEFAULT_PATH): boolean {
+    return this.#wants(method.toUpperCase(), pathnameOf(url), normalizePath(path));
+  }
+
+  #wants(method: string, pathname: string, base: string): boolean {
+    if (method !== 'GET' && method !== 'HEAD') return false;
+    return pathname === `${base}/health` || this.#pages.matches(pathname, base);
   }
 
   /** Routes that serve a zero-build page, for hosts and the CLI to list. */

@@ -318,6 +318,14 @@ export class PageServer {
     return this.#routes.map((r) => r.route);
   }
 
+  /** True when `pathname` is the bundle, under a page route, or under a static folder. */
+  matches(pathname: string, mountPath: string): boolean {
+    if (pathname.startsWith(`${mountPath}/browser.`)) return true;
+    for (const route of this.#routes) if (relativeTo(route.route, pathname) !== null) return true;
+    for (const dir of this.#static) if (relativeTo(dir.prefix ?? '/', pathname) !== null) return true;
+    return false;
+  }
+
   /** Answers a GET/HEAD under the engine's mount path (the bundle) or a page route or static folder. */
   async serve(request: ResourceRequest, pathname: string, mountPath: string): Promise<PageResponse | null> {
     if (pathname === `${mountPath}/browser.js` || pathname.startsWith(`${mountPath}/browser.`)) {

@@ -134,6 +134,16 @@ describe('zero-build pages and static folders', () => {
     expect((await fetch(`${base}/actorspace/browser.000000000000.js`)).status).toBe(418);
   });
 
+  it('tells adapters which requests are its own, so the host gets the rest directly', () => {
+    expect(actors.wants('GET', '/actorspace/health')).toBe(true);
+    expect(actors.wants('HEAD', '/actorspace/browser.js')).toBe(true);
+    expect(actors.wants('GET', '/tools/ui.js?x=1')).toBe(true);
+    expect(actors.wants('GET', '/app/deep/link')).toBe(true);
+    expect(actors.wants('GET', '/plain')).toBe(false);
+    expect(actors.wants('GET', '/elsewhere')).toBe(false);
+    expect(actors.wants('POST', '/tools')).toBe(false);
+  });
+
   it('serves static files, falls back to index.html for HTML navigations, and leaves the rest to the host', async () => {
     expect(await (await fetch(`${base}/app/assets/app.css`)).text()).toBe('body{}');
     const nav = await fetch(`${base}/app/settings/profile`, { headers: { accept: 'text/html' } });

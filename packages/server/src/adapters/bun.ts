@@ -78,7 +78,7 @@ export function bunHandlers(actors: ActorServer<any>, options: BunHandlersOption
         if (server.upgrade(request, { data: { request: peerRequest, connection: null } })) return undefined;
         return new Response('WebSocket upgrade failed', { status: 400 });
       }
-      if (request.method === 'GET' || request.method === 'HEAD') {
+      if (actors.wants(request.method, request.url, path)) {
         const reply = await actors.http(
           { method: request.method, url: request.url, headers: request.headers },
           path,

@@ -50,6 +50,10 @@ export function expressMiddleware(
 ): RequestHandler {
   const path = normalizePath(options.path ?? DEFAULT_PATH);
   return (req: Request, res: Response, next: NextFunction): void => {
+    if (!actors.wants(req.method, req.url, path)) {
+      next();
+      return;
+    }
     serveHttp(actors, req, res, path).then((served) => {
       if (!served) next();
     }, next);

@@ -34,7 +34,7 @@ const plugin: FastifyPluginAsync<ActorspaceFastifyOptions> = async (
   // The engine answers its own URLs (health, the browser bundle, zero-build pages, static
   // folders) before routing; every other request goes on to the app's routes untouched.
   fastify.addHook('onRequest', async (request, reply) => {
-    if (request.method !== 'GET' && request.method !== 'HEAD') return;
+    if (!actors.wants(request.method, request.url, path)) return;
     const answer = await actors.http(
       { method: request.method, url: request.url, headers: request.headers },
       path,

@@ -76,6 +76,7 @@ export function honoRoutes(actors: ActorServer<any>, options: HonoRoutesOptions)
   );
 
   app.on(['GET', 'HEAD'], '*', async (c, next) => {
+    if (!actors.wants(c.req.method, c.req.url, path)) return next();
     const reply = await actors.http(
       { method: c.req.method, url: c.req.url, headers: c.req.raw.headers },
       path,

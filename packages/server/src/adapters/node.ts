@@ -89,7 +89,7 @@ export function attach(
           res.end();
         }
       };
-      if (req.method !== 'GET' && req.method !== 'HEAD') {
+      if (!actors.wants(req.method ?? 'GET', req.url ?? '/', path)) {
         pass();
         return;
       }
