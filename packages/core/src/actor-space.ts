@@ -78,7 +78,6 @@ function positive(name: string, value: number | undefined, fallback: number, all
 class SpaceCore implements SpaceInternals, Router {
   readonly entries = new Map<string, ActorEntry>();
   readonly channels = new Set<Channel>();
-  readonly timers = sharedWheel;
   readonly router: Router = this;
   readonly space: ActorSpace;
   readonly maxPayload: number;

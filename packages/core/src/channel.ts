@@ -28,6 +28,7 @@ import { Outbox } from './internal/outbox.js';
 import { askTimeout, PendingAsk } from './internal/pending-ask.js';
 import type { SpaceInternals } from './internal/space-internals.js';
 import { every } from './internal/ticker.js';
+import { sharedWheel } from './internal/timer-wheel.js';
 import { exceedsBytes } from './internal/utf8.js';
 import { Context, currentSender, type Envelope, type Settler } from './mailbox.js';
 import {
@@ -373,7 +374,7 @@ export class Channel extends EventEmitter<ChannelEvents> implements Router, RefE
         `ask "${type}" to actor ${guid}`,
         timeout,
         opts?.signal,
-        this.#space.timers,
+        sharedWheel,
         this,
         resolve,
         reject,

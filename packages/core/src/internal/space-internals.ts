@@ -4,7 +4,6 @@ import type { ActorRef, Router } from '../actor-ref.js';
 import type { Channel } from '../channel.js';
 import type { ActorSpaceError } from '../errors.js';
 import type { Mailbox } from '../mailbox.js';
-import type { TimerWheel } from './timer-wheel.js';
 
 /** A registered actor. */
 export interface ActorEntry {
@@ -17,7 +16,6 @@ export type LogLevel = 'debug' | 'warn' | 'error';
 
 export interface SpaceInternals {
   readonly router: Router;
-  readonly timers: TimerWheel;
   readonly maxPayload: number;
   readonly askTimeout: number;
   entry(guid: string): ActorEntry | undefined;
