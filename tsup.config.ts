@@ -32,8 +32,6 @@ const library = {
   platform: 'neutral',
   splitting: false,
   treeshake: true,
-  // superjson ships ESM only; bundling it keeps the CJS build loadable without require(esm).
-  noExternal: pkg.name === '@actorspace/core' ? ['superjson'] : [],
 } satisfies Options;
 
 // The browser package also ships one self-contained, minified ESM file: the bundle a

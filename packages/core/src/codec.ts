@@ -1,10 +1,11 @@
 /**
- * Message data encoding: plain JSON when a value holds nothing special (the fast path), and
- * superjson otherwise, so Date, Map, Set, BigInt, undefined, RegExp, URL, typed arrays and
- * Error round-trip exactly. Actor references anywhere inside data cross as references.
+ * Message data encoding. A value holding nothing special travels as plain JSON (the fast
+ * path). Anything else travels in superjson 2's wire form, `{ json, meta }`, written and read
+ * by this module in one pass each: Date, Map, Set, BigInt, undefined, RegExp, URL, typed
+ * arrays, Error, NaN/±Infinity/-0, shared and cyclic objects, and actor references anywhere
+ * inside data (which cross as references). The output is what `superjson.serialize` makes, and
+ * superjson reads it; tests hold the two equal.
  */
-import SuperJSON from 'superjson';
-
 /** Marks objects that must cross the wire as references (ActorRef implementations). */
 export const REF_MARK: unique symbol = Symbol.for('actorspace.ref');
 
@@ -26,29 +27,6 @@ export interface RefImporter {
 
 /** Meta value that stands for `undefined` data, the commonest non-JSON value (a tell without data). */
 const UNDEFINED_META = 0;
-
-// superjson calls custom transformers without a context argument, so the channel that is
-// encoding or decoding right now is kept here; encode and decode are synchronous.
-let exporter: RefExporter | null = null;
-let importer: RefImporter | null = null;
-
-/** @internal The superjson instance of the codec (exported for tests). */
-export const superjson = new SuperJSON();
-superjson.allowErrorProps('code');
-superjson.registerCustom<object, { g: string; y?: 1 }>(
-  {
-    isApplicable: (v): v is object => typeof v === 'object' && v !== null && REF_MARK in v,
-    serialize: (ref) => {
-      if (!exporter) throw new TypeError('an actor reference can only be sent over a channel');
-      return exporter.exportRef(ref);
-    },
-    deserialize: (wire) => {
-      if (!importer) throw new TypeError('an actor reference can only be received over a channel');
-      return importer.importRef(wire as WireRef) as object;
-    },
-  },
-  'ref',
-);
 
 const MAX_PLAIN_DEPTH = 64;
 
@@ -72,8 +50,7 @@ export function isPlainJson(value: unknown, depth = 0): boolean {
         }
         return true;
       }
-      const proto = Object.getPrototypeOf(value);
-      if (proto !== Object.prototype && proto !== null) return false;
+      if (!isPlainObject(value)) return false;
       for (const key in value) {
         if (key === '__proto__' || !isPlainJson((value as Record<string, unknown>)[key], depth + 1))
           return false;
@@ -85,197 +62,491 @@ export function isPlainJson(value: unknown, depth = 0): boolean {
   }
 }
 
-/** Thrown inside the fast serializer when a value needs superjson's general path. */
-const FALLBACK = Symbol('fallback');
+/** A type annotation: a simple name (`'Date'`) or a name with a parameter (`['custom', 'ref']`). */
+type Annotation = string | [string, string];
+/** superjson's annotation tree: a node's own annotation and its children's, keyed by dotted path. */
+type Tree = [Annotation] | [Annotation, Annotations];
+type Annotations = Record<string, Tree>;
 
-type Annotations = Record<string, unknown>;
+/** What the encoder knows about an object it met, when it tracks shared objects. */
+interface Seen {
+  value: unknown;
+  done: boolean;
+  /** Annotation record and path the first occurrence wrote to. */
+  out: Annotations;
+  rel: string;
+  /** Every place the object occurs: dotted paths from the root and their lengths in segments. */
+  paths: string[];
+  segs: number[];
+}
+
+const FORBIDDEN_KEYS = new Set(['__proto__', 'prototype', 'constructor']);
+const TYPED_ARRAYS: Record<string, new (items: number[]) => unknown> = {
+  Int8Array,
+  Uint8Array,
+  Uint8ClampedArray,
+  Int16Array,
+  Uint16Array,
+  Int32Array,
+  Uint32Array,
+  Float32Array,
+  Float64Array,
+};
+
+// Encoding is synchronous and never re-entered, so its state lives here rather than in a
+// closure or an object made per call.
+let refs: RefExporter | null = null;
+/** Objects met so far; 0 while not tracking (a second meeting then restarts with tracking on). */
+const seen = new Map<object, Seen | 0>();
+let track = false;
+const RESTART = Symbol('restart');
+
+const isPlainObject = (v: object): boolean => {
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+};
 
 const escapeKey = (key: string): string =>
   key.indexOf('.') < 0 && key.indexOf('\\') < 0 ? key : key.replace(/\\/g, '\\\\').replace(/\./g, '\\.');
 
 /**
- * Produces exactly what `superjson.serialize` produces for the common special values (Date,
- * Map, Set, BigInt, undefined, NaN/±Infinity/-0, RegExp, URL, typed arrays, references) in
- * one pass, about 4x faster; returns null for anything else (errors, class instances, shared
- * or cyclic objects), which then takes superjson's general path. A property test holds the
- * two outputs equal.
+ * The root's path. Not a real path: an escaped path never ends in a lone backslash. (The
+ * empty string is a real path, that of a `''` key.)
  */
-export function fastSerialize(
-  value: unknown,
-  refs: RefExporter | null,
-): { json: unknown; meta: unknown } | null {
-  const root: Annotations = {};
-  const seen = new Set<object>();
-  let json: unknown;
-  try {
-    json = walk(value, root, '', seen, refs, 0);
-  } catch (error) {
-    if (error === FALLBACK) return null;
-    throw error;
-  }
-  const rootAnnotation = root[''];
-  if (rootAnnotation !== undefined) return { json, meta: { values: rootAnnotation, v: 1 } };
-  for (const _ in root) return { json, meta: { values: root, v: 1 } };
-  return { json, meta: undefined };
+const ROOT = '\\';
+
+const join = (base: string, key: string): string => (base === ROOT ? key : `${base}.${key}`);
+
+/** superjson's annotation for a node whose children may carry their own. */
+function annotate(type: Annotation, inner: Annotations): Tree {
+  for (const _ in inner) return [type, inner];
+  return [type];
 }
 
-function walk(
-  v: unknown,
-  out: Annotations,
-  path: string,
-  seen: Set<object>,
-  refs: RefExporter | null,
-  depth: number,
-): unknown {
+/**
+ * Writes the wire form of `v`, recording annotations in `out` under `rel` (the path from the
+ * nearest annotated ancestor) and, while tracking, identities under `full` (the path from the
+ * root, `segs` segments long).
+ */
+function walk(v: unknown, out: Annotations, rel: string, full: string, segs: number): unknown {
   switch (typeof v) {
     case 'string':
     case 'boolean':
       return v;
     case 'number':
-      if (Number.isFinite(v) && !(v === 0 && 1 / v < 0)) return v;
-      out[path] = ['number'];
+      if (Number.isFinite(v) && (v !== 0 || 1 / v > 0)) return v;
+      out[rel] = ['number'];
       return v === 0 ? '-0' : String(v);
     case 'undefined':
-      out[path] = ['undefined'];
+      out[rel] = ['undefined'];
       return null;
     case 'bigint':
-      out[path] = ['bigint'];
+      out[rel] = ['bigint'];
       return String(v);
     case 'object':
+      if (v === null) return null;
       break;
     default:
-      throw FALLBACK;
+      // Symbols and functions pass through; JSON leaves them out, as with superjson.
+      return v;
   }
-  if (v === null) return null;
-  if (depth > MAX_PLAIN_DEPTH || seen.has(v)) throw FALLBACK;
-  seen.add(v);
-  const at = (key: string | number): string =>
-    path === '' ? escapeKey(String(key)) : `${path}.${escapeKey(String(key))}`;
+  const known = seen.get(v);
+  if (known !== undefined) {
+    if (known === 0) throw RESTART;
+    return again(known, out, rel, full, segs);
+  }
+  let entry: Seen | 0 = 0;
+  if (track) entry = { value: null, done: false, out, rel, paths: [full], segs: [segs] };
+  seen.set(v, entry);
+  const value = transform(v, out, rel, full, segs);
+  if (entry !== 0) {
+    entry.value = value;
+    entry.done = true;
+  }
+  return value;
+}
+
+function transform(v: object, out: Annotations, rel: string, full: string, segs: number): unknown {
+  if (REF_MARK in v) {
+    if (!refs) throw new TypeError('an actor reference can only be sent over a channel');
+    out[rel] = [['custom', 'ref']];
+    return refs.exportRef(v);
+  }
   if (Array.isArray(v)) {
     const arr = new Array(v.length);
+    // Holes stay holes (JSON writes null), as superjson leaves them.
     for (let i = 0; i < v.length; i++) {
-      if (!(i in v)) throw FALLBACK;
-      arr[i] = walk(v[i], out, at(i), seen, refs, depth + 1);
+      if (i in v) arr[i] = child(v[i], out, rel, full, String(i), segs);
     }
     return arr;
   }
-  const proto = Object.getPrototypeOf(v);
-  if (proto === Object.prototype || proto === null) {
-    const obj: Record<string, unknown> = {};
-    for (const key in v) {
-      // superjson refuses these keys (and so does the receiver); '' at the top would collide
-      // with the root annotation's path. Both go to superjson's general path.
-      if (FORBIDDEN_KEYS.has(key) || (key === '' && path === '')) throw FALLBACK;
-      obj[key] = walk((v as Record<string, unknown>)[key], out, at(key), seen, refs, depth + 1);
-    }
-    return obj;
-  }
+  if (isPlainObject(v)) return walkObject(v as Record<string, unknown>, out, rel, full, segs);
+  let inner: Annotations;
   if (v instanceof Date) {
-    if (Number.isNaN(v.getTime())) throw FALLBACK;
-    out[path] = ['Date'];
+    // An invalid Date passes through (JSON writes null), as with superjson.
+    if (Number.isNaN(v.getTime())) return v;
+    out[rel] = ['Date'];
     return v.toISOString();
   }
   if (v instanceof Map) {
-    const inner: Annotations = {};
+    inner = {};
     const entries: unknown[] = [];
     let i = 0;
     for (const [k, val] of v) {
+      const at = track ? join(full, String(i)) : '';
       entries.push([
-        walk(k, inner, `${i}.0`, seen, refs, depth + 1),
-        walk(val, inner, `${i}.1`, seen, refs, depth + 1),
+        walk(k, inner, `${i}.0`, track ? `${at}.0` : '', segs + 2),
+        walk(val, inner, `${i}.1`, track ? `${at}.1` : '', segs + 2),
       ]);
       i++;
     }
-    out[path] = annotate('map', inner);
+    out[rel] = annotate('map', inner);
     return entries;
   }
   if (v instanceof Set) {
-    const inner: Annotations = {};
+    inner = {};
     const items: unknown[] = [];
     let i = 0;
-    for (const item of v) items.push(walk(item, inner, String(i++), seen, refs, depth + 1));
-    out[path] = annotate('set', inner);
+    for (const item of v) {
+      items.push(walk(item, inner, String(i), track ? join(full, String(i)) : '', segs + 1));
+      i++;
+    }
+    out[rel] = annotate('set', inner);
     return items;
   }
+  if (v instanceof Error) {
+    inner = {};
+    const plain: Record<string, unknown> = { name: v.name, message: v.message };
+    if ('cause' in v) plain.cause = v.cause;
+    plain.code = (v as { code?: unknown }).code;
+    const value = walkObject(plain, inner, ROOT, full, segs);
+    out[rel] = annotate('Error', inner);
+    return value;
+  }
   if (v instanceof RegExp) {
-    out[path] = ['regexp'];
+    out[rel] = ['regexp'];
     return String(v);
   }
   if (typeof URL !== 'undefined' && v instanceof URL) {
-    out[path] = ['URL'];
+    out[rel] = ['URL'];
     return v.href;
   }
-  if (
-    ArrayBuffer.isView(v) &&
-    !(v instanceof DataView) &&
-    (v as { constructor: { name: string } }).constructor
-  ) {
-    const name = (v as { constructor: { name: string } }).constructor.name;
-    if (!TYPED_ARRAYS.has(name)) throw FALLBACK;
-    out[path] = [['typed-array', name]];
+  if (ArrayBuffer.isView(v) && !(v instanceof DataView)) {
+    let name = v.constructor.name;
+    // A subclass such as Node's Buffer travels as its standard base, which every receiver knows.
+    if (!TYPED_ARRAYS[name]) {
+      if (!(v instanceof Uint8Array)) throw new TypeError(`${name} cannot be encoded`);
+      name = 'Uint8Array';
+    }
+    out[rel] = [['typed-array', name]];
     return Array.from(v as unknown as ArrayLike<number>);
   }
-  if (REF_MARK in v && refs) {
-    out[path] = [['custom', 'ref']];
-    return refs.exportRef(v);
-  }
-  throw FALLBACK;
+  // Other class instances pass through as JSON sees them, as with superjson.
+  return v;
 }
 
-const FORBIDDEN_KEYS = new Set(['__proto__', 'prototype', 'constructor']);
+function walkObject(
+  v: Record<string, unknown>,
+  out: Annotations,
+  rel: string,
+  full: string,
+  segs: number,
+): Record<string, unknown> {
+  const obj: Record<string, unknown> = {};
+  for (const key in v) {
+    if (FORBIDDEN_KEYS.has(key)) {
+      throw new TypeError(`property "${key}" is a prototype pollution risk and cannot be encoded`);
+    }
+    obj[key] = child(v[key], out, rel, full, escapeKey(key), segs);
+  }
+  return obj;
+}
 
-const TYPED_ARRAYS = new Set([
-  'Int8Array',
-  'Uint8Array',
-  'Uint8ClampedArray',
-  'Int16Array',
-  'Uint16Array',
-  'Int32Array',
-  'Uint32Array',
-  'Float32Array',
-  'Float64Array',
-]);
+/** Child `key` of a container: plain leaves are copied without computing their paths. */
+function child(v: unknown, out: Annotations, rel: string, full: string, key: string, segs: number): unknown {
+  if (typeof v === 'string' || typeof v === 'boolean' || v === null) return v;
+  if (typeof v === 'number' && Number.isFinite(v) && (v !== 0 || 1 / v > 0)) return v;
+  return walk(v, out, join(rel, key), track ? join(full, key) : '', segs + 1);
+}
 
-function annotate(type: string, inner: Annotations): unknown {
-  for (const _ in inner) return [type, inner];
-  return [type];
+/** An object met before: the same wire value and annotations again, or null for a cycle. */
+function again(known: Seen, out: Annotations, rel: string, full: string, segs: number): unknown {
+  known.paths.push(full);
+  known.segs.push(segs);
+  if (!known.done) return null;
+  const prefix = `${known.rel}.`;
+  for (const key in known.out) {
+    if (key === known.rel) out[rel] = known.out[key] as Tree;
+    else if (known.rel === ROOT || key.startsWith(prefix)) {
+      out[rel + key.slice(known.rel.length)] = known.out[key] as Tree;
+    }
+  }
+  return known.value;
+}
+
+/** superjson's `referentialEqualities`: each shared object's shortest path and its other paths. */
+function equalities(): unknown {
+  const result: Record<string, string[]> = {};
+  let root: string[] | undefined;
+  let any = false;
+  for (const entry of seen.values()) {
+    if (entry === 0 || entry.paths.length < 2) continue;
+    const order = entry.paths.map((_, i) => i).sort((a, b) => (entry.segs[a] ?? 0) - (entry.segs[b] ?? 0));
+    const [first, ...rest] = order.map((i) => entry.paths[i] as string);
+    if (entry.segs[order[0] as number] === 0) root = rest;
+    else {
+      result[first as string] = rest;
+      any = true;
+    }
+  }
+  if (root) return any ? [root, result] : [root];
+  return any ? result : undefined;
+}
+
+function serialize(value: unknown): { json: unknown; meta: unknown } {
+  const out: Annotations = {};
+  const json = walk(value, out, ROOT, ROOT, 0);
+  const container =
+    typeof value === 'object' &&
+    value !== null &&
+    !(REF_MARK in value) &&
+    (Array.isArray(value) || isPlainObject(value));
+  let values: unknown = out[ROOT];
+  if (container) {
+    values = undefined;
+    for (const _ in out) values = out;
+  }
+  const eq = track ? equalities() : undefined;
+  if (values === undefined && eq === undefined) return { json, meta: undefined };
+  const meta: Record<string, unknown> = {};
+  if (values !== undefined) meta.values = values;
+  if (eq !== undefined) meta.referentialEqualities = eq;
+  meta.v = 1;
+  return { json, meta };
 }
 
 /**
  * Encodes message data as it travels in frames: a JSON-safe value and, when the value held
  * special values, its superjson meta (`undefined` for plain JSON, `0` for `undefined` data).
  * Actor references need a channel (`refs`); without one they throw.
+ * @throws TypeError when the data holds a key superjson refuses (`__proto__`, `prototype`,
+ * `constructor`) next to special values, a 64-bit typed array, or a reference without a channel.
  *
  * @example
  * const { json, meta } = encodeData({ at: new Date() }); // meta: { values: { at: ['Date'] }, v: 1 }
  */
 export function encodeData(
   value: unknown,
-  refs: RefExporter | null = null,
+  exporter: RefExporter | null = null,
 ): { json: unknown; meta: unknown } {
   if (value === undefined) return { json: null, meta: UNDEFINED_META };
   if (isPlainJson(value)) return { json: value, meta: undefined };
-  const fast = fastSerialize(value, refs);
-  if (fast) return fast;
-  const prev = exporter;
-  exporter = refs;
+  refs = exporter;
   try {
-    const out = superjson.serialize(value);
-    return { json: out.json ?? null, meta: out.meta ?? undefined };
+    return serialize(value);
+  } catch (error) {
+    if (error !== RESTART) throw error;
+    // An object occurs twice: encode again, recording where each object occurs.
+    seen.clear();
+    track = true;
+    return serialize(value);
   } finally {
-    exporter = prev;
+    refs = null;
+    track = false;
+    seen.clear();
   }
 }
 
-/** Inverse of {@link encodeData}. Throws TypeError when the meta is malformed. */
+// ---- decoding ------------------------------------------------------------------------------
+
+/** Splits a superjson path (`a.b\\.c` is `a`, `b.c`) and refuses prototype keys. */
+function parsePath(path: string): string[] {
+  let parts: string[];
+  if (path.indexOf('\\') < 0) parts = path.split('.');
+  else {
+    parts = [];
+    let segment = '';
+    for (let i = 0; i < path.length; i++) {
+      const c = path[i] as string;
+      if (c === '\\') {
+        const next = path[++i];
+        if (next !== '.' && next !== '\\') throw new TypeError(`invalid path "${path}"`);
+        segment += next;
+      } else if (c === '.') {
+        parts.push(segment);
+        segment = '';
+      } else segment += c;
+    }
+    parts.push(segment);
+  }
+  for (const key of parts) {
+    if (FORBIDDEN_KEYS.has(key)) throw new TypeError(`path "${path}" is a prototype pollution risk`);
+  }
+  return parts;
+}
+
+const isContainer = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && (Array.isArray(v) || isPlainObject(v));
+
+let importer: RefImporter | null = null;
+
+/** Applies an annotation tree to the JSON value it describes, children first, in place. */
+function applyTree(value: unknown, tree: unknown): unknown {
+  if (!Array.isArray(tree)) return applyChildren(value, tree);
+  if (tree[1] !== undefined) value = applyChildren(value, tree[1]);
+  return untransform(value, tree[0]);
+}
+
+function applyChildren(value: unknown, children: unknown): unknown {
+  if (typeof children !== 'object' || children === null) throw new TypeError('malformed annotations');
+  for (const key of Object.keys(children)) {
+    const path = parsePath(key);
+    let parent = value;
+    for (let i = 0; i < path.length - 1; i++) {
+      if (!isContainer(parent)) throw new TypeError(`annotation path "${key}" leads nowhere`);
+      parent = parent[path[i] as string];
+    }
+    if (!isContainer(parent)) throw new TypeError(`annotation path "${key}" leads nowhere`);
+    const last = path[path.length - 1] as string;
+    parent[last] = applyTree(parent[last], (children as Record<string, unknown>)[key]);
+  }
+  return value;
+}
+
+function untransform(v: unknown, type: unknown): unknown {
+  switch (type) {
+    case 'undefined':
+      return undefined;
+    case 'number':
+      return Number(v);
+    case 'bigint':
+      return BigInt(v as string);
+    case 'Date':
+      return new Date(v as string);
+    case 'regexp': {
+      const s = String(v);
+      const end = s.lastIndexOf('/');
+      return new RegExp(s.slice(1, end), s.slice(end + 1));
+    }
+    case 'URL':
+      return new URL(v as string);
+    case 'set':
+    case 'map':
+      if (!Array.isArray(v)) throw new TypeError(`a ${type} must travel as an array`);
+      return type === 'set' ? new Set(v) : new Map(v as [unknown, unknown][]);
+    case 'Error': {
+      const e = v as { name: string; message: string; cause?: unknown; stack?: string; code?: unknown };
+      const error = new Error(e.message, { cause: e.cause }) as Error & { code?: unknown };
+      error.name = e.name;
+      error.stack = e.stack;
+      error.code = e.code;
+      return error;
+    }
+  }
+  if (Array.isArray(type)) {
+    if (type[0] === 'typed-array') {
+      const ctor = Object.hasOwn(TYPED_ARRAYS, type[1]) ? TYPED_ARRAYS[type[1]] : undefined;
+      if (ctor && Array.isArray(v)) return new ctor(v);
+    } else if (type[0] === 'custom' && type[1] === 'ref') {
+      if (!importer) throw new TypeError('an actor reference can only be received over a channel');
+      return importer.importRef(v as WireRef);
+    }
+  }
+  throw new TypeError(`cannot decode a value annotated ${JSON.stringify(type)}`);
+}
+
+/** The `n`th key of a Map or member of a Set, as superjson addresses them. */
+function nth(c: Map<unknown, unknown> | Set<unknown>, key: string | undefined): unknown {
+  const n = Number(key);
+  if (!(Number.isInteger(n) && n >= 0 && n < c.size)) throw new TypeError('index out of bounds');
+  let i = 0;
+  for (const k of c.keys()) if (i++ === n) return k;
+}
+
+function getDeep(value: unknown, path: string[]): unknown {
+  for (let i = 0; i < path.length; i++) {
+    if (value instanceof Set) value = nth(value, path[i]);
+    else if (value instanceof Map) {
+      const k = nth(value, path[i]);
+      value = Number(path[++i]) === 0 ? k : value.get(k);
+    } else if (isContainer(value)) value = value[path[i] as string];
+    else throw new TypeError('reference path leads nowhere');
+  }
+  return value;
+}
+
+function setDeep(root: unknown, path: string[], value: unknown): unknown {
+  if (path.length === 0) return value;
+  const last = path.length - 1;
+  let parent = root;
+  for (let i = 0; i < last; i++) {
+    if (parent instanceof Map) {
+      if (i === last - 1) break;
+      const k = nth(parent, path[i]);
+      parent = Number(path[++i]) === 0 ? k : parent.get(k);
+    } else if (parent instanceof Set) parent = nth(parent, path[i]);
+    else if (isContainer(parent)) parent = parent[path[i] as string];
+    else throw new TypeError('reference path leads nowhere');
+  }
+  const key = path[last] as string;
+  if (isContainer(parent)) parent[key] = value;
+  else if (parent instanceof Set) {
+    // Replaced in place, so that the other members keep their order (and their paths).
+    const old = nth(parent, key);
+    const items = [...parent];
+    parent.clear();
+    for (const item of items) parent.add(item === old ? value : item);
+  } else if (parent instanceof Map) {
+    const k = nth(parent, path[last - 1]);
+    if (Number(key) !== 0) parent.set(k, value);
+    else {
+      const entries = [...parent];
+      parent.clear();
+      for (const [ek, ev] of entries) parent.set(ek === k ? value : ek, ev);
+    }
+  } else throw new TypeError('reference path leads nowhere');
+  return root;
+}
+
+function applyEqualities(root: unknown, eq: unknown): unknown {
+  const apply = (record: unknown) => {
+    if (typeof record !== 'object' || record === null) throw new TypeError('malformed equalities');
+    for (const [at, others] of Object.entries(record)) {
+      const target = getDeep(root, parsePath(at));
+      const paths = list(others).map(parsePath);
+      // superjson also lists repeated NaN and BigInt values; only objects need sharing.
+      if (typeof target !== 'object' || target === null) continue;
+      for (const path of paths) root = setDeep(root, path, target);
+    }
+  };
+  if (Array.isArray(eq)) {
+    for (const path of list(eq[0])) root = setDeep(root, parsePath(path), root);
+    if (eq[1] !== undefined) apply(eq[1]);
+  } else apply(eq);
+  return root;
+}
+
+function list(v: unknown): string[] {
+  if (!Array.isArray(v) || v.some((p) => typeof p !== 'string')) throw new TypeError('malformed equalities');
+  return v;
+}
+
+/**
+ * Inverse of {@link encodeData}. `json` is decoded in place: pass what `JSON.parse` returned.
+ * @throws TypeError when the meta is malformed or names a type this codec does not know.
+ */
 export function decodeData(json: unknown, meta: unknown, refs: RefImporter | null = null): unknown {
   if (meta === undefined) return json;
   if (meta === UNDEFINED_META) return undefined;
   if (typeof meta !== 'object' || meta === null) throw new TypeError('message meta must be an object');
+  const { values, referentialEqualities, v } = meta as Record<string, unknown>;
+  if (v !== 1) throw new TypeError('message meta must be version 1');
   const prev = importer;
   importer = refs;
   try {
-    return superjson.deserialize({ json: json as never, meta: meta as never });
+    let value = values === undefined ? json : applyTree(json, values);
+    if (referentialEqualities !== undefined) value = applyEqualities(value, referentialEqualities);
+    return value;
   } finally {
     importer = prev;
   }

@@ -1,13 +1,11 @@
 import fc from 'fast-check';
+import SuperJSON from 'superjson';
 import { describe, expect, it } from 'vitest';
-import {
-  decodeData,
-  encodeData,
-  fastSerialize,
-  findUnsafeKey,
-  isPlainJson,
-  superjson,
-} from '../src/codec.js';
+import { decodeData, encodeData, findUnsafeKey, isPlainJson } from '../src/codec.js';
+
+// The reference implementation of the wire form, configured as the codec behaves.
+const superjson = new SuperJSON();
+superjson.allowErrorProps('code');
 
 // Keys superjson refuses in values with special types (a prototype pollution guard).
 const RICH_FORBIDDEN = ['__proto__', 'prototype', 'constructor'];
@@ -136,7 +134,7 @@ describe('codec', () => {
     );
   });
 
-  it('makes exactly what superjson makes whenever its fast path applies (property)', () => {
+  it('makes exactly what superjson makes, and each reads the other (property)', () => {
     const leaf = fc.oneof(
       fc.date(),
       fc.bigInt(),
@@ -147,6 +145,9 @@ describe('codec', () => {
       fc.boolean(),
       fc.constant(null),
       fc.constantFrom(/a+/g, new URL('https://x.test/p'), new Uint8Array([1, 2]), new Float32Array([0.5])),
+      fc
+        .string()
+        .map((m) => Object.assign(new Error(m), { name: m ? 'TypeError' : 'Error', code: m.length })),
     );
     const value = fc.letrec((tie) => ({
       node: fc.oneof(
@@ -160,27 +161,98 @@ describe('codec', () => {
         ),
         fc.array(tie('node'), { maxLength: 3 }).map((xs) => new Set(xs)),
         fc.array(fc.tuple(tie('node'), tie('node')), { maxLength: 3 }).map((xs) => new Map(xs)),
+        // The same object in two places.
+        tie('node').map((x) => ({ first: x, second: x })),
       ),
     })).node;
-    let fast = 0;
+    const wire = (x: unknown) => JSON.parse(JSON.stringify(x ?? null));
     fc.assert(
       fc.property(value, (v) => {
-        const mine = fastSerialize(v, null);
-        if (!mine) return;
-        fast++;
+        const mine = encodeData(v, null);
+        if (v === undefined) return;
         const theirs = superjson.serialize(v);
-        // superjson also records NaN values as "referentially equal"; that changes nothing on decode.
-        const same = (x: unknown) => JSON.parse(JSON.stringify(x ?? null));
-        expect(same(mine.json)).toEqual(same(theirs.json));
-        expect(same((mine.meta as { values?: unknown } | undefined)?.values)).toEqual(
-          same(theirs.meta?.values),
+        expect(wire(mine.json)).toEqual(wire(theirs.json));
+        expect(wire((mine.meta as { values?: unknown } | undefined)?.values)).toEqual(
+          wire(theirs.meta?.values),
         );
-        const wire = JSON.parse(JSON.stringify(mine));
-        expect(decodeData(wire.json, wire.meta, null)).toEqual(v);
+        // superjson also lists repeated NaN and BigInt values as "shared"; that changes nothing on decode.
+        const fromMine = wire(mine);
+        const fromTheirs = wire(theirs);
+        expect(decodeData(fromMine.json, fromMine.meta ?? undefined, null)).toEqual(v);
+        // superjson moves shared Map keys and Set members to the end when it restores them, so
+        // it reads values back exactly only when nothing is shared.
+        if (!(mine.meta as { referentialEqualities?: unknown } | undefined)?.referentialEqualities) {
+          expect(superjson.deserialize(wire(mine))).toEqual(v);
+        }
+        expect(decodeData(fromTheirs.json, fromTheirs.meta ?? undefined, null)).toEqual(v);
       }),
       { numRuns: 1000 },
     );
-    expect(fast).toBeGreaterThan(500);
+  });
+
+  it('keeps shared objects shared and cycles cyclic, as superjson does', () => {
+    const shared = { n: 1, at: new Date(5) };
+    const when = new Date(7);
+    const cyclic: Record<string, unknown> = { name: 'root' };
+    cyclic.self = cyclic;
+    const inMap = new Map<unknown, unknown>([[shared, when]]);
+    const cases: unknown[] = [
+      { a: shared, b: [shared], c: when, d: { e: when } },
+      cyclic,
+      { m: inMap, again: shared, set: new Set([shared]) },
+      [when, when, { deep: [when] }],
+    ];
+    for (const v of cases) {
+      const mine = encodeData(v, null);
+      const theirs = superjson.serialize(v);
+      expect(JSON.parse(JSON.stringify(mine))).toEqual(JSON.parse(JSON.stringify(theirs)));
+      const w = JSON.parse(JSON.stringify(mine));
+      expect(decodeData(w.json, w.meta, null)).toEqual(
+        superjson.deserialize(JSON.parse(JSON.stringify(theirs))),
+      );
+    }
+    const back = roundTrip(cases[0]) as { a: unknown; b: unknown[]; c: Date; d: { e: Date } };
+    expect(back.b[0]).toBe(back.a);
+    expect(back.d.e).toBe(back.c);
+    const loop = roundTrip(cyclic) as { self: unknown };
+    expect(loop.self).toBe(loop);
+    const viaMap = roundTrip(cases[2]) as { m: Map<unknown, unknown>; again: unknown; set: Set<unknown> };
+    expect([...viaMap.m.keys()][0]).toBe(viaMap.again);
+    expect([...viaMap.set][0]).toBe(viaMap.again);
+  });
+
+  it('carries what JSON cannot name the way superjson does', () => {
+    class Point {
+      constructor(
+        public x: number,
+        public y: number,
+      ) {}
+    }
+    // biome-ignore lint/suspicious/noSparseArray: holes become null, as with superjson
+    const holes = [1, , new Date(0)];
+    expect(roundTrip(holes)).toEqual([1, null, new Date(0)]);
+    expect(roundTrip({ p: new Point(1, 2), at: new Date(0) })).toEqual({
+      p: { x: 1, y: 2 },
+      at: new Date(0),
+    });
+    expect(roundTrip({ 'a.b': new Date(1), 'c\\d': 1n, '': undefined })).toEqual({
+      'a.b': new Date(1),
+      'c\\d': 1n,
+      '': undefined,
+    });
+    expect(roundTrip({ bad: new Date(Number.NaN), fn: () => 1 })).toEqual({ bad: null });
+    const cause = new Error('inner');
+    const outer = roundTrip(new Error('outer', { cause })) as Error;
+    expect(outer.message).toBe('outer');
+    expect((outer.cause as Error).message).toBe('inner');
+  });
+
+  it('sends Node Buffers and other Uint8Array subclasses as Uint8Array', () => {
+    class Bytes extends Uint8Array {}
+    const back = roundTrip({ b: new Bytes([1, 2, 3]) }) as { b: Uint8Array };
+    expect(back.b).toEqual(new Uint8Array([1, 2, 3]));
+    expect(back.b.constructor).toBe(Uint8Array);
+    expect(() => encodeData({ big: new BigInt64Array(1) }, null)).toThrow(/BigInt64Array cannot be encoded/);
   });
 
   it('refuses rich data with keys superjson guards against', () => {
@@ -194,7 +266,24 @@ describe('codec', () => {
   });
 
   it('refuses malformed meta with an error instead of a wrong value', () => {
-    expect(() => decodeData({ a: 1 }, 'nonsense', null)).toThrow();
-    expect(() => decodeData({ a: 1 }, { values: { __proto__: ['Date'] } }, null)).not.toThrow();
+    const bad: unknown[] = [
+      'nonsense',
+      { values: { a: ['Date'] } }, // no version
+      { values: { a: ['Nope'] }, v: 1 },
+      { values: { a: [['class', 'Point']] }, v: 1 },
+      { values: { 'a.b.c': ['Date'] }, v: 1 },
+      { values: { 'a\\x': ['Date'] }, v: 1 },
+      { values: { a: ['map'] }, v: 1 },
+      { values: { a: [['typed-array', 'Buffer']] }, v: 1 },
+      { values: JSON.parse('{"__proto__":["Date"]}'), v: 1 },
+      { values: { 'constructor.prototype': ['Date'] }, v: 1 },
+      { referentialEqualities: { a: ['__proto__.x'] }, v: 1 },
+      { referentialEqualities: { a: 'b' }, v: 1 },
+      { values: { a: [['custom', 'ref']] }, v: 1 }, // a reference without a channel
+    ];
+    for (const meta of bad) {
+      expect(() => decodeData({ a: 1 }, meta, null), JSON.stringify(meta)).toThrow(TypeError);
+    }
+    expect(({} as Record<string, unknown>).x).toBeUndefined();
   });
 });
