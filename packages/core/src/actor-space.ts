@@ -183,7 +183,8 @@ class SpaceCore implements SpaceInternals, Router {
       const asks = (this.localAsks ??= new Set());
       const ask: PendingAsk = new PendingAsk(
         0,
-        `ask "${type}" to actor ${guid}`,
+        type,
+        guid,
         timeout,
         opts?.signal,
         sharedWheel,

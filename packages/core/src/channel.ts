@@ -141,6 +141,8 @@ const DEFAULT_REPLAY_LIMIT = 10_000;
 const ACK_EVERY = 128;
 const ACK_DELAY = 200;
 const ACK_PIGGYBACK = 32;
+// Frames of one turn written together at most; more are written in chunks of this many.
+const FLUSH_AT = 32;
 
 /** Settles an incoming ask by sending its answer back over the channel. */
 class Reply implements Settler {
@@ -184,7 +186,7 @@ export class Channel extends EventEmitter<ChannelEvents> implements Router, RefE
   #exports: Map<string, ActorRef> | null = null;
   #exportIds: Map<ActorRef, string> | null = null;
   readonly #outbox: Outbox;
-  readonly #resumable: boolean;
+  #resumable: boolean;
   #flushQueued = false;
   /** Data frames received so far on this session (the peer's sequence numbers). */
   #received = 0;
@@ -245,6 +247,7 @@ export class Channel extends EventEmitter<ChannelEvents> implements Router, RefE
     if (route !== undefined) hello.route = route;
     if (this.#localRoot !== null) hello.actor = this.#localRoot;
     if (token !== undefined) hello.token = token;
+    if (this.#resumable) hello.resumable = true;
     const session = this.#session ?? resume;
     if (session !== undefined && session !== null) {
       hello.resume = session;
@@ -369,16 +372,7 @@ export class Channel extends EventEmitter<ChannelEvents> implements Router, RefE
       return Promise.reject(error);
     }
     return new Promise<R>((resolve, reject) => {
-      const ask = new PendingAsk(
-        id,
-        `ask "${type}" to actor ${guid}`,
-        timeout,
-        opts?.signal,
-        sharedWheel,
-        this,
-        resolve,
-        reject,
-      );
+      const ask = new PendingAsk(id, type, guid, timeout, opts?.signal, sharedWheel, this, resolve, reject);
       (this.#pending ??= new Map()).set(id, ask);
       this.#send(text);
     });
@@ -433,7 +427,14 @@ export class Channel extends EventEmitter<ChannelEvents> implements Router, RefE
 
   #send(text: string): void {
     this.#outbox.push(text);
-    if (!this.#flushQueued && this.#state === 'open') {
+    if (this.#state !== 'open') return;
+    // A long turn writes every FLUSH_AT frames rather than all at its end, so the peer starts
+    // on the first ones while this side still produces the rest (both sides then work at once).
+    if (this.#outbox.unwritten >= FLUSH_AT) {
+      this.#flush();
+      return;
+    }
+    if (!this.#flushQueued) {
       this.#flushQueued = true;
       queueMicrotask((this.#flushTask ??= () => this.#flushQueued && this.#runFlushTask()));
     }
@@ -766,6 +767,12 @@ export class Channel extends EventEmitter<ChannelEvents> implements Router, RefE
     }
     const accept = this.#options.accept as NonNullable<ChannelOptions['accept']>;
     if (typeof hello.maxPayload === 'number' && hello.maxPayload > 0) this.#peerMax = hello.maxPayload;
+    // A client that cannot resume never acknowledges: keeping its frames would only leak.
+    // Nothing was sent yet, so the outbox can still change its mind.
+    if (this.#resumable && hello.resumable !== true) {
+      this.#resumable = false;
+      this.#outbox.forget();
+    }
     this.#accepting = true;
     new Promise<AcceptResult>((resolve) => resolve(accept(hello, this))).then(
       (result) => this.#accepted(hello, result),

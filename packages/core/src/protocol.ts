@@ -31,6 +31,8 @@ export interface HelloFields {
   actor?: string;
   token?: string;
   resume?: string;
+  /** The client keeps and numbers its frames and can resume; without it the server keeps no replay buffer. */
+  resumable?: boolean;
   /** Largest frame the client accepts, in bytes. */
   maxPayload?: number;
   /** With `resume`: how many data frames of the session the client has received. */

@@ -122,6 +122,25 @@ describe('session resumption', () => {
     expect(srv.sessionCount()).toBe(1);
   });
 
+  it('keeps no session for a client that cannot resume: a lost link ends it on the server too', async () => {
+    const srv = resumableServer();
+    const cli = resumableClient();
+    const l = link();
+    const serverCh = srv.attach(l.server);
+    const ch = cli.client.addChannel(l.client, { hello: { actor: cli.root } });
+    await once(ch, 'open');
+    for (let i = 0; i < 50; i++) expect(await ch.remote!.ask<number>('n', i)).toBe(i * 2);
+    let suspended = false;
+    serverCh.on('suspend', () => {
+      suspended = true;
+    });
+    const closed = once<[number, string]>(serverCh, 'close');
+    l.cut();
+    expect((await closed)[0]).toBe(1006);
+    expect(suspended).toBe(false);
+    expect(serverCh.state).toBe('closed');
+  });
+
   it('delivers every message exactly once and in order while the link is cut at random moments', async () => {
     const srv = resumableServer();
     const cli = resumableClient();

@@ -5,7 +5,7 @@
  * written again, in order, exactly once.
  */
 export class Outbox {
-  readonly #resumable: boolean;
+  #resumable: boolean;
   readonly #limit: number;
   #frames: string[] = [];
   #head = 0;
@@ -37,6 +37,16 @@ export class Outbox {
   /** True when frames wait to be written. */
   get hasUnwritten(): boolean {
     return this.#written < this.seq;
+  }
+
+  /** How many frames wait to be written. */
+  get unwritten(): number {
+    return this.seq - this.#written;
+  }
+
+  /** Stops keeping frames for replay (the peer will never acknowledge them); call before any push. */
+  forget(): void {
+    this.#resumable = false;
   }
 
   push(frame: string): void {

@@ -13,7 +13,8 @@ export interface AskOwner {
 export class PendingAsk implements TimerEntry {
   bucket: Set<TimerEntry> | null = null;
   readonly id: number;
-  readonly #what: string;
+  readonly #type: string;
+  readonly #guid: string;
   readonly #timeout: number;
   readonly #wheel: TimerWheel;
   readonly #owner: AskOwner;
@@ -23,7 +24,8 @@ export class PendingAsk implements TimerEntry {
 
   constructor(
     id: number,
-    what: string,
+    type: string,
+    guid: string,
     timeout: number,
     signal: AbortSignal | undefined,
     wheel: TimerWheel,
@@ -32,7 +34,8 @@ export class PendingAsk implements TimerEntry {
     reject: (error: unknown) => void,
   ) {
     this.id = id;
-    this.#what = what;
+    this.#type = type;
+    this.#guid = guid;
     this.#timeout = timeout;
     this.#wheel = wheel;
     this.#owner = owner;
@@ -41,8 +44,14 @@ export class PendingAsk implements TimerEntry {
     if (timeout > 0 && Number.isFinite(timeout)) wheel.add(this, timeout);
     if (signal) {
       this.#signal = signal;
+      this.#onAbort = () => this.#aborted();
       signal.addEventListener('abort', this.#onAbort, { once: true });
     }
+  }
+
+  /** Says which ask this is, in error messages (made only when one is needed). */
+  get #what(): string {
+    return `ask "${this.#type}" to actor ${this.#guid}`;
   }
 
   /** True until the ask settles. */
@@ -76,19 +85,23 @@ export class PendingAsk implements TimerEntry {
     );
   }
 
-  readonly #onAbort = (): void => {
+  // The abort listener, made only for asks with a signal.
+  #onAbort: (() => void) | null = null;
+
+  #aborted(): void {
     if (!this.pending) return;
     this.#owner.giveUp(this);
     this.reject(new ActorSpaceError('ABORTED', `${this.#what} was aborted`, { cause: this.#signal?.reason }));
-  };
+  }
 
   #done(): void {
     this.#resolve = null;
     this.#reject = null;
     this.#wheel.remove(this);
-    if (this.#signal) {
+    if (this.#signal && this.#onAbort) {
       this.#signal.removeEventListener('abort', this.#onAbort);
       this.#signal = undefined;
+      this.#onAbort = null;
     }
   }
 }
