@@ -394,7 +394,7 @@ export function renderMarkdown(res, o = {}) {
   out.push('## Ask latency (1 in flight)');
   out.push('');
   out.push(
-    `Each run makes ${num(c.latencyN)} sequential asks after ${num(c.latencyWarmup)} warm-up asks. The p50 comes from a run with both processes ${pinnedWord} on CPU 0 (\`taskset -c 0\`), which gives a stable value. The p99 comes from an unpinned run. A pinned p99 mostly measures GC helper threads competing for the single CPU, and an unpinned p50 can jump between scheduler placements. Both of those figures are still listed for reference. Lower is better.`,
+    `Each run makes ${num(c.latencyN)} sequential asks after ${num(c.latencyWarmup)} warm-up asks. The p50 comes from runs with both processes ${pinnedWord} on CPU 0 (\`taskset -c 0\`): ${c.pinnedRounds ?? 1} fresh process pairs per rep and system, interleaved across systems, of which the rep keeps the median, because one pinned pair can spend its whole run in a fast or a slow mode of the machine. The p99 comes from an unpinned run. A pinned p99 mostly measures GC helper threads competing for the single CPU, and an unpinned p50 can jump between scheduler placements. Both of those figures are still listed for reference. Lower is better.`,
   );
   out.push('');
   out.push(
@@ -577,7 +577,7 @@ export function renderMarkdown(res, o = {}) {
     [
       '- The server and the client of each system run in **separate child processes** and talk over `127.0.0.1`. The server binds port 0 and prints the port it got.',
       '- Repetitions are **interleaved**: rep 1 of every system runs, then rep 2, and so on, and the system order rotates each rep. A slow moment on the machine therefore affects all systems rather than one.',
-      `- Each rep starts two process pairs per system. One pair is pinned and measures latency. The other is unpinned and measures free latency, asks, tells and the rich payload, in that order, with warm-up before each measure. Idle memory uses a third, fresh pair, in ${(res.idleReps ?? 1) >= res.reps ? 'every rep' : (res.idleReps ?? 1) === 1 ? 'the first rep only' : `the first ${res.idleReps} reps only`}. It is not repeated more because heapUsed varies by about 1% between reps and setting up ${num(c.idleConns)} connections is slow.`,
+      `- Each rep starts process pairs per system. ${c.pinnedRounds ?? 1} pinned pairs, one after the other and interleaved across systems, measure latency. One unpinned pair measures free latency, asks, tells and the rich payload, in that order, with warm-up before each measure. Idle memory uses one more fresh pair, in ${(res.idleReps ?? 1) >= res.reps ? 'every rep' : (res.idleReps ?? 1) === 1 ? 'the first rep only' : `the first ${res.idleReps} reps only`}. It is not repeated more because heapUsed varies by about 1% between reps and setting up ${num(c.idleConns)} connections is slow.`,
       '- Every loop is bounded in count and in time. A case that goes over its cap is killed and recorded as failed.',
       '- The payload is `{ id, text: "hello world", tags: ["a","b"], at: Date.now() }`. The server handler echoes it, and the client checks that every reply carries the id of its request.',
       '- There is no TLS and per-message deflate is off. Browser-side runtime cost is not measured.',

@@ -2,7 +2,9 @@
 /**
  * ActorSpace: the engine mounted with the node adapter on node:http, a Node client from
  * @actorspace/node, one route whose root actor answers asks and counts tells. Defaults
- * everywhere (codec fast path, batching of one turn's frames, resumable sessions).
+ * everywhere (codec fast path, batching of one turn's frames) except `reconnect: false`, which
+ * the suite asks of every client; the session is therefore not resumable and the server keeps
+ * no replay buffer for it.
  */
 import { once } from 'node:events';
 import { createServer } from 'node:http';
