@@ -8,7 +8,8 @@ import type { AskOptions, Caller } from './actor.js';
 import { type ActorRef, Ref, type RemoteActor, RemoteRef, type Router } from './actor-ref.js';
 import {
   decodeData,
-  encodeData,
+  encode,
+  encodedMeta,
   findUnsafeKey,
   type RefExporter,
   type RefImporter,
@@ -134,6 +135,8 @@ const FINAL_CLOSE_CODES: ReadonlySet<number> = new Set([
   CloseCode.UNKNOWN_ROUTE,
   CloseCode.PAYLOAD_TOO_LARGE,
 ]);
+/** A message naming one of these keys has its data searched for them before decoding. */
+const UNSAFE_KEY = /"(?:__proto__|constructor)"/;
 /** Stands in for a transport handed over to another channel. */
 const DETACHED: Transport = { send() {}, close() {}, onMessage() {}, onClose() {} };
 const DEFAULT_REPLAY_LIMIT = 10_000;
@@ -144,11 +147,18 @@ const ACK_PIGGYBACK = 32;
 // Frames of one turn written together at most; more are written in chunks of this many.
 const FLUSH_AT = 32;
 
-/** Settles an incoming ask by sending its answer back over the channel. */
-class Reply implements Settler {
+/** An incoming ask in an actor's mailbox; it settles itself by answering over the channel. */
+class AskEnvelope implements Envelope, Settler {
+  readonly type: string;
+  readonly data: unknown;
+  readonly ctx: Context;
+  readonly settle: Settler = this;
   readonly #channel: Channel;
   readonly #id: number;
-  constructor(channel: Channel, id: number) {
+  constructor(type: string, data: unknown, ctx: Context, channel: Channel, id: number) {
+    this.type = type;
+    this.data = data;
+    this.ctx = ctx;
     this.#channel = channel;
     this.#id = id;
   }
@@ -335,7 +345,8 @@ export class Channel extends EventEmitter<ChannelEvents> implements Router, RefE
   tellTo(guid: string, type: string, data: unknown): void {
     this.#checkSendable(type);
     const sender = this.#senderGuid();
-    const { json, meta } = this.#encodeOut(data, type, guid);
+    const json = this.#encodeOut(data, type, guid);
+    const meta = encodedMeta;
     const frame: TellFrame = [Kind.TELL, guid, type, json];
     if (meta !== undefined || sender !== undefined) frame.push(meta ?? null);
     if (sender !== undefined) frame.push(sender);
@@ -362,7 +373,8 @@ export class Channel extends EventEmitter<ChannelEvents> implements Router, RefE
         );
       }
       const sender = this.#senderGuid();
-      const { json, meta } = this.#encodeOut(data, type, guid);
+      const json = this.#encodeOut(data, type, guid);
+      const meta = encodedMeta;
       const frame: AskFrame = [Kind.ASK, id, guid, type, json];
       if (meta !== undefined || sender !== undefined) frame.push(meta ?? null);
       if (sender !== undefined) frame.push(sender);
@@ -406,9 +418,10 @@ export class Channel extends EventEmitter<ChannelEvents> implements Router, RefE
     return sender instanceof Ref && sender.router === this.#space.router ? sender.guid : undefined;
   }
 
-  #encodeOut(data: unknown, type: string, guid: string): { json: unknown; meta: unknown } {
+  /** Encodes outgoing data; its meta is then in `encodedMeta`. */
+  #encodeOut(data: unknown, type: string, guid: string): unknown {
     try {
-      return encodeData(data, this);
+      return encode(data, this);
     } catch (error) {
       throw new ActorSpaceError('INVALID_MESSAGE', `data of "${type}" to actor ${guid} cannot be encoded`, {
         cause: error,
@@ -525,8 +538,7 @@ export class Channel extends EventEmitter<ChannelEvents> implements Router, RefE
       this.#violation(v.message, v.closeCode ?? CloseCode.BAD_FRAME);
       return;
     }
-    const unsafe =
-      typeof message === 'string' && (message.includes('"__proto__"') || message.includes('"constructor"'));
+    const unsafe = typeof message === 'string' && UNSAFE_KEY.test(message);
     for (const frame of frames) {
       if ((this.#state as ChannelState) === 'closed') return;
       try {
@@ -685,7 +697,7 @@ export class Channel extends EventEmitter<ChannelEvents> implements Router, RefE
       return;
     }
     inbound.set(id, ctx);
-    if (!entry.mailbox.push({ type, data, ctx, settle: new Reply(this, id) })) {
+    if (!entry.mailbox.push(new AskEnvelope(type, data, ctx, this, id))) {
       inbound.delete(id);
       this.#sendReject(id, mailboxFull(target, type));
       return;
@@ -698,7 +710,8 @@ export class Channel extends EventEmitter<ChannelEvents> implements Router, RefE
     if (!this.#inbound?.delete(id) || this.#state !== 'open') return;
     let text: string;
     try {
-      const { json, meta } = encodeData(value, this);
+      const json = encode(value, this);
+      const meta = encodedMeta;
       text = JSON.stringify(meta === undefined ? [Kind.RESOLVE, id, json] : [Kind.RESOLVE, id, json, meta]);
     } catch (error) {
       this.#sendReject(
