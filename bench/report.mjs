@@ -24,7 +24,7 @@ const KB = 1000;
 /**
  * @typedef {{ values: (number|null)[], median: number|null, min: number|null, max: number|null, n: number }} Metric
  * @typedef {{ label: string, notes?: string, metrics: Record<string, Metric>, failures: { rep: number, case: string, error: string }[], rich: { exact: boolean, reason?: string } | null }} SystemResult
- * @typedef {{ entry: string|null, minBytes: number|null, gzipBytes: number|null, note?: string, error?: string }} BundleResult
+ * @typedef {{ entry: string|null, minBytes: number|null, gzipBytes: number|null, note?: string, error?: string, modules?: Array<{ module: string, minBytes: number }> }} BundleResult
  * @typedef {object} Results
  * @property {string} date
  * @property {boolean} quick
@@ -545,6 +545,28 @@ export function renderMarkdown(res, o = {}) {
     ),
   );
   out.push('');
+  const modules = res.bundles?.[ACTORSPACE]?.modules;
+  if (modules?.length) {
+    const total = modules.reduce((a, m) => a + m.minBytes, 0);
+    out.push(`### Where ${L(ACTORSPACE)}'s bundle bytes go`);
+    out.push('');
+    out.push(
+      'Minified bytes each source module contributes to the bundle above (gzip compresses the file as a whole, so there is no per-module gzip size). `node bench/bundle-breakdown.mjs` prints the same table.',
+    );
+    out.push('');
+    out.push(
+      table(
+        ['module', 'min bytes', 'share'],
+        modules.map((m) => [
+          `\`${esc(m.module)}\``,
+          num(m.minBytes),
+          `${((m.minBytes / total) * 100).toFixed(1)}%`,
+        ]),
+        'lrr',
+      ),
+    );
+    out.push('');
+  }
 
   // Systems & notes
   out.push('## Systems');

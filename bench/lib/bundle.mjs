@@ -11,7 +11,8 @@ const benchDir = fileURLToPath(new URL('..', import.meta.url));
 
 /**
  * @param {string} entry ESM source, e.g. "export { io } from 'socket.io-client';"
- * @returns {Promise<{ minBytes: number, gzipBytes: number }>}
+ * @returns {Promise<{ minBytes: number, gzipBytes: number, modules: Array<{ module: string, minBytes: number }> }>}
+ *   `modules`: the minified bytes each source module contributes, largest first.
  */
 export async function measureBundle(entry) {
   const esbuild = await import('esbuild');
@@ -22,10 +23,26 @@ export async function measureBundle(entry) {
     format: 'esm',
     platform: 'browser',
     write: false,
+    metafile: true,
     logLevel: 'silent',
   });
   const code = out.outputFiles[0].contents;
-  return { minBytes: code.byteLength, gzipBytes: gzipSync(code, { level: 9 }).byteLength };
+  const inputs = Object.values(out.metafile.outputs)[0]?.inputs ?? {};
+  const modules = Object.entries(inputs)
+    .map(([path, info]) => ({ module: moduleName(path), minBytes: info.bytesInOutput }))
+    .filter((m) => m.minBytes > 0)
+    .sort((a, b) => b.minBytes - a.minBytes);
+  return { minBytes: code.byteLength, gzipBytes: gzipSync(code, { level: 9 }).byteLength, modules };
+}
+
+/**
+ * A readable name for a bundled file: `core/src/channel.ts`, or `pkg/dist/x.js` for dependencies.
+ * @param {string} path
+ */
+function moduleName(path) {
+  const dep = path.lastIndexOf('node_modules/');
+  if (dep >= 0) return path.slice(dep + 'node_modules/'.length);
+  return path.replace(/^(\.\.\/)+/, '').replace(/^packages\//, '');
 }
 
 export async function stopEsbuild() {
