@@ -96,6 +96,47 @@ describe('Channel', () => {
     expect(peer.sent).toEqual(['[[1,"x","a",1],[1,"x","b",2],[1,"x","c",3]]']);
   });
 
+  it('writes a long turn in batches of 32 frames as it goes, in order', async () => {
+    const peer = rawPeer();
+    const space = new ActorSpace();
+    cleanups.push(() => space.destroy());
+    const ch = space.addChannel(peer.transport);
+    await flush();
+    const r = ch.makeRemote('x');
+    for (let i = 0; i < 70; i++) r.tell('n', i);
+    // Two full batches left during the turn; the rest waits for its end.
+    expect(peer.sent.length).toBe(2);
+    await flush();
+    const batches = peer.sent.map((m) => JSON.parse(m) as unknown[][]);
+    expect(batches.map((b) => b.length)).toEqual([32, 32, 6]);
+    expect(batches.flat().map((f) => f[3])).toEqual(Array.from({ length: 70 }, (_, i) => i));
+  });
+
+  it('ends the channel, rejecting its asks, when the transport throws while sending', async () => {
+    const peer = rawPeer();
+    const space = new ActorSpace();
+    cleanups.push(() => space.destroy());
+    const errors: unknown[] = [];
+    const ch = space.addChannel({
+      ...peer.transport,
+      send: () => {
+        throw new Error('socket gone');
+      },
+    });
+    await flush();
+    const closed = once<[number, string]>(ch, 'close');
+    const answer = rejectionOf(ch.makeRemote('x').ask('n', 1));
+    const onRejection = (e: unknown) => void errors.push(e);
+    process.on('unhandledRejection', onRejection);
+    cleanups.push(() => void process.off('unhandledRejection', onRejection));
+    const [code, reason] = await closed;
+    expect(code).toBe(1011);
+    expect(reason).toMatch(/socket gone/);
+    expect(((await answer) as ActorSpaceError).code).toBe('CHANNEL_CLOSED');
+    await flush();
+    expect(errors).toEqual([]);
+  });
+
   it('rejects REMOTE_ERROR with the remote name, message and own code, without stack by default', async () => {
     const { b, ab } = pair();
     b.register(
