@@ -502,7 +502,7 @@ async function main() {
           rounds.p99.push(r.p99Us);
           record(sys.name, 'latencyPinnedP50Us', rep, summarize(rounds.p50)?.median ?? Number.NaN);
           record(sys.name, 'latencyPinnedP99Us', rep, summarize(rounds.p99)?.median ?? Number.NaN);
-          console.log(`  ${sys.name.padEnd(14)} pinned   p50 ${fmt(r.p50Us)} µs  p99 ${fmt(r.p99Us)} µs`);
+          console.log(`  ${sys.name.padEnd(20)} pinned   p50 ${fmt(r.p50Us)} µs  p99 ${fmt(r.p99Us)} µs`);
         },
       ],
     ]);
@@ -565,7 +565,7 @@ async function main() {
           line.push(`rich ${fmt(r.reqPerSec)} req/s`);
         },
       ],
-    ]).finally(() => console.log(`  ${sys.name.padEnd(14)} free     ${line.join(' | ')}`));
+    ]).finally(() => console.log(`  ${sys.name.padEnd(20)} free     ${line.join(' | ')}`));
   };
 
   /** Case group 3: server memory per idle connection (fresh server, forced GC). */
@@ -590,7 +590,7 @@ async function main() {
           record(sys.name, 'idleRssBytesPerConn', rep, rss);
           record(sys.name, 'idleHeapBytesPerConn', rep, heap);
           console.log(
-            `  ${sys.name.padEnd(14)} idle     ${fmt(rss)} B RSS, ${fmt(heap)} B heap per connection (${n} in ${fmt(r.ms)} ms)`,
+            `  ${sys.name.padEnd(20)} idle     ${fmt(rss)} B RSS, ${fmt(heap)} B heap per connection (${n} in ${fmt(r.ms)} ms)`,
           );
         },
       ],
@@ -694,12 +694,12 @@ async function main() {
         ...(note ? { note } : {}),
         ...(name === ACTORSPACE ? { modules } : {}),
       };
-      console.log(`  ${name.padEnd(14)} ${fmt(b.minBytes)} B min, ${fmt(b.gzipBytes)} B gzip-9`);
+      console.log(`  ${name.padEnd(20)} ${fmt(b.minBytes)} B min, ${fmt(b.gzipBytes)} B gzip-9`);
     } catch (err) {
       const e = /** @type {any} */ (err);
       const error = e?.errors?.[0]?.text ?? errorMessage(err).split('\n')[0];
       results.bundles[name] = { entry, minBytes: null, gzipBytes: null, error };
-      console.error(`  ${name.padEnd(14)} bundle failed: ${error}`);
+      console.error(`  ${name.padEnd(20)} bundle failed: ${error}`);
     }
   }
   await stopEsbuild();

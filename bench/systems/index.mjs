@@ -59,6 +59,7 @@ export const ORDER = [
   // Until that file exists and the packages are built (`pnpm build`), it is skipped with a warning.
   // The report's "Targets" table is produced for this name.
   'actorspace',
+  'actorspace-resumable',
   // ───────────────────────────────────────────────────────────────────────
 ];
 
