@@ -49,6 +49,15 @@ function rawPeer(): {
 
 const flush = () => new Promise((r) => setTimeout(r, 0));
 
+/** A space with one open channel (no handshake) over `transport`. */
+async function openChannel(transport: Transport): Promise<Channel> {
+  const space = new ActorSpace();
+  cleanups.push(() => space.destroy());
+  const ch = space.addChannel(transport);
+  await flush();
+  return ch;
+}
+
 describe('Channel', () => {
   it('carries tells and asks both ways with exact data', async () => {
     const { a, b, ab, ba } = pair();
@@ -84,11 +93,7 @@ describe('Channel', () => {
 
   it('batches the frames of one turn into one transport message', async () => {
     const peer = rawPeer();
-    const space = new ActorSpace();
-    cleanups.push(() => space.destroy());
-    const ch = space.addChannel(peer.transport);
-    await flush();
-    const r = ch.makeRemote('x');
+    const r = (await openChannel(peer.transport)).makeRemote('x');
     r.tell('a', 1);
     r.tell('b', 2);
     r.tell('c', 3);
@@ -98,11 +103,7 @@ describe('Channel', () => {
 
   it('writes a long turn in batches of 32 frames as it goes, in order', async () => {
     const peer = rawPeer();
-    const space = new ActorSpace();
-    cleanups.push(() => space.destroy());
-    const ch = space.addChannel(peer.transport);
-    await flush();
-    const r = ch.makeRemote('x');
+    const r = (await openChannel(peer.transport)).makeRemote('x');
     for (let i = 0; i < 70; i++) r.tell('n', i);
     // Two full batches left during the turn; the rest waits for its end.
     expect(peer.sent.length).toBe(2);
@@ -114,16 +115,13 @@ describe('Channel', () => {
 
   it('ends the channel, rejecting its asks, when the transport throws while sending', async () => {
     const peer = rawPeer();
-    const space = new ActorSpace();
-    cleanups.push(() => space.destroy());
     const errors: unknown[] = [];
-    const ch = space.addChannel({
+    const ch = await openChannel({
       ...peer.transport,
       send: () => {
         throw new Error('socket gone');
       },
     });
-    await flush();
     const closed = once<[number, string]>(ch, 'close');
     const answer = rejectionOf(ch.makeRemote('x').ask('n', 1));
     const onRejection = (e: unknown) => void errors.push(e);
