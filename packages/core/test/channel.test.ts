@@ -487,6 +487,31 @@ describe('capability passing', () => {
     expect(calls).toEqual(['subscribed']);
   });
 
+  it('keeps one reference that occurs several times in data one reference, inside maps and sets too', async () => {
+    const { a, b, ab } = pair();
+    const cb = a.register(defineActor({ value: () => 7 }));
+    let seen: { one: ActorRef; list: ActorRef[]; byRef: Map<ActorRef, Date>; set: Set<ActorRef> } | null =
+      null;
+    b.register(
+      defineActor({
+        take: async (d: NonNullable<typeof seen>) => {
+          seen = d;
+          return d.one.ask('value');
+        },
+      }),
+      'svc',
+    );
+    const when = new Date(5);
+    const sent = { one: cb, list: [cb, cb], byRef: new Map([[cb, when]]), set: new Set([cb]) };
+    expect(await ab.makeRemote('svc').ask('take', sent)).toBe(7);
+    const got = seen as unknown as NonNullable<typeof seen>;
+    expect(got.list[0]).toBe(got.one);
+    expect(got.list[1]).toBe(got.one);
+    expect([...got.byRef.keys()][0]).toBe(got.one);
+    expect(got.byRef.get(got.one)).toEqual(when);
+    expect([...got.set][0]).toBe(got.one);
+  });
+
   it('resolves a reference back into its own space when it returns home', async () => {
     const { a, b, ab } = pair();
     const mine = a.register(defineActor({ ping: () => 'pong' }));
