@@ -488,23 +488,23 @@ describe('capability passing', () => {
   });
 
   it('keeps one reference that occurs several times in data one reference, inside maps and sets too', async () => {
+    type Shared = { one: ActorRef; list: ActorRef[]; byRef: Map<ActorRef, Date>; set: Set<ActorRef> };
     const { a, b, ab } = pair();
     const cb = a.register(defineActor({ value: () => 7 }));
-    let seen: { one: ActorRef; list: ActorRef[]; byRef: Map<ActorRef, Date>; set: Set<ActorRef> } | null =
-      null;
+    const seen: Shared[] = [];
     b.register(
       defineActor({
-        take: async (d: NonNullable<typeof seen>) => {
-          seen = d;
+        take: async (d: Shared) => {
+          seen.push(d);
           return d.one.ask('value');
         },
       }),
       'svc',
     );
     const when = new Date(5);
-    const sent = { one: cb, list: [cb, cb], byRef: new Map([[cb, when]]), set: new Set([cb]) };
+    const sent: Shared = { one: cb, list: [cb, cb], byRef: new Map([[cb, when]]), set: new Set([cb]) };
     expect(await ab.makeRemote('svc').ask('take', sent)).toBe(7);
-    const got = seen as unknown as NonNullable<typeof seen>;
+    const got = seen[0] as Shared;
     expect(got.list[0]).toBe(got.one);
     expect(got.list[1]).toBe(got.one);
     expect([...got.byRef.keys()][0]).toBe(got.one);
