@@ -7,7 +7,7 @@ import type { Actor, AskOptions, Caller } from './actor.js';
 import { type ActorRef, Ref, type Router } from './actor-ref.js';
 import { Channel, type ChannelOptions } from './channel.js';
 import { EventEmitter } from './emitter.js';
-import { ActorSpaceError, CloseCode } from './errors.js';
+import { ActorSpaceError, CloseCode, mailboxFull } from './errors.js';
 import { newId } from './internal/id.js';
 import { askTimeout, PendingAsk } from './internal/pending-ask.js';
 import type { ActorEntry, LogLevel, SpaceInternals } from './internal/space-internals.js';
@@ -161,7 +161,7 @@ class SpaceCore implements SpaceInternals, Router {
   tellTo(guid: string, type: string, data: unknown): void {
     const { entry, ctx } = this.#envelope(guid, type);
     if (!entry.mailbox.push({ type, data, ctx, settle: null })) {
-      throw new ActorSpaceError('MAILBOX_FULL', `mailbox of actor ${guid} is full; "${type}" was refused`);
+      throw mailboxFull(guid, type);
     }
     entry.mailbox.schedule();
   }
@@ -172,10 +172,7 @@ class SpaceCore implements SpaceInternals, Router {
     let timeout: number;
     try {
       ({ entry, ctx } = this.#envelope(guid, type));
-      timeout = askTimeout(opts, this.askTimeout);
-      if (opts?.signal?.aborted) {
-        throw new ActorSpaceError('ABORTED', `ask "${type}" to actor ${guid} was aborted before it was sent`);
-      }
+      timeout = askTimeout(opts, this.askTimeout, type, guid);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -200,9 +197,7 @@ class SpaceCore implements SpaceInternals, Router {
       );
       asks.add(ask);
       if (!entry.mailbox.push({ type, data, ctx, settle: ask })) {
-        ask.reject(
-          new ActorSpaceError('MAILBOX_FULL', `mailbox of actor ${guid} is full; "${type}" was refused`),
-        );
+        ask.reject(mailboxFull(guid, type));
         return;
       }
       entry.mailbox.schedule();

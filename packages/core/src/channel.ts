@@ -21,6 +21,7 @@ import {
   CloseCode,
   type ErrorCode,
   fromWireError,
+  mailboxFull,
   toWireError,
   type WireError,
 } from './errors.js';
@@ -365,16 +366,7 @@ export class Channel extends EventEmitter<ChannelEvents> implements Router, RefE
     const id = ++this.#nextId;
     try {
       this.#checkSendable(type);
-      timeout = askTimeout(opts, this.#space.askTimeout);
-      if (opts?.signal?.aborted) {
-        throw new ActorSpaceError(
-          'ABORTED',
-          `ask "${type}" to actor ${guid} was aborted before it was sent`,
-          {
-            cause: opts.signal.reason,
-          },
-        );
-      }
+      timeout = askTimeout(opts, this.#space.askTimeout, type, guid);
       const sender = this.#senderGuid();
       const json = this.#encodeOut(data, type, guid);
       const meta = encodedMeta;
@@ -1124,12 +1116,6 @@ function noSuchActor(target: string, type: string): ActorSpaceError {
       details: { target, type },
     },
   );
-}
-
-function mailboxFull(target: string, type: string): ActorSpaceError {
-  return new ActorSpaceError('MAILBOX_FULL', `mailbox of actor ${target} is full; "${type}" was refused`, {
-    details: { target, type },
-  });
 }
 
 function asSpaceError(error: unknown): ActorSpaceError {

@@ -163,3 +163,10 @@ function isJsonSafe(value: unknown): boolean {
     return false;
   }
 }
+
+/** @internal The error of a message refused because the target's mailbox is full. */
+export function mailboxFull(target: string, type: string): ActorSpaceError {
+  return new ActorSpaceError('MAILBOX_FULL', `mailbox of actor ${target} is full; "${type}" was refused`, {
+    details: { target, type },
+  });
+}

@@ -106,9 +106,22 @@ export class PendingAsk implements TimerEntry {
   }
 }
 
-/** Validates AskOptions.timeout; returns the timeout to use. */
-export function askTimeout(opts: { timeout?: number } | undefined, fallback: number): number {
+/**
+ * Checks an ask's options before it is sent: validates `timeout` (returning the one to use)
+ * and refuses an ask whose signal is already aborted.
+ */
+export function askTimeout(
+  opts: { timeout?: number; signal?: AbortSignal } | undefined,
+  fallback: number,
+  type: string,
+  guid: string,
+): number {
   const t = opts?.timeout;
+  if (opts?.signal?.aborted) {
+    throw new ActorSpaceError('ABORTED', `ask "${type}" to actor ${guid} was aborted before it was sent`, {
+      cause: opts.signal.reason,
+    });
+  }
   if (t === undefined) return fallback;
   if (typeof t !== 'number' || Number.isNaN(t) || t < 0) {
     throw new ActorSpaceError(
