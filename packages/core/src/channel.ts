@@ -445,7 +445,7 @@ export class Channel extends EventEmitter<ChannelEvents> implements Router, RefE
     if (!this.#flushQueued) {
       this.#flushQueued = true;
       // A resolved promise's then() queues the same microtask as queueMicrotask, for a third of
-      // the cost in Node (no async-hooks wrapper); the flush never throws.
+      // the cost in Node (no async-hooks wrapper); the flush catches its own errors.
       RESOLVED.then((this.#flushTask ??= () => this.#flushQueued && this.#runFlushTask()));
     }
   }
@@ -482,7 +482,7 @@ export class Channel extends EventEmitter<ChannelEvents> implements Router, RefE
 
   /** Writes the outbox: the frames of one turn share one transport message when they fit. */
   #flush(): void {
-    if (!this.#outbox.hasUnwritten) return;
+    if (this.#outbox.unwritten === 0) return;
     const out = this.#outbox.takeUnwritten();
     // An acknowledgement rides along with outgoing frames once a few are unacknowledged;
     // acking every reply would only add bytes (the ack timer covers quiet periods).

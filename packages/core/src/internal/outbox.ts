@@ -34,11 +34,6 @@ export class Outbox {
     return this.#resumable && this.size >= this.#limit;
   }
 
-  /** True when frames wait to be written. */
-  get hasUnwritten(): boolean {
-    return this.#written < this.seq;
-  }
-
   /** How many frames wait to be written. */
   get unwritten(): number {
     return this.seq - this.#written;
