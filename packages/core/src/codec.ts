@@ -472,20 +472,36 @@ function untransform(v: unknown, type: unknown): unknown {
   throw new TypeError(`cannot decode a value annotated ${JSON.stringify(type)}`);
 }
 
-/** The `n`th key of a Map or member of a Set, as superjson addresses them. */
-function nth(c: Map<unknown, unknown> | Set<unknown>, key: string | undefined): unknown {
+type Keyed = Map<unknown, unknown> | Set<unknown>;
+
+/**
+ * The Sets and Maps met while applying `referentialEqualities`, as arrays (members, or
+ * `[key, value]` entries) addressed by position as superjson paths do. Replacements go into
+ * the arrays and each container is rebuilt once at the end, in its original order, so the
+ * work stays proportional to the message whatever the paths ask for.
+ */
+let views: Map<Keyed, unknown[]> | null = null;
+
+function row(c: Keyed, key: string | undefined): { view: unknown[]; n: number } {
+  let view = views?.get(c);
+  if (!view) {
+    view = c instanceof Map ? [...c.entries()] : [...c];
+    (views ??= new Map()).set(c, view);
+  }
   const n = Number(key);
-  if (!(Number.isInteger(n) && n >= 0 && n < c.size)) throw new TypeError('index out of bounds');
-  let i = 0;
-  for (const k of c.keys()) if (i++ === n) return k;
+  if (!(Number.isInteger(n) && n >= 0 && n < view.length)) throw new TypeError('index out of bounds');
+  return { view, n };
 }
 
+/** Follows `path` from `value`, counting Map entries as `row.0` (key) and `row.1` (value). */
 function getDeep(value: unknown, path: string[]): unknown {
   for (let i = 0; i < path.length; i++) {
-    if (value instanceof Set) value = nth(value, path[i]);
-    else if (value instanceof Map) {
-      const k = nth(value, path[i]);
-      value = Number(path[++i]) === 0 ? k : value.get(k);
+    if (value instanceof Set) {
+      const { view, n } = row(value, path[i]);
+      value = view[n];
+    } else if (value instanceof Map) {
+      const { view, n } = row(value, path[i]);
+      value = (view[n] as unknown[])[Number(path[++i]) === 0 ? 0 : 1];
     } else if (isContainer(value)) value = value[path[i] as string];
     else throw new TypeError('reference path leads nowhere');
   }
@@ -496,32 +512,23 @@ function setDeep(root: unknown, path: string[], value: unknown): unknown {
   if (path.length === 0) return value;
   const last = path.length - 1;
   let parent = root;
-  for (let i = 0; i < last; i++) {
-    if (parent instanceof Map) {
-      if (i === last - 1) break;
-      const k = nth(parent, path[i]);
-      parent = Number(path[++i]) === 0 ? k : parent.get(k);
-    } else if (parent instanceof Set) parent = nth(parent, path[i]);
-    else if (isContainer(parent)) parent = parent[path[i] as string];
-    else throw new TypeError('reference path leads nowhere');
+  let i = 0;
+  // Walk to the container of the last segment; a Map's entry takes the last two (row, 0|1).
+  for (; i < last; i++) {
+    if (parent instanceof Map && i === last - 1) break;
+    parent = getDeep(
+      parent,
+      parent instanceof Map ? [path[i] as string, path[++i] as string] : [path[i] as string],
+    );
   }
-  const key = path[last] as string;
-  if (isContainer(parent)) parent[key] = value;
-  else if (parent instanceof Set) {
-    // Replaced in place, so that the other members keep their order (and their paths).
-    const old = nth(parent, key);
-    const items = [...parent];
-    parent.clear();
-    for (const item of items) parent.add(item === old ? value : item);
-  } else if (parent instanceof Map) {
-    const k = nth(parent, path[last - 1]);
-    if (Number(key) !== 0) parent.set(k, value);
-    else {
-      const entries = [...parent];
-      parent.clear();
-      for (const [ek, ev] of entries) parent.set(ek === k ? value : ek, ev);
-    }
-  } else throw new TypeError('reference path leads nowhere');
+  if (parent instanceof Map) {
+    const { view, n } = row(parent, path[last - 1]);
+    (view[n] as unknown[])[Number(path[last]) === 0 ? 0 : 1] = value;
+  } else if (parent instanceof Set) {
+    const { view, n } = row(parent, path[last]);
+    view[n] = value;
+  } else if (isContainer(parent)) parent[path[last] as string] = value;
+  else throw new TypeError('reference path leads nowhere');
   return root;
 }
 
@@ -536,10 +543,20 @@ function applyEqualities(root: unknown, eq: unknown): unknown {
       for (const path of paths) root = setDeep(root, path, target);
     }
   };
-  if (Array.isArray(eq)) {
-    for (const path of list(eq[0])) root = setDeep(root, parsePath(path), root);
-    if (eq[1] !== undefined) apply(eq[1]);
-  } else apply(eq);
+  try {
+    if (Array.isArray(eq)) {
+      for (const path of list(eq[0])) root = setDeep(root, parsePath(path), root);
+      if (eq[1] !== undefined) apply(eq[1]);
+    } else apply(eq);
+    // Rebuild every Set and Map met, in order, from its (possibly updated) view.
+    for (const [c, view] of views ?? []) {
+      c.clear();
+      if (c instanceof Map) for (const [k, v] of view as [unknown, unknown][]) c.set(k, v);
+      else for (const item of view) c.add(item);
+    }
+  } finally {
+    views = null;
+  }
   return root;
 }
 

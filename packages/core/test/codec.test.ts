@@ -136,7 +136,7 @@ describe('codec', () => {
 
   it('makes exactly what superjson makes, and each reads the other (property)', () => {
     const leaf = fc.oneof(
-      fc.date(),
+      fc.date({ noInvalidDate: true }),
       fc.bigInt(),
       fc.constant(undefined),
       fc.constantFrom(Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -0),
