@@ -332,7 +332,8 @@ export class Channel extends EventEmitter<ChannelEvents> implements Router, RefE
   /** Closes the channel: frames already sent go out first, then pending asks reject with `CHANNEL_CLOSED`. */
   close(code: number = CloseCode.NORMAL, reason = ''): void {
     if (this.#state === 'closed') return;
-    if (this.#state === 'open') this.#flush();
+    if (this.#state === 'open') this.#flushSafely();
+    if ((this.#state as ChannelState) === 'closed') return;
     const transport = this.#transport;
     this.#teardown(code, reason);
     transport.close(code, reason);
@@ -553,8 +554,11 @@ export class Channel extends EventEmitter<ChannelEvents> implements Router, RefE
       return;
     }
     const unsafe = typeof message === 'string' && UNSAFE_KEY.test(message);
+    const wasOpen = this.#state === 'open';
     for (const frame of frames) {
-      if ((this.#state as ChannelState) === 'closed') return;
+      // Stop when the channel closed, or lost its transport while handling this message (the
+      // rest is delivered again after a resume, as it was never counted as received).
+      if ((this.#state as ChannelState) === 'closed' || (wasOpen && this.#state !== 'open')) return;
       try {
         this.#onFrame(frame, unsafe);
       } catch (error) {
@@ -871,7 +875,7 @@ export class Channel extends EventEmitter<ChannelEvents> implements Router, RefE
     this.#state = 'open';
     this.#startHeartbeat();
     this.emit('resume', true);
-    this.#flush();
+    this.#flushSafely();
   }
 
   #refused(error: unknown): void {
@@ -956,7 +960,7 @@ export class Channel extends EventEmitter<ChannelEvents> implements Router, RefE
         this.#report(asSpaceError(error));
       }
     }
-    this.#flush();
+    this.#flushSafely();
   }
 
   #opened(): void {

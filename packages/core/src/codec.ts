@@ -97,7 +97,9 @@ const TYPED_ARRAYS: Record<string, new (items: number[]) => unknown> = {
 // closure or an object made per call.
 let refs: RefExporter | null = null;
 /** Objects met so far; 0 while not tracking (a second meeting then restarts with tracking on). */
-const seen = new Map<object, Seen | 0>();
+let seen = new Map<object, Seen | 0>();
+/** True while an encode runs (a getter in the data may start another one). */
+let encoding = false;
 let track = false;
 const RESTART = Symbol('restart');
 
@@ -340,7 +342,12 @@ export function encode(value: unknown, exporter: RefExporter | null): unknown {
     return null;
   }
   if (isPlainJson(value)) return value;
+  // A getter in the data may encode something else meanwhile: that inner run gets its own state.
+  const outer = encoding ? { refs, seen, track } : null;
+  if (outer) seen = new Map();
+  encoding = true;
   refs = exporter;
+  track = false;
   try {
     return serialize(value);
   } catch (error) {
@@ -350,9 +357,13 @@ export function encode(value: unknown, exporter: RefExporter | null): unknown {
     track = true;
     return serialize(value);
   } finally {
-    refs = null;
-    track = false;
     seen.clear();
+    if (outer) ({ refs, seen, track } = outer);
+    else {
+      refs = null;
+      track = false;
+    }
+    encoding = outer !== null;
   }
 }
 
@@ -414,18 +425,28 @@ function applyTree(value: unknown, tree: unknown): unknown {
   return untransform(value, tree[0]);
 }
 
+/**
+ * Checks that `key` names something `parent` holds as decoded JSON: an existing index of an
+ * array, or a key of a plain object. Hostile meta can then neither reach a prototype nor
+ * grow an array (`length`, or an index far past its end).
+ */
+function slot(parent: unknown, key: string): Record<string, unknown> {
+  if (Array.isArray(parent)) {
+    const n = Number(key);
+    if (Number.isInteger(n) && n >= 0 && n < parent.length && String(n) === key) return parent as never;
+  } else if (isContainer(parent)) return parent;
+  throw new TypeError(`path segment "${key}" leads nowhere`);
+}
+
 function applyChildren(value: unknown, children: unknown): unknown {
   if (typeof children !== 'object' || children === null) throw new TypeError('malformed annotations');
   for (const key of Object.keys(children)) {
     const path = parsePath(key);
     let parent = value;
-    for (let i = 0; i < path.length - 1; i++) {
-      if (!isContainer(parent)) throw new TypeError(`annotation path "${key}" leads nowhere`);
-      parent = parent[path[i] as string];
-    }
-    if (!isContainer(parent)) throw new TypeError(`annotation path "${key}" leads nowhere`);
+    for (let i = 0; i < path.length - 1; i++) parent = slot(parent, path[i] as string)[path[i] as string];
     const last = path[path.length - 1] as string;
-    parent[last] = applyTree(parent[last], (children as Record<string, unknown>)[key]);
+    const into = slot(parent, last);
+    into[last] = applyTree(into[last], (children as Record<string, unknown>)[key]);
   }
   return value;
 }
@@ -448,9 +469,14 @@ function untransform(v: unknown, type: unknown): unknown {
     case 'URL':
       return new URL(v as string);
     case 'set':
-    case 'map':
+    case 'map': {
       if (!Array.isArray(v)) throw new TypeError(`a ${type} must travel as an array`);
-      return type === 'set' ? new Set(v) : new Map(v as [unknown, unknown][]);
+      const c = type === 'set' ? new Set(v) : new Map(v as [unknown, unknown][]);
+      // Placeholders (null) of shared members collapse in a Set or Map; shared-object paths
+      // address the members as they travelled, so keep those until the sharing is restored.
+      if (views) views.set(c, type === 'set' ? v : v.map((e) => [...(e as unknown[])]));
+      return c;
+    }
     case 'Error': {
       const e = v as { name: string; message: string; cause?: unknown; stack?: string; code?: unknown };
       const error = new Error(e.message, { cause: e.cause }) as Error & { code?: unknown };
@@ -486,7 +512,7 @@ function row(c: Keyed, key: string | undefined): { view: unknown[]; n: number } 
   let view = views?.get(c);
   if (!view) {
     view = c instanceof Map ? [...c.entries()] : [...c];
-    (views ??= new Map()).set(c, view);
+    views?.set(c, view);
   }
   const n = Number(key);
   if (!(Number.isInteger(n) && n >= 0 && n < view.length)) throw new TypeError('index out of bounds');
@@ -502,8 +528,9 @@ function getDeep(value: unknown, path: string[]): unknown {
     } else if (value instanceof Map) {
       const { view, n } = row(value, path[i]);
       value = (view[n] as unknown[])[Number(path[++i]) === 0 ? 0 : 1];
-    } else if (isContainer(value)) value = value[path[i] as string];
-    else throw new TypeError('reference path leads nowhere');
+    } else if (value instanceof Error)
+      value = (value as unknown as Record<string, unknown>)[path[i] as string];
+    else value = slot(value, path[i] as string)[path[i] as string];
   }
   return value;
 }
@@ -527,8 +554,11 @@ function setDeep(root: unknown, path: string[], value: unknown): unknown {
   } else if (parent instanceof Set) {
     const { view, n } = row(parent, path[last]);
     view[n] = value;
-  } else if (isContainer(parent)) parent[path[last] as string] = value;
-  else throw new TypeError('reference path leads nowhere');
+  } else if (parent instanceof Error) {
+    // An error's cause (or another of its own properties) that is shared elsewhere.
+    if (Object.hasOwn(parent, path[last] as string))
+      (parent as unknown as Record<string, unknown>)[path[last] as string] = value;
+  } else slot(parent, path[last] as string)[path[last] as string] = value;
   return root;
 }
 
@@ -544,6 +574,7 @@ function applyEqualities(root: unknown, eq: unknown): unknown {
     }
   };
   try {
+    views ??= new Map();
     if (Array.isArray(eq)) {
       for (const path of list(eq[0])) root = setDeep(root, parsePath(path), root);
       if (eq[1] !== undefined) apply(eq[1]);
@@ -577,12 +608,18 @@ export function decodeData(json: unknown, meta: unknown, refs: RefImporter | nul
   if (v !== 1) throw new TypeError('message meta must be version 1');
   const prev = importer;
   importer = refs;
+  // Sets and Maps made while decoding remember their members for the shared-object pass.
+  if (referentialEqualities !== undefined) views = new Map();
   try {
     let value = values === undefined ? json : applyTree(json, values);
     if (referentialEqualities !== undefined) value = applyEqualities(value, referentialEqualities);
     return value;
+  } catch (error) {
+    if (error instanceof RangeError) throw new TypeError('message meta nests too deeply');
+    throw error;
   } finally {
     importer = prev;
+    views = null;
   }
 }
 

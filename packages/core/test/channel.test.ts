@@ -113,6 +113,37 @@ describe('Channel', () => {
     expect(batches.flat().map((f) => f[3])).toEqual(Array.from({ length: 70 }, (_, i) => i));
   });
 
+  it('suspends a resumable channel once when the transport throws halfway through a long message', async () => {
+    const peer = rawPeer();
+    let broken = false;
+    const space = new ActorSpace();
+    cleanups.push(() => space.destroy());
+    const ch = space.addChannel(
+      {
+        ...peer.transport,
+        send: (f) => {
+          if (broken) throw new Error('socket gone');
+          peer.sent.push(f);
+        },
+      },
+      { hello: {}, resumable: true },
+    );
+    const opened = once(ch, 'open');
+    peer.push(JSON.stringify([17, { v: 1, session: 's1' }]));
+    await opened;
+    const events: string[] = [];
+    ch.on('suspend', (code) => events.push(`suspend ${code}`));
+    ch.on('close', (code) => events.push(`close ${code}`));
+    ch.on('error', (e) => events.push(`error ${e.code}`));
+    broken = true;
+    // 40 tells to a missing actor: the 32nd error frame in reply fills a batch and the write throws.
+    const tells = Array.from({ length: 40 }, (_, i) => [1, 'ghost', 'n', i]);
+    peer.push(JSON.stringify(tells));
+    await flush();
+    expect(events.filter((e) => !e.startsWith('error NO_SUCH_ACTOR'))).toEqual(['suspend 1011']);
+    expect(ch.suspended).toBe(true);
+  });
+
   it('ends the channel, rejecting its asks, when the transport throws while sending', async () => {
     const peer = rawPeer();
     const errors: unknown[] = [];

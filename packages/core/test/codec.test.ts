@@ -247,6 +247,40 @@ describe('codec', () => {
     expect((outer.cause as Error).message).toBe('inner');
   });
 
+  it('restores sharing through error causes and through Sets that contain themselves', () => {
+    const original = new Error('db down');
+    const errors = roundTrip({ original, wrapped: new Error('x', { cause: original }) }) as {
+      original: Error;
+      wrapped: Error;
+    };
+    expect(errors.wrapped.cause).toBe(errors.original);
+
+    const member: Record<string, unknown> = {};
+    const set = new Set<unknown>([member]);
+    set.add(set);
+    member.s = set;
+    const back = roundTrip({ set }) as { set: Set<unknown> };
+    const [first, second] = [...back.set];
+    expect(back.set.size).toBe(2);
+    expect(second).toBe(back.set);
+    expect((first as { s: unknown }).s).toBe(back.set);
+  });
+
+  it('encodes data whose getter encodes other data meanwhile', () => {
+    const x = { n: 1 };
+    const value = {
+      a: x,
+      get b() {
+        encodeData({ d: new Date(0) }, null);
+        return new Date(1);
+      },
+      c: x,
+    };
+    const back = roundTrip(value) as { a: unknown; b: Date; c: unknown };
+    expect(back.b).toEqual(new Date(1));
+    expect(back.c).toBe(back.a);
+  });
+
   it('sends Node Buffers and other Uint8Array subclasses as Uint8Array', () => {
     class Bytes extends Uint8Array {}
     const back = roundTrip({ b: new Bytes([1, 2, 3]) }) as { b: Uint8Array };
@@ -280,9 +314,15 @@ describe('codec', () => {
       { referentialEqualities: { a: ['__proto__.x'] }, v: 1 },
       { referentialEqualities: { a: 'b' }, v: 1 },
       { values: { a: [['custom', 'ref']] }, v: 1 }, // a reference without a channel
+      // Paths may not grow an array: neither through `length` nor past its end.
+      { referentialEqualities: { b: ['a.length'] }, v: 1 },
+      { values: { 'a.4294967294': ['undefined'] }, v: 1 },
+      { values: { 'a.01': ['undefined'] }, v: 1 },
     ];
     for (const meta of bad) {
-      expect(() => decodeData({ a: 1 }, meta, null), JSON.stringify(meta)).toThrow(TypeError);
+      const json = { a: [0, 1], b: [4294967295] };
+      expect(() => decodeData(json, meta, null), JSON.stringify(meta)).toThrow(TypeError);
+      expect(json.a.length).toBe(2);
     }
     expect(({} as Record<string, unknown>).x).toBeUndefined();
   });
