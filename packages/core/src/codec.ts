@@ -30,6 +30,9 @@ const UNDEFINED_META = 0;
 
 const MAX_PLAIN_DEPTH = 64;
 
+/** A number JSON keeps exactly: finite and not -0. */
+const isPlainNumber = (v: number): boolean => Number.isFinite(v) && (v !== 0 || 1 / v > 0);
+
 /**
  * True when `value` survives `JSON.stringify` / `JSON.parse` unchanged: strings, finite
  * numbers other than -0, booleans, null, and arrays / plain objects of those.
@@ -40,7 +43,7 @@ export function isPlainJson(value: unknown, depth = 0): boolean {
     case 'boolean':
       return true;
     case 'number':
-      return Number.isFinite(value) && !(value === 0 && 1 / value < 0);
+      return isPlainNumber(value);
     case 'object': {
       if (value === null) return true;
       if (depth > MAX_PLAIN_DEPTH) return false;
@@ -93,8 +96,8 @@ const TYPED_ARRAYS: Record<string, new (items: number[]) => unknown> = {
   Float64Array,
 };
 
-// Encoding is synchronous and never re-entered, so its state lives here rather than in a
-// closure or an object made per call.
+// Encoding is synchronous, so its state lives here rather than in a closure or an object made
+// per call; a nested encode (a getter in the data) saves and restores it.
 let refs: RefExporter | null = null;
 /** Objects met so far; 0 while not tracking (a second meeting then restarts with tracking on). */
 let seen = new Map<object, Seen | 0>();
@@ -136,7 +139,7 @@ function walk(v: unknown, out: Annotations, rel: string, full: string, segs: num
     case 'boolean':
       return v;
     case 'number':
-      if (Number.isFinite(v) && (v !== 0 || 1 / v > 0)) return v;
+      if (isPlainNumber(v)) return v;
       out[rel] = ['number'];
       return v === 0 ? '-0' : String(v);
     case 'undefined':
@@ -267,7 +270,7 @@ function walkObject(
 /** Child `key` of a container: plain leaves are copied without computing their paths. */
 function child(v: unknown, out: Annotations, rel: string, full: string, key: string, segs: number): unknown {
   if (typeof v === 'string' || typeof v === 'boolean' || v === null) return v;
-  if (typeof v === 'number' && Number.isFinite(v) && (v !== 0 || 1 / v > 0)) return v;
+  if (typeof v === 'number' && isPlainNumber(v)) return v;
   return walk(v, out, join(rel, key), track ? join(full, key) : '', segs + 1);
 }
 
@@ -276,10 +279,10 @@ function again(known: Seen, out: Annotations, rel: string, full: string, segs: n
   known.paths.push(full);
   known.segs.push(segs);
   if (!known.done) return null;
+  // Only the root has the path ROOT, and the root can only come back as a cycle (not done).
   const prefix = `${known.rel}.`;
   for (const key in known.out) {
-    if (key === known.rel) out[rel] = known.out[key] as Tree;
-    else if (known.rel === ROOT || key.startsWith(prefix)) {
+    if (key === known.rel || key.startsWith(prefix)) {
       out[rel + key.slice(known.rel.length)] = known.out[key] as Tree;
     }
   }
@@ -539,9 +542,8 @@ function setDeep(root: unknown, path: string[], value: unknown): unknown {
   if (path.length === 0) return value;
   const last = path.length - 1;
   let parent = root;
-  let i = 0;
   // Walk to the container of the last segment; a Map's entry takes the last two (row, 0|1).
-  for (; i < last; i++) {
+  for (let i = 0; i < last; i++) {
     if (parent instanceof Map && i === last - 1) break;
     parent = getDeep(
       parent,
@@ -573,20 +575,15 @@ function applyEqualities(root: unknown, eq: unknown): unknown {
       for (const path of paths) root = setDeep(root, path, target);
     }
   };
-  try {
-    views ??= new Map();
-    if (Array.isArray(eq)) {
-      for (const path of list(eq[0])) root = setDeep(root, parsePath(path), root);
-      if (eq[1] !== undefined) apply(eq[1]);
-    } else apply(eq);
-    // Rebuild every Set and Map met, in order, from its (possibly updated) view.
-    for (const [c, view] of views ?? []) {
-      c.clear();
-      if (c instanceof Map) for (const [k, v] of view as [unknown, unknown][]) c.set(k, v);
-      else for (const item of view) c.add(item);
-    }
-  } finally {
-    views = null;
+  if (Array.isArray(eq)) {
+    for (const path of list(eq[0])) root = setDeep(root, parsePath(path), root);
+    if (eq[1] !== undefined) apply(eq[1]);
+  } else apply(eq);
+  // Rebuild every Set and Map met, in order, from its (possibly updated) view.
+  for (const [c, view] of views ?? []) {
+    c.clear();
+    if (c instanceof Map) for (const [k, v] of view as [unknown, unknown][]) c.set(k, v);
+    else for (const item of view) c.add(item);
   }
   return root;
 }
