@@ -1,15 +1,49 @@
 /**
  * References to actors. A local reference and a remote one have the same interface, so
- * code never needs to know where an actor lives (location transparency).
+ * code never needs to know where an actor lives (location transparency), and the typed
+ * proxy `api()` that turns an actor's handlers into async functions.
  */
-import type { AskOptions, RemoteApi } from './actor.js';
-import type { Channel } from './channel.js';
 import { REF_MARK } from './codec.js';
+
+/** Options of one ask. */
+export interface AskOptions {
+  /**
+   * Milliseconds to wait for the answer before rejecting with `TIMEOUT` (0 waits for ever).
+   * @default 30000 (or the space's `askTimeout`)
+   */
+  timeout?: number;
+  /** Aborting rejects the ask with `ABORTED` and aborts the handler's `ctx.signal`. */
+  signal?: AbortSignal;
+}
+
+/** The handler map of an actor made by `defineActor`, or a handler map itself. */
+export type Handlers<A> = A extends { readonly handlers: infer H } ? H : A;
+
+type Param<F> = F extends (data: infer D, ...rest: any[]) => unknown ? D : never;
+
+/**
+ * The typed proxy of an actor's handlers: each handler becomes an async function of its
+ * data. `ref.api().addTodo({ text })` is `ref.ask('addTodo', { text })`.
+ */
+export type RemoteApi<A> = {
+  readonly [K in keyof Handlers<A> as K extends string ? K : never]: Handlers<A>[K] extends (
+    ...args: any[]
+  ) => unknown
+    ? undefined extends Param<Handlers<A>[K]>
+      ? (data?: Param<Handlers<A>[K]>, opts?: AskOptions) => Promise<Awaited<ReturnType<Handlers<A>[K]>>>
+      : (data: Param<Handlers<A>[K]>, opts?: AskOptions) => Promise<Awaited<ReturnType<Handlers<A>[K]>>>
+    : never;
+};
 
 /** A reference to an actor, local or remote: the same interface either way. */
 export interface ActorRef<A = any> {
   readonly guid: string;
-  /** Sends a one-way message. @throws ActorSpaceError `NO_SUCH_ACTOR`, `CHANNEL_CLOSED`, `MAILBOX_FULL`, `PAYLOAD_TOO_LARGE` */
+  /**
+   * Sends a one-way message.
+   * @throws ActorSpaceError `NO_SUCH_ACTOR`, `CHANNEL_CLOSED`, `MAILBOX_FULL` (the send buffer
+   *   or mailbox is full: see `Channel.ready()`), `PAYLOAD_TOO_LARGE`, `INVALID_MESSAGE`;
+   *   TypeError for a type that is not a string of 1-256 characters.
+   */
   tell(type: string, data?: unknown): void;
   /** Alias of {@link ActorRef.tell}. */
   receive(type: string, data?: unknown): void;
@@ -22,9 +56,6 @@ export interface ActorRef<A = any> {
   /** A typed proxy: `ref.api().addTodo(x)` is `ref.ask('addTodo', x)`. */
   api(): RemoteApi<A>;
 }
-
-/** A reference to an actor on the other side of a channel. */
-export type RemoteActor<A = any> = ActorRef<A> & { readonly channel: Channel };
 
 /** Where a reference sends its messages: a space for local actors, a channel for remote ones. */
 export interface Router {
@@ -67,18 +98,18 @@ export class Ref<A = any> implements ActorRef<A> {
   }
 }
 
-/** A reference to an actor across a channel. */
-export class RemoteRef<A = any> extends Ref<A> implements RemoteActor<A> {
-  readonly channel: Channel;
-  constructor(channel: Channel & Router, guid: string) {
-    super(channel, guid);
-    this.channel = channel;
-  }
-}
-
 /** True when `value` is an ActorSpace reference. */
 export function isActorRef(value: unknown): value is ActorRef {
   return value instanceof Ref;
+}
+
+/** A message type: 1-256 characters. @throws TypeError otherwise (a programming error). */
+export function checkType(type: unknown): asserts type is string {
+  if (typeof type !== 'string' || type.length === 0 || type.length > 256) {
+    throw new TypeError(
+      `message type must be a string of 1-256 characters, got ${String(type).slice(0, 40)}`,
+    );
+  }
 }
 
 function makeApi<A>(ref: Ref<A>): RemoteApi<A> {

@@ -3,16 +3,25 @@
  * through their mailboxes, and pairs with other spaces over channels.
  */
 
-import type { Actor, AskOptions, Caller } from './actor.js';
-import { type ActorRef, Ref, type Router } from './actor-ref.js';
-import { Channel, type ChannelOptions } from './channel.js';
+import type { Actor } from './actor.js';
+import { type ActorRef, type AskOptions, checkType, Ref, type Router } from './actor-ref.js';
+import type { Caller } from './caller.js';
+import {
+  Channel,
+  type ChannelHost,
+  type ChannelOptions,
+  type MessageOrigin,
+  type RemoteActor,
+} from './channel.js';
+import { type DataLimits, dataLimits, type Limits } from './codec.js';
 import { EventEmitter } from './emitter.js';
-import { ActorSpaceError, CloseCode, mailboxFull } from './errors.js';
+import { ActorSpaceError, CloseCode, describeMessage, mailboxFull } from './errors.js';
 import { newId } from './internal/id.js';
+import type { Delivered } from './internal/inbound.js';
 import { askTimeout, PendingAsk } from './internal/pending-ask.js';
-import type { ActorEntry, LogLevel, SpaceInternals } from './internal/space-internals.js';
+import { currentSender } from './internal/running.js';
 import { sharedWheel } from './internal/timer-wheel.js';
-import { Context, currentSender, type Envelope, Mailbox } from './mailbox.js';
+import { Context, Envelope, Mailbox, type Origin } from './mailbox.js';
 import type { Transport } from './transport.js';
 import { isWebSocketLike, type WebSocketLike, webSocketTransport } from './transports/web-socket.js';
 
@@ -26,12 +35,13 @@ export interface Logger {
 /** Options of {@link ActorSpace}. */
 export interface SpaceOptions {
   /**
-   * How many messages may wait in one actor's mailbox before further ones get `MAILBOX_FULL`.
+   * How many messages sent from this space may wait in one actor's mailbox before further
+   * local sends fail with `MAILBOX_FULL` (messages from channels are bounded by their window).
    * @default 1000
    */
   mailboxLimit?: number;
   /**
-   * Default ask timeout in ms (0 waits forever).
+   * Default ask timeout in ms (0 waits for ever).
    * @default 30000
    */
   askTimeout?: number;
@@ -40,6 +50,8 @@ export interface SpaceOptions {
    * @default 1048576
    */
   maxPayload?: number;
+  /** Bounds on data arriving over this space's channels. */
+  limits?: DataLimits;
   /** Where to write warnings and protocol traces. @default quiet */
   logger?: Logger;
 }
@@ -55,19 +67,30 @@ export interface SpaceEvents {
 /** The default logger: writes nothing (one shared object, not one per space). */
 const QUIET: Logger = Object.freeze({});
 
-const DEFAULT_MAILBOX_LIMIT = 1000;
-const DEFAULT_ASK_TIMEOUT = 30_000;
-const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
+/** A registered actor. */
+interface ActorEntry {
+  actor: Actor;
+  mailbox: Mailbox;
+  ref: ActorRef;
+}
 
 function positive(name: string, value: number | undefined, fallback: number, allowZero = false): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || Number.isNaN(value) || value < 0 || (!allowZero && value === 0)) {
-    throw new ActorSpaceError(
-      'INVALID_MESSAGE',
-      `SpaceOptions.${name} must be a positive number, got ${String(value)}`,
-    );
+    throw new RangeError(`SpaceOptions.${name} must be a positive number, got ${String(value)}`);
   }
   return value;
+}
+
+/** A local ask as its mailbox sees it: the answer settles the pending ask. */
+class LocalAsk extends PendingAsk implements Origin {
+  taken(): void {}
+  answer(_id: number, value: unknown): void {
+    this.resolve(value);
+  }
+  fail(_id: number, error: unknown): void {
+    this.reject(error);
+  }
 }
 
 /**
@@ -75,7 +98,7 @@ function positive(name: string, value: number | undefined, fallback: number, all
  * methods rather than a bag of closures: a server holds one space per connection, and every
  * closure would cost memory per connection.
  */
-class SpaceCore implements SpaceInternals, Router {
+class SpaceCore implements ChannelHost, Router {
   readonly entries = new Map<string, ActorEntry>();
   readonly channels = new Set<Channel>();
   readonly router: Router = this;
@@ -83,6 +106,7 @@ class SpaceCore implements SpaceInternals, Router {
   readonly maxPayload: number;
   readonly askTimeout: number;
   readonly mailboxLimit: number;
+  readonly limits: Limits;
   readonly logger: Logger;
   #system: Caller | null = null;
   /** Local asks waiting for an answer; made on first use. */
@@ -90,9 +114,10 @@ class SpaceCore implements SpaceInternals, Router {
 
   constructor(space: ActorSpace, options: SpaceOptions) {
     this.space = space;
-    this.mailboxLimit = positive('mailboxLimit', options.mailboxLimit, DEFAULT_MAILBOX_LIMIT);
-    this.askTimeout = positive('askTimeout', options.askTimeout, DEFAULT_ASK_TIMEOUT, true);
-    this.maxPayload = positive('maxPayload', options.maxPayload, DEFAULT_MAX_PAYLOAD);
+    this.mailboxLimit = positive('mailboxLimit', options.mailboxLimit, 1000);
+    this.askTimeout = positive('askTimeout', options.askTimeout, 30_000, true);
+    this.maxPayload = positive('maxPayload', options.maxPayload, 1024 * 1024);
+    this.limits = dataLimits(options.limits);
     this.logger = options.logger ?? QUIET;
   }
 
@@ -102,15 +127,40 @@ class SpaceCore implements SpaceInternals, Router {
     return this.#system;
   }
 
-  entry(guid: string): ActorEntry | undefined {
-    return this.entries.get(guid);
-  }
-
   localRef(guid: string): ActorRef {
     return this.entries.get(guid)?.ref ?? new Ref(this, guid);
   }
 
-  log(level: LogLevel, message: string, details?: unknown): void {
+  deliver(
+    target: string,
+    type: string,
+    data: unknown,
+    sender: ActorRef | undefined,
+    caller: Caller | undefined,
+    channel: Channel,
+    origin: MessageOrigin,
+    id: number,
+    cost: number,
+  ): Delivered | null {
+    const entry = this.entries.get(target);
+    if (!entry || entry.mailbox.stopped) return null;
+    const env = new Envelope(type, data, new Context(sender, caller, channel), origin, id, cost, id !== 0);
+    entry.mailbox.push(env, false);
+    entry.mailbox.run();
+    return env;
+  }
+
+  paired(local: string | null, remote: RemoteActor): void {
+    const actor = local === null ? undefined : this.entries.get(local)?.actor;
+    if (typeof actor?.setRemoteActor !== 'function') return;
+    try {
+      actor.setRemoteActor(remote);
+    } catch (error) {
+      this.tellFailed(local as string, error, 'setRemoteActor');
+    }
+  }
+
+  log(level: 'debug' | 'warn' | 'error', message: string, details?: unknown): void {
     const fn = this.logger[level];
     if (fn) fn.call(this.logger, `[actorspace ${this.space.id}] ${message}`, details);
   }
@@ -125,60 +175,63 @@ class SpaceCore implements SpaceInternals, Router {
   }
 
   /** What a tell's handler threw: nobody waits for its answer, so the space reports it. */
-  tellFailed(guid: string, error: unknown, env: Envelope): void {
+  tellFailed(guid: string, error: unknown, env: Envelope | string): void {
+    const type = typeof env === 'string' ? env : env.type;
     const e =
       error instanceof ActorSpaceError
         ? error
         : new ActorSpaceError(
             'REMOTE_ERROR',
-            `actor ${guid} failed handling tell "${env.type}": ${String(error)}`,
-            {
-              cause: error,
-              details: { target: guid, type: env.type },
-            },
+            `actor ${guid} failed handling ${typeof env === 'string' ? env : `tell "${type}"`}: ${String(error)}`,
+            { cause: error, details: { target: guid, type } },
           );
     this.log('warn', e.message, error);
-    this.space.emit('error', e, env.ctx.channel ?? null);
+    this.space.emit('error', e, (typeof env === 'string' ? undefined : env.ctx.channel) ?? null);
   }
 
-  #envelope(guid: string, type: string): { entry: ActorEntry; ctx: Context } {
-    if (typeof type !== 'string' || type.length === 0) {
-      throw new ActorSpaceError('INVALID_MESSAGE', 'message type must be a non-empty string');
-    }
+  #entry(guid: string, type: string, kind: 'tell' | 'ask'): ActorEntry {
+    checkType(type);
     const entry = this.entries.get(guid);
     if (!entry) {
       throw new ActorSpaceError(
         'NO_SUCH_ACTOR',
-        `no actor "${guid}" in space ${this.space.id} for message "${type}"`,
-        {
-          details: { target: guid, type },
-        },
+        `${describeMessage(kind, type, guid)}: no such actor in space ${this.space.id}`,
+        { details: { target: guid, type } },
       );
     }
-    return { entry, ctx: new Context(currentSender() ?? undefined, this.system, undefined) };
+    return entry;
+  }
+
+  #full(kind: 'tell' | 'ask', guid: string, type: string): ActorSpaceError {
+    return mailboxFull(
+      describeMessage(kind, type, guid),
+      `its mailbox holds ${this.mailboxLimit} messages (SpaceOptions.mailboxLimit)`,
+      { target: guid, type },
+    );
   }
 
   tellTo(guid: string, type: string, data: unknown): void {
-    const { entry, ctx } = this.#envelope(guid, type);
-    if (!entry.mailbox.push({ type, data, ctx, settle: null })) {
-      throw mailboxFull(guid, type);
+    const entry = this.#entry(guid, type, 'tell');
+    const ctx = new Context(currentSender() ?? undefined, this.system, undefined);
+    if (!entry.mailbox.push(new Envelope(type, data, ctx, null, 0, 0, false), true)) {
+      throw this.#full('tell', guid, type);
     }
     entry.mailbox.schedule();
   }
 
   askTo<R>(guid: string, type: string, data: unknown, opts: AskOptions | undefined): Promise<R> {
     let entry: ActorEntry;
-    let ctx: Context;
     let timeout: number;
     try {
-      ({ entry, ctx } = this.#envelope(guid, type));
-      timeout = askTimeout(opts, this.askTimeout, type, guid);
+      entry = this.#entry(guid, type, 'ask');
+      timeout = askTimeout(opts, this.askTimeout, describeMessage('ask', type, guid));
     } catch (error) {
       return Promise.reject(error);
     }
+    const ctx = new Context(currentSender() ?? undefined, this.system, undefined);
     return new Promise<R>((resolve, reject) => {
       const asks = (this.localAsks ??= new Set());
-      const ask: PendingAsk = new PendingAsk(
+      const ask: LocalAsk = new LocalAsk(
         0,
         type,
         guid,
@@ -196,8 +249,8 @@ class SpaceCore implements SpaceInternals, Router {
         },
       );
       asks.add(ask);
-      if (!entry.mailbox.push({ type, data, ctx, settle: ask })) {
-        ask.reject(mailboxFull(guid, type));
+      if (!entry.mailbox.push(new Envelope(type, data, ctx, ask, 0, 0, true), true)) {
+        ask.reject(this.#full('ask', guid, type));
         return;
       }
       entry.mailbox.schedule();
@@ -220,11 +273,11 @@ export class ActorSpace extends EventEmitter<SpaceEvents> {
   readonly #core: SpaceCore;
   #destroyed = false;
 
+  /** @throws TypeError for an empty id; RangeError for a bad option. */
   constructor(id: string = newId(), options: SpaceOptions = {}) {
     super();
-    if (typeof id !== 'string' || id.length === 0) {
-      throw new ActorSpaceError('INVALID_MESSAGE', 'ActorSpace id must be a non-empty string');
-    }
+    if (typeof id !== 'string' || id.length === 0)
+      throw new TypeError('ActorSpace id must be a non-empty string');
     this.id = id;
     this.#core = new SpaceCore(this, options);
   }
@@ -246,26 +299,20 @@ export class ActorSpace extends EventEmitter<SpaceEvents> {
 
   /**
    * Registers an actor and returns its reference.
-   * @throws ActorSpaceError `INVALID_MESSAGE` when `actor` has no `receive` or `guid` is taken.
+   * @throws TypeError when `actor` has no `receive` or `guid` is not 1-256 characters or is taken;
+   *   ActorSpaceError `CHANNEL_CLOSED` when the space is destroyed.
    */
   register<A extends Actor>(actor: A, guid: string = newId()): ActorRef<A> {
     this.#checkAlive();
     if (!actor || typeof actor.receive !== 'function') {
-      throw new ActorSpaceError(
-        'INVALID_MESSAGE',
-        'register() needs an actor: an object with a receive() method',
-      );
+      throw new TypeError('register() needs an actor: an object with a receive() method');
     }
     if (typeof guid !== 'string' || guid.length === 0 || guid.length > 256) {
-      throw new ActorSpaceError('INVALID_MESSAGE', 'actor guid must be a string of 1-256 characters');
+      throw new TypeError('actor guid must be a string of 1-256 characters');
     }
     const core = this.#core;
-    if (core.entries.has(guid)) {
-      throw new ActorSpaceError(
-        'INVALID_MESSAGE',
-        `actor guid "${guid}" is already registered in space ${this.id}`,
-      );
-    }
+    if (core.entries.has(guid))
+      throw new TypeError(`actor guid "${guid}" is already registered in space ${this.id}`);
     const ref = new Ref<A>(core, guid);
     core.entries.set(guid, { actor, mailbox: new Mailbox(actor, ref, core.mailboxLimit, core), ref });
     return ref;
@@ -301,9 +348,9 @@ export class ActorSpace extends EventEmitter<SpaceEvents> {
 
   /**
    * Attaches a transport (or a WebSocket) to this space and returns the channel over it.
-   * @throws ActorSpaceError `INVALID_MESSAGE` when the transport is not one.
+   * @throws TypeError when the transport is not one; ActorSpaceError `CHANNEL_CLOSED` when the space is destroyed.
    * @example
-   * const channel = space.addChannel(new WebSocket(url), { hello: { actor: root } });
+   * const channel = space.addChannel(new WebSocket(url), { handshake: clientHandshake({ route: '/todos', actor: root }) });
    */
   addChannel(transport: Transport | WebSocketLike, options: ChannelOptions = {}): Channel {
     this.#checkAlive();
@@ -314,7 +361,7 @@ export class ActorSpace extends EventEmitter<SpaceEvents> {
       typeof t.onMessage !== 'function' ||
       typeof t.onClose !== 'function'
     ) {
-      throw new ActorSpaceError('INVALID_MESSAGE', 'addChannel needs a Transport or a WebSocket');
+      throw new TypeError('addChannel needs a Transport or a WebSocket');
     }
     const channel = new Channel(this.#core, t, options);
     this.#core.channels.add(channel);

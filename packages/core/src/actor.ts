@@ -2,16 +2,10 @@
  * What an actor is (any object with `receive`), the context each message carries, and
  * `defineActor`, the handler-map helper whose types flow to the remote side's proxies.
  */
-import type { ActorRef, RemoteActor } from './actor-ref.js';
-import type { Channel } from './channel.js';
+import type { ActorRef } from './actor-ref.js';
+import type { Caller } from './caller.js';
+import type { Channel, RemoteActor } from './channel.js';
 import { ActorSpaceError } from './errors.js';
-
-/** Who sent a message: a browser client, a service (agent, back office) or the system itself. */
-export interface Caller {
-  id: string;
-  type: 'client' | 'service' | 'system';
-  claims?: Record<string, unknown>;
-}
 
 /** Facts about the message being handled. */
 export interface MessageContext {
@@ -46,42 +40,12 @@ export interface ActorOptions {
   onStop?(reason?: unknown): void;
 }
 
-/** The handler map of an actor made by {@link defineActor}, or a handler map itself. */
-export type Handlers<A> = A extends { readonly handlers: infer H } ? H : A;
-
-type Param<F> = F extends (data: infer D, ...rest: any[]) => unknown ? D : never;
-
-/** Options of one ask. */
-export interface AskOptions {
-  /**
-   * Milliseconds to wait for the answer before rejecting with `TIMEOUT`.
-   * @default 30000 (or the space's `askTimeout`)
-   */
-  timeout?: number;
-  /** Aborting rejects the ask with `ABORTED` and aborts the handler's `ctx.signal`. */
-  signal?: AbortSignal;
-}
-
-/**
- * The typed proxy of an actor's handlers: each handler becomes an async function of its
- * data. `ref.api().addTodo({ text })` is `ref.ask('addTodo', { text })`.
- */
-export type RemoteApi<A> = {
-  readonly [K in keyof Handlers<A> as K extends string ? K : never]: Handlers<A>[K] extends (
-    ...args: any[]
-  ) => unknown
-    ? undefined extends Param<Handlers<A>[K]>
-      ? (data?: Param<Handlers<A>[K]>, opts?: AskOptions) => Promise<Awaited<ReturnType<Handlers<A>[K]>>>
-      : (data: Param<Handlers<A>[K]>, opts?: AskOptions) => Promise<Awaited<ReturnType<Handlers<A>[K]>>>
-    : never;
-};
-
 /**
  * Builds an actor from a map of message handlers. The returned actor's type carries the
  * handlers, so `ref.api()` on a `RemoteActor<typeof myActor>` is fully typed.
  *
- * @throws ActorSpaceError `INVALID_MESSAGE` when a handler is not a function; the actor
- *   rejects messages of a type it has no handler for with `INVALID_MESSAGE`.
+ * @throws TypeError when `handlers` is not an object of functions. The actor rejects
+ *   messages of a type it has no handler for with `INVALID_MESSAGE`.
  * @example
  * export const todos = defineActor({
  *   add: (data: { text: string }) => list.push(data.text),
@@ -93,12 +57,10 @@ export function defineActor<H extends Record<string, Handler>>(
   options: ActorOptions = {},
 ): Actor & { readonly handlers: H } {
   if (typeof handlers !== 'object' || handlers === null) {
-    throw new ActorSpaceError('INVALID_MESSAGE', 'defineActor needs an object of message handlers');
+    throw new TypeError('defineActor needs an object of message handlers');
   }
   for (const [name, fn] of Object.entries(handlers)) {
-    if (typeof fn !== 'function') {
-      throw new ActorSpaceError('INVALID_MESSAGE', `defineActor handler "${name}" must be a function`);
-    }
+    if (typeof fn !== 'function') throw new TypeError(`defineActor handler "${name}" must be a function`);
   }
   const has = Object.prototype.hasOwnProperty;
   const actor: Actor & { readonly handlers: H } = {

@@ -1,112 +1,101 @@
 /**
- * A channel pairs two spaces over one transport: it encodes and batches outgoing frames,
- * decodes and dispatches incoming ones, keeps the asks waiting for answers, runs the
- * optional pairing handshake and heartbeats, and releases everything when it closes.
+ * A channel pairs two spaces over one transport. It owns the channel's life (pairing, open,
+ * suspended and resumed, closed) and its public face; the work is done by collaborators, each
+ * in its own file and each seeing the channel only through the narrow interface it declares:
+ * the handshake, the frame writer (queues, budgets, credit, batching), resumption (acks and
+ * replay), the receive window, the heartbeat, the reference table and inbound dispatch.
  */
-
-import type { AskOptions, Caller } from './actor.js';
-import { type ActorRef, Ref, type RemoteActor, RemoteRef, type Router } from './actor-ref.js';
-import {
-  decodeData,
-  encode,
-  encodedMeta,
-  findUnsafeKey,
-  type RefExporter,
-  type RefImporter,
-  type WireRef,
-} from './codec.js';
+import type { ActorRef, AskOptions, Router } from './actor-ref.js';
+import { checkType, Ref } from './actor-ref.js';
+import type { Caller } from './caller.js';
+import { type DataLimits, dataLimits, encode, encodedMeta, type Limits } from './codec.js';
 import { EventEmitter } from './emitter.js';
-import {
-  ActorSpaceError,
-  CloseCode,
-  type ErrorCode,
-  fromWireError,
-  mailboxFull,
-  toWireError,
-  type WireError,
-} from './errors.js';
+import { ActorSpaceError, CloseCode, describeMessage, mailboxFull } from './errors.js';
+import type { Handshake, HandshakeLink, Pairing } from './handshake.js';
+import { type CreditHost, ReceiveWindow } from './internal/credit.js';
+import { FrameWriter, type WriterHost } from './internal/frame-writer.js';
+import { Heartbeat, type HeartbeatHost, type HeartbeatOptions } from './internal/heartbeat.js';
 import { newId } from './internal/id.js';
-import { Outbox } from './internal/outbox.js';
-import { askTimeout, PendingAsk } from './internal/pending-ask.js';
-import type { SpaceInternals } from './internal/space-internals.js';
-import { every } from './internal/ticker.js';
+import { asSpaceError, type Delivered, Inbound, type InboundHost } from './internal/inbound.js';
+import { type AskOwner, askTimeout, PendingAsk } from './internal/pending-ask.js';
+import { type RefHost, RefTable } from './internal/ref-table.js';
+import { Resumption, type ResumptionHost } from './internal/resumption.js';
+import { currentSender } from './internal/running.js';
 import { sharedWheel } from './internal/timer-wheel.js';
 import { exceedsBytes } from './internal/utf8.js';
-import { Context, currentSender, type Envelope, type Settler } from './mailbox.js';
-import {
-  type AskFrame,
-  decodeMessage,
-  type Frame,
-  type HelloFields,
-  Kind,
-  PROTOCOL_VERSION,
-  type ProtocolViolation,
-  type TellFrame,
-  type WelcomeFields,
-} from './protocol.js';
+import { decodedBatch, decodeMessage, type Frame, Kind, MAX_NAME, ProtocolViolation } from './protocol.js';
 import type { Transport } from './transport.js';
 
-/** What the server side of a handshake decides for a hello. */
-export interface AcceptResult {
-  /** The local root actor paired with the client's root actor (ignored when `resume` is set). */
-  actor?: ActorRef;
+export type { HeartbeatOptions } from './internal/heartbeat.js';
+
+/** A reference to an actor on the other side of a channel. */
+export type RemoteActor<A = any> = ActorRef<A> & { readonly channel: Channel };
+
+/** Flow control of a channel, in bytes (characters of encoded frames). */
+export interface FlowOptions {
   /**
-   * A suspended resumable channel whose session the hello asked to resume: it takes over
-   * this transport, answers the welcome and writes again what the client missed.
+   * Bytes of tells and asks this side accepts beyond what its actors have taken from their
+   * mailboxes: the peer's credit. At least `maxPayload`.
+   * @default 1048576
    */
-  resume?: Channel;
-  /** Session id sent back in the welcome. */
-  session?: string;
-  /** Identity attached to every message arriving over this channel. */
-  caller?: Caller;
+  window?: number;
+  /**
+   * Bytes of tells and asks this side holds for the peer (waiting for credit or the socket,
+   * or for the peer's acknowledgement); past it `tell` and `ask` fail with `MAILBOX_FULL`.
+   * @default 16777216
+   */
+  sendBuffer?: number;
+  /** `ready()` waits while more than this is held, and nothing is written while the socket holds more. @default 1048576 */
+  highWaterMark?: number;
+  /**
+   * Bytes of answers, cancels and errors this side holds for a peer that does not read them;
+   * past it the peer is closed with 4429.
+   * @default 16777216
+   */
+  answerBuffer?: number;
 }
 
-/** Heartbeat settings: ping every `interval` ms, close when nothing arrived for `timeout` ms. */
-export interface HeartbeatOptions {
-  /** @default 25000 */
-  interval: number;
-  /** @default 30000 */
-  timeout: number;
+/** Called on a channel's life events, without listeners: one object can watch many channels. */
+export interface ChannelObserver {
+  opened?(channel: Channel): void;
+  suspended?(channel: Channel, code: number, reason: string): void;
+  resumed?(channel: Channel, resumed: boolean): void;
+  closed?(channel: Channel, code: number, reason: string): void;
 }
 
 /** Options of {@link ActorSpace.addChannel}. */
 export interface ChannelOptions {
   /**
-   * Pair as the client: send a hello naming the local root actor and wait for the welcome.
-   * Messages sent before the welcome are queued, never dropped.
+   * Pair over this channel: `clientHandshake({ route, actor, token })` says hello and waits for
+   * the welcome; `serverHandshake(hello, acceptance)` answers a hello the server accepted.
+   * Messages sent before pairing completes are queued, never dropped.
+   * @default none: the channel is open at once
    */
-  hello?: { actor?: ActorRef | string; route?: string; token?: string; resume?: string };
-  /**
-   * Pair as the server: decide on the client's hello. Throw an `ActorSpaceError` to refuse
-   * (`UNAUTHORIZED` closes 4401, `FORBIDDEN` 4403, `NO_SUCH_ACTOR` 4404, or set
-   * `details.closeCode`). Nothing is sent before the welcome.
-   */
-  accept?: (hello: HelloFields, channel: Channel) => AcceptResult | Promise<AcceptResult>;
-  /** Identity attached to every message arriving over this channel (accept may set it instead). */
+  handshake?: Handshake;
+  /** Identity attached to every message arriving over this channel (the handshake may set it instead). */
   caller?: Caller;
-  /**
-   * Largest incoming frame in bytes; larger ones close the channel with 4413.
-   * @default the space's `maxPayload` (1 MiB)
-   */
+  /** Largest incoming frame in bytes; larger ones close the channel with 4413. @default the space's `maxPayload` */
   maxPayload?: number;
-  /**
-   * Milliseconds to wait for the hello (server) or the welcome (client) before closing with 4408.
-   * @default 10000
-   */
+  /** Milliseconds to wait for the hello or welcome before closing with 4408. @default 10000 */
   handshakeTimeout?: number;
-  /** Ping the peer and close with 4408 when it goes silent. @default off */
+  /** Ping the peer and close with 4408 when it stops answering. @default off */
   heartbeat?: HeartbeatOptions | false;
   /** Send handler stacks with remote errors (development servers only). @default false */
   exposeStack?: boolean;
   /**
-   * Survive the loss of the transport: keep pending asks and number every frame so that,
-   * once a new transport is attached (`reconnect` on the client, `resume` from `accept` on
-   * the server), everything the peer missed is delivered exactly once, in order.
-   * `bufferLimit` bounds the frames kept until the peer acknowledges them; past it new
-   * tells and asks fail with `MAILBOX_FULL`.
-   * @default off; bufferLimit 10000
+   * Survive the loss of the transport: keep pending asks and every frame until the peer
+   * acknowledges it so that, once a new transport is attached with {@link Channel.resume},
+   * everything the peer missed is delivered exactly once, in order. A server channel resumes
+   * only clients that ask for it in their hello.
+   * @default false
    */
-  resumable?: boolean | { bufferLimit?: number };
+  resumable?: boolean;
+  /** Flow control budgets. */
+  flow?: FlowOptions;
+  /** Bounds on incoming data. @default the space's `limits` */
+  limits?: DataLimits;
+  /** Told of the channel's life events. */
+  observer?: ChannelObserver;
 }
 
 /** Events of a {@link Channel}. */
@@ -117,8 +106,10 @@ export interface ChannelEvents {
   close: [code: number, reason: string];
   /** A resumable channel lost its transport; it waits for a new one, keeping every pending ask. */
   suspend: [code: number, reason: string];
-  /** A suspended channel got a new transport and continues where it stopped (`resumed`), or starts a fresh session. */
+  /** A suspended channel continues where it stopped (`resumed`), or paired again in a fresh session. */
   resume: [resumed: boolean];
+  /** The tells and asks held fell below the high-water mark again (see `ready()`). */
+  drain: [];
   /** Something failed that no ask was waiting for (a tell to a missing actor, a bad frame...). */
   error: [error: ActorSpaceError];
 }
@@ -126,9 +117,59 @@ export interface ChannelEvents {
 /** Where a channel is in its life. */
 export type ChannelState = 'connecting' | 'open' | 'closed';
 
+/** The phases behind {@link ChannelState}: `connecting` is pairing, suspended or resuming. */
+type Phase = 'pairing' | 'open' | 'suspended' | 'resuming' | 'closed';
+
+/** Where a message from the peer came from, as its mailbox sees it. */
+export interface MessageOrigin {
+  /** The message left the mailbox: its credit comes back. */
+  taken(cost: number): void;
+  answer(id: number, value: unknown): void;
+  fail(id: number, error: unknown): void;
+}
+
+/** What a channel needs from its space (implemented by the space; kept narrow). */
+export interface ChannelHost {
+  /** The space's router: references routed by it are local actors. */
+  readonly router: Router;
+  readonly maxPayload: number;
+  readonly askTimeout: number;
+  readonly limits: Limits;
+  localRef(guid: string): ActorRef;
+  /** Hands a message from the peer to local actor `target`; null when there is none. */
+  deliver(
+    target: string,
+    type: string,
+    data: unknown,
+    sender: ActorRef | undefined,
+    caller: Caller | undefined,
+    channel: Channel,
+    origin: MessageOrigin,
+    id: number,
+    cost: number,
+  ): Delivered | null;
+  /** Pairing completed: the local root actor meets the peer's. */
+  paired(local: string | null, remote: RemoteActor): void;
+  log(level: 'debug' | 'warn' | 'error', message: string, details?: unknown): void;
+  reportError(error: ActorSpaceError, channel: Channel): void;
+  channelClosed(channel: Channel): void;
+}
+
+/** Everything the collaborators see of a channel: each one's interface, answered by one object. */
+type ChannelPort = Router &
+  AskOwner &
+  WriterHost &
+  HeartbeatHost &
+  InboundHost &
+  HandshakeLink &
+  RefHost &
+  ResumptionHost &
+  CreditHost;
+
+const MIB = 1024 * 1024;
 const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;
-// Closes after which a resumable channel does not wait for the peer to come back.
-const FINAL_CLOSE_CODES: ReadonlySet<number> = new Set([
+// Closes after which the session does not continue: the peer refused or broke it.
+const FINAL: ReadonlySet<number> = new Set([
   CloseCode.NORMAL,
   CloseCode.BAD_FRAME,
   CloseCode.UNAUTHENTICATED,
@@ -136,158 +177,113 @@ const FINAL_CLOSE_CODES: ReadonlySet<number> = new Set([
   CloseCode.UNKNOWN_ROUTE,
   CloseCode.PAYLOAD_TOO_LARGE,
 ]);
+// Closes that end the session: a client pairs again in a fresh one, and nothing of the old
+// session waits (its pending asks reject at once).
+const SESSION_OVER: ReadonlySet<number> = new Set([CloseCode.GOING_AWAY, CloseCode.RATE_LIMITED]);
 const RESOLVED = Promise.resolve();
-/** WebSocket close code for a failure inside this side (RFC 6455). */
-const INTERNAL_ERROR = 1011;
-/** A message naming one of these keys has its data searched for them before decoding. */
-const UNSAFE_KEY = /"(?:__proto__|constructor)"/;
-/** Stands in for a transport handed over to another channel. */
-const DETACHED: Transport = { send() {}, close() {}, onMessage() {}, onClose() {} };
-const DEFAULT_REPLAY_LIMIT = 10_000;
-// Acknowledge after this many data frames, or this long after the first unacknowledged one.
-const ACK_EVERY = 128;
-const ACK_DELAY = 200;
-const ACK_PIGGYBACK = 32;
-// Frames of one turn written together at most; more are written in chunks of this many.
-const FLUSH_AT = 32;
 
-/** An incoming ask in an actor's mailbox; it settles itself by answering over the channel. */
-class AskEnvelope implements Envelope, Settler {
-  readonly type: string;
-  readonly data: unknown;
-  readonly ctx: Context;
-  readonly settle: Settler = this;
-  readonly #channel: Channel;
-  readonly #id: number;
-  constructor(type: string, data: unknown, ctx: Context, channel: Channel, id: number) {
-    this.type = type;
-    this.data = data;
-    this.ctx = ctx;
-    this.#channel = channel;
-    this.#id = id;
-  }
-  resolve(value: unknown): void {
-    this.#channel._answer(this.#id, value);
-  }
-  reject(error: unknown): void {
-    this.#channel._answerError(this.#id, error);
+/** A reference to an actor across a channel. */
+class RemoteRef<A = any> extends Ref<A> implements RemoteActor<A> {
+  readonly channel: Channel;
+  constructor(router: Router, channel: Channel, guid: string) {
+    super(router, guid);
+    this.channel = channel;
   }
 }
 
 /**
  * Two spaces paired over one transport. Made by {@link ActorSpace.addChannel}.
  */
-export class Channel extends EventEmitter<ChannelEvents> implements Router, RefExporter, RefImporter {
+export class Channel extends EventEmitter<ChannelEvents> {
   #id: string | null = null;
+  #phase: Phase;
+  #transport: Transport | null = null;
+  #handshake: Handshake | null;
+  #handshakeTimer: ReturnType<typeof setTimeout> | null = null;
+  readonly #host: ChannelHost;
+  readonly #options: ChannelOptions;
+  readonly #maxPayload: number;
+  readonly #window: number;
+  readonly #limits: Limits;
+  #peerMax: number;
+  #peerWindow: number;
+  #caller: Caller | undefined;
+  #session: string | null = null;
+  #local: string | null = null;
+  #remote: RemoteActor | null = null;
+  #closeInfo: { code: number; reason: string } | null = null;
+  #nextId = 0;
+  readonly #pending = new Map<number, PendingAsk>();
+  readonly #port: ChannelPort;
+  readonly #writer: FrameWriter;
+  readonly #credit: ReceiveWindow;
+  readonly #refs: RefTable;
+  readonly #heartbeat: Heartbeat | null;
+  #resumption: Resumption | null = null;
+  #inbound: Inbound;
+  #waiters: Array<[() => void, (error: unknown) => void]> | null = null;
+  // Control frames due (written with the next message).
+  #ping = false;
+  #pong = false;
+  #ackNow = false;
+  #creditNow = false;
+
+  /** @internal Use {@link ActorSpace.addChannel}. */
+  constructor(host: ChannelHost, transport: Transport, options: ChannelOptions = {}) {
+    super();
+    this.#host = host;
+    this.#options = options;
+    this.#maxPayload = positive('maxPayload', options.maxPayload, host.maxPayload);
+    const flow = options.flow ?? {};
+    this.#window = Math.max(positive('flow.window', flow.window, MIB), this.#maxPayload + 2);
+    this.#limits = options.limits ? dataLimits(options.limits) : host.limits;
+    this.#caller = options.caller;
+    this.#handshake = options.handshake ?? null;
+    // Without a handshake the peer's limits are taken to be this side's own.
+    this.#peerMax = this.#maxPayload;
+    this.#peerWindow = this.#window;
+    this.#port = new Channel.#Port(this);
+    this.#writer = new FrameWriter(this.#port, {
+      sendBuffer: positive('flow.sendBuffer', flow.sendBuffer, 16 * MIB),
+      answerBuffer: positive('flow.answerBuffer', flow.answerBuffer, 16 * MIB),
+      highWaterMark: positive('flow.highWaterMark', flow.highWaterMark, MIB),
+    });
+    this.#credit = new ReceiveWindow(this.#port, this.#window);
+    this.#refs = new RefTable(this.#port, this.#port);
+    this.#inbound = this.#newInbound();
+    const hb = options.heartbeat;
+    this.#heartbeat = hb && hb.interval > 0 ? new Heartbeat(this.#port, hb) : null;
+    this.#attach(transport);
+    const handshake = this.#handshake;
+    if (handshake) {
+      this.#phase = 'pairing';
+      this.#armTimer();
+      // A turn later, so that whoever added the channel listens to its events first.
+      queueMicrotask(() => {
+        if (this.#phase === 'pairing' && this.#transport === transport) handshake.begin(this.#port);
+      });
+    } else {
+      this.#phase = 'open';
+      this.#writer.rebase(this.#peerWindow, 0, 0);
+      queueMicrotask(() => this.#opened());
+    }
+  }
 
   /** Random id of this channel, for logs (made when first read). */
   get id(): string {
     this.#id ??= newId(10);
     return this.#id;
   }
-  readonly #space: SpaceInternals;
-  #transport: Transport;
-  readonly #options: ChannelOptions;
-  readonly #maxPayload: number;
-  #state: ChannelState = 'connecting';
-  #accepting = false;
-  #peerMax = Number.POSITIVE_INFINITY;
-  #nextId = 0;
-  // Asks waiting for answers, and asks from the peer being handled; made on first use.
-  #pending: Map<number, PendingAsk> | null = null;
-  #inbound: Map<number, Context> | null = null;
-  // Forwarders for references to third parties; made on first use (most channels never need one).
-  #exports: Map<string, ActorRef> | null = null;
-  #exportIds: Map<ActorRef, string> | null = null;
-  readonly #outbox: Outbox;
-  #resumable: boolean;
-  #flushQueued = false;
-  /** Data frames received so far on this session (the peer's sequence numbers). */
-  #received = 0;
-  #ackSent = 0;
-  #ackTimer: ReturnType<typeof setTimeout> | null = null;
-  #early: Frame[] | null = null;
-  #handshakeTimer: ReturnType<typeof setTimeout> | null = null;
-  #stopHeartbeat: (() => void) | null = null;
-  #lastSeen = Date.now();
-  #caller: Caller | undefined;
-  #remote: RemoteActor | null = null;
-  #localRoot: string | null = null;
-  #session: string | null = null;
-  #closeInfo: { code: number; reason: string } | null = null;
-  #suspended = false;
-
-  /** @internal Use {@link ActorSpace.addChannel}. */
-  constructor(space: SpaceInternals, transport: Transport, options: ChannelOptions = {}) {
-    super();
-    this.#space = space;
-    this.#transport = transport;
-    this.#options = options;
-    this.#maxPayload = options.maxPayload ?? space.maxPayload;
-    this.#caller = options.caller;
-    const r = options.resumable;
-    this.#resumable = r === true || (typeof r === 'object' && r !== null);
-    const limit =
-      typeof r === 'object' && r?.bufferLimit !== undefined ? r.bufferLimit : DEFAULT_REPLAY_LIMIT;
-    this.#outbox = new Outbox(this.#resumable, limit);
-    this.#attach(transport);
-
-    if (options.hello) {
-      const actor = options.hello.actor;
-      this.#localRoot = actor === undefined ? null : typeof actor === 'string' ? actor : actor.guid;
-      this.#sendHello(options.hello.token);
-    } else if (options.accept) {
-      this.#armHandshakeTimer('hello');
-    } else {
-      this.#state = 'open';
-      queueMicrotask(() => this.#opened());
-    }
-  }
-
-  #attach(transport: Transport): void {
-    this.#transport = transport;
-    // Events of a transport this channel has since replaced are ignored.
-    transport.onMessage((frame) => {
-      if (this.#transport === transport) this.#onMessage(frame);
-    });
-    transport.onClose((code, reason) => {
-      if (this.#transport === transport) this.#lostTransport(code, reason);
-    });
-  }
-
-  #sendHello(token: string | undefined): void {
-    const { route, resume } = this.#options.hello ?? {};
-    const hello: HelloFields = { v: PROTOCOL_VERSION };
-    if (route !== undefined) hello.route = route;
-    if (this.#localRoot !== null) hello.actor = this.#localRoot;
-    if (token !== undefined) hello.token = token;
-    if (this.#resumable) hello.resumable = true;
-    const session = this.#session ?? resume;
-    if (session !== undefined && session !== null) {
-      hello.resume = session;
-      hello.ack = this.#received;
-    }
-    if (Number.isFinite(this.#maxPayload)) hello.maxPayload = this.#maxPayload;
-    this.#transport.send(JSON.stringify([Kind.HELLO, hello]));
-    this.#armHandshakeTimer('welcome');
-  }
-
-  /**
-   * Client side of resumption: attach a new transport to this suspended channel and ask the
-   * server to resume the session. Pending asks and queued frames carry over.
-   * @throws ActorSpaceError `PROTOCOL` when the channel is not a suspended client channel.
-   */
-  reconnect(transport: Transport, token?: string): void {
-    if (!this.#options.hello || this.#state !== 'connecting' || !this.#suspended) {
-      throw new ActorSpaceError('PROTOCOL', 'reconnect() needs a suspended client channel');
-    }
-    this.#attach(transport);
-    this.#sendHello(token ?? this.#options.hello.token);
-  }
 
   /** Where the channel is in its life. */
   get state(): ChannelState {
-    return this.#state;
+    const phase = this.#phase;
+    return phase === 'open' || phase === 'closed' ? phase : 'connecting';
+  }
+
+  /** True while a resumable channel waits for a new transport (or for the welcome on one). */
+  get suspended(): boolean {
+    return this.#phase === 'suspended' || this.#phase === 'resuming';
   }
 
   /** The peer's root actor once pairing completed, or null. */
@@ -295,7 +291,7 @@ export class Channel extends EventEmitter<ChannelEvents> implements Router, RefE
     return this.#remote;
   }
 
-  /** The session id of the pairing (from the welcome), or null. */
+  /** The session id of the pairing, or null. */
   get session(): string | null {
     return this.#session;
   }
@@ -312,837 +308,595 @@ export class Channel extends EventEmitter<ChannelEvents> implements Router, RefE
 
   /** Asks sent over this channel that wait for an answer. */
   get pendingCount(): number {
-    return this.#pending?.size ?? 0;
+    return this.#pending.size;
+  }
+
+  /**
+   * Bytes of tells and asks this channel holds for the peer: waiting for credit, for the
+   * socket, or (resumable channels) for the peer's acknowledgement. Like `ws.bufferedAmount`.
+   */
+  get bufferedAmount(): number {
+    return this.#writer.heldData;
+  }
+
+  /**
+   * Resolves when the tells and asks held for the peer are below the high-water mark (at once
+   * when they already are): await it between bursts, as with `stream.write()` and 'drain'.
+   * @throws ActorSpaceError `CHANNEL_CLOSED` when the channel closes first.
+   * @example
+   * for (const row of rows) { if (channel.bufferedAmount > limit) await channel.ready(); ref.tell('row', row); }
+   */
+  ready(): Promise<void> {
+    if (this.#phase === 'closed') return Promise.reject(this.#closedError('wait for ready()'));
+    if (!this.#writer.needDrain) return RESOLVED;
+    return new Promise((resolve, reject) => (this.#waiters ??= []).push([resolve, reject]));
   }
 
   /**
    * A reference to the actor `guid` in the peer's space.
-   * @throws ActorSpaceError `INVALID_MESSAGE` when `guid` is not a non-empty string.
+   * @throws TypeError when `guid` is not a string of 1-256 characters.
    */
   makeRemote<A = any>(guid: string): RemoteActor<A> {
-    if (typeof guid !== 'string' || guid.length === 0 || guid.length > 256) {
-      throw new ActorSpaceError(
-        'INVALID_MESSAGE',
-        'makeRemote needs the remote actor guid (1-256 characters)',
+    if (typeof guid !== 'string' || guid.length === 0 || guid.length > MAX_NAME) {
+      throw new TypeError('makeRemote needs the remote actor guid (1-256 characters)');
+    }
+    return new RemoteRef<A>(this.#port, this, guid);
+  }
+
+  /**
+   * Attaches a new transport to a suspended channel and pairs over it again: the client with
+   * a fresh `clientHandshake` (a new token, say), the server with `serverHandshake(hello)` for
+   * the hello that asked to resume. Pending asks and queued frames carry over.
+   * @throws TypeError when the channel is not suspended or has no handshake.
+   */
+  resume(transport: Transport, handshake: Handshake | null = this.#handshake): void {
+    if (this.#phase !== 'suspended' || !handshake) {
+      throw new TypeError(
+        `resume() needs a suspended channel with a handshake (channel ${this.id} is ${this.#phase})`,
       );
     }
-    return new RemoteRef<A>(this, guid);
+    this.#handshake = handshake;
+    this.#phase = 'resuming';
+    this.#attach(transport);
+    this.#armTimer();
+    handshake.begin(this.#port);
   }
 
-  /** Closes the channel: frames already sent go out first, then pending asks reject with `CHANNEL_CLOSED`. */
+  /**
+   * Closes the channel: asks of the peer still being handled are rejected with
+   * `CHANNEL_CLOSED`, what can be written goes out first, then every pending ask of this
+   * side rejects with `CHANNEL_CLOSED`.
+   */
   close(code: number = CloseCode.NORMAL, reason = ''): void {
-    if (this.#state === 'closed') return;
-    if (this.#state === 'open') this.#flushSafely();
-    if ((this.#state as ChannelState) === 'closed') return;
+    if (this.#phase === 'closed') return;
+    if (this.#phase === 'open') {
+      this.#inbound.rejectAll(this.#closedError('finish handling it', code, reason));
+      this.#writer.flush();
+    }
+    if ((this.#phase as Phase) === 'closed') return;
     const transport = this.#transport;
     this.#teardown(code, reason);
-    transport.close(code, reason);
-  }
-
-  /** True while a resumable channel waits for a new transport. */
-  get suspended(): boolean {
-    return this.#suspended;
+    transport?.close(code, reason);
   }
 
   // ---- sending -------------------------------------------------------------------------
 
-  /** @internal Router: a tell to a remote actor. */
-  tellTo(guid: string, type: string, data: unknown): void {
-    this.#checkSendable(type);
-    const sender = this.#senderGuid();
-    const json = this.#encodeOut(data, type, guid);
-    const meta = encodedMeta;
-    const frame: TellFrame = [Kind.TELL, guid, type, json];
-    if (meta !== undefined || sender !== undefined) frame.push(meta ?? null);
-    if (sender !== undefined) frame.push(sender);
-    const text = JSON.stringify(frame);
-    this.#checkSize(text, `tell "${type}" to actor ${guid}`);
-    this.#send(text);
+  #tell(target: string, type: string, data: unknown): void {
+    checkType(type);
+    const text = this.#frame(Kind.TELL, 0, target, type, data, 'tell');
+    this.#writer.data(text, 0);
   }
 
-  /** @internal Router: an ask to a remote actor. */
-  askTo<R>(guid: string, type: string, data: unknown, opts: AskOptions | undefined): Promise<R> {
+  #ask<R>(target: string, type: string, data: unknown, opts: AskOptions | undefined): Promise<R> {
+    const id = this.#nextId + 1;
     let text: string;
     let timeout: number;
-    const id = ++this.#nextId;
     try {
-      this.#checkSendable(type);
-      timeout = askTimeout(opts, this.#space.askTimeout, type, guid);
-      const sender = this.#senderGuid();
-      const json = this.#encodeOut(data, type, guid);
-      const meta = encodedMeta;
-      const frame: AskFrame = [Kind.ASK, id, guid, type, json];
-      if (meta !== undefined || sender !== undefined) frame.push(meta ?? null);
-      if (sender !== undefined) frame.push(sender);
-      text = JSON.stringify(frame);
-      this.#checkSize(text, `ask "${type}" to actor ${guid}`);
+      checkType(type);
+      timeout = askTimeout(opts, this.#host.askTimeout, describeMessage('ask', type, target));
+      text = this.#frame(Kind.ASK, id, target, type, data, 'ask');
     } catch (error) {
       return Promise.reject(error);
     }
+    this.#nextId = id;
     return new Promise<R>((resolve, reject) => {
-      const ask = new PendingAsk(id, type, guid, timeout, opts?.signal, sharedWheel, this, resolve, reject);
-      (this.#pending ??= new Map()).set(id, ask);
-      this.#send(text);
+      const ask = new PendingAsk(
+        id,
+        type,
+        target,
+        timeout,
+        opts?.signal,
+        sharedWheel,
+        this.#port,
+        resolve,
+        reject,
+      );
+      this.#pending.set(id, ask);
+      this.#writer.data(text, id);
     });
   }
 
-  /** @internal PendingAsk callback: the ask timed out or was aborted; tell the peer. */
-  giveUp(ask: PendingAsk): void {
-    this.#pending?.delete(ask.id);
-    if (this.#state === 'open') this.#send(JSON.stringify([Kind.CANCEL, ask.id]));
-  }
-
-  #checkSendable(type: string): void {
-    if (this.#state === 'closed') {
-      throw new ActorSpaceError('CHANNEL_CLOSED', `channel ${this.id} is closed; cannot send "${type}"`, {
-        details: this.#closeInfo,
-      });
-    }
-    if (typeof type !== 'string' || type.length === 0 || type.length > 256) {
-      throw new ActorSpaceError('INVALID_MESSAGE', 'message type must be a string of 1-256 characters');
-    }
-    if (this.#outbox.full) {
+  /** Encodes a tell or ask and checks that it may be sent now. */
+  #frame(kind: 1 | 2, id: number, target: string, type: string, data: unknown, what: 'tell' | 'ask'): string {
+    if (this.#phase === 'closed') throw this.#closedError(`send ${describeMessage(what, type, target)}`);
+    const running = currentSender();
+    const sender = running instanceof Ref && running.router === this.#host.router ? running.guid : undefined;
+    let json: unknown;
+    try {
+      json = encode(data, this.#refs);
+    } catch (error) {
       throw new ActorSpaceError(
-        'MAILBOX_FULL',
-        `channel ${this.id} holds ${this.#outbox.size} frames the peer has not acknowledged; "${type}" was refused`,
+        'INVALID_MESSAGE',
+        `data of ${describeMessage(what, type, target)} cannot be encoded: ${(error as Error).message}`,
+        { cause: error },
       );
     }
-  }
-
-  #senderGuid(): string | undefined {
-    const sender = currentSender();
-    return sender instanceof Ref && sender.router === this.#space.router ? sender.guid : undefined;
-  }
-
-  /** Encodes outgoing data; its meta is then in `encodedMeta`. */
-  #encodeOut(data: unknown, type: string, guid: string): unknown {
-    try {
-      return encode(data, this);
-    } catch (error) {
-      throw new ActorSpaceError('INVALID_MESSAGE', `data of "${type}" to actor ${guid} cannot be encoded`, {
-        cause: error,
-      });
-    }
-  }
-
-  #checkSize(text: string, what: string): void {
+    const meta = encodedMeta;
+    const frame: unknown[] = kind === Kind.TELL ? [kind, target, type, json] : [kind, id, target, type, json];
+    if (meta !== undefined || sender !== undefined) frame.push(meta ?? null);
+    if (sender !== undefined) frame.push(sender);
+    const text = JSON.stringify(frame);
     if (exceedsBytes(text, this.#peerMax)) {
       throw new ActorSpaceError(
         'PAYLOAD_TOO_LARGE',
-        `${what} is larger than the peer's maxPayload of ${this.#peerMax} bytes`,
+        `${describeMessage(what, type, target)} is larger than the peer's maxPayload of ${this.#peerMax} bytes`,
       );
     }
-  }
-
-  #send(text: string): void {
-    this.#outbox.push(text);
-    if (this.#state !== 'open') return;
-    // A long turn writes every FLUSH_AT frames rather than all at its end, so the peer starts
-    // on the first ones while this side still produces the rest (both sides then work at once).
-    if (this.#outbox.unwritten >= FLUSH_AT) {
-      this.#flushSafely();
-      return;
+    if (!this.#writer.canHold(text.length + 1)) {
+      throw mailboxFull(
+        describeMessage(what, type, target),
+        `channel ${this.id} already holds ${this.#writer.heldData} bytes for the peer; await channel.ready() between bursts or raise flow.sendBuffer`,
+        { target, type, buffered: this.#writer.heldData },
+      );
     }
-    if (!this.#flushQueued) {
-      this.#flushQueued = true;
-      // A resolved promise's then() queues the same microtask as queueMicrotask, for a third of
-      // the cost in Node (no async-hooks wrapper); the flush catches its own errors.
-      RESOLVED.then((this.#flushTask ??= () => this.#flushQueued && this.#runFlushTask()));
-    }
+    return text;
   }
 
-  // Made on first send (idle channels never need it).
-  #flushTask: (() => void) | null = null;
+  // ---- receiving ---------------------------------------------------------------------------
 
-  #runFlushTask(): void {
-    this.#flushQueued = false;
-    if (this.#state === 'open') this.#flushSafely();
+  #attach(transport: Transport): void {
+    this.#transport = transport;
+    // Events of a transport this channel has since replaced are ignored.
+    transport.onMessage((message) => {
+      if (this.#transport === transport) this.#receive(message);
+    });
+    transport.onClose((code, reason) => {
+      if (this.#transport === transport) this.#lost(code, reason);
+    });
   }
 
-  /** Flushes outside any caller's stack: a transport that throws loses only itself. */
-  #flushSafely(): void {
-    try {
-      this.#flush();
-    } catch (error) {
-      const reason = `transport failed to send: ${String(error)}`;
-      this.#space.log('warn', `channel ${this.id}: ${reason}`, error);
-      const transport = this.#transport;
-      try {
-        transport.close(INTERNAL_ERROR, reason);
-      } catch {}
-      // A resumable channel keeps every unacknowledged frame and sends it again after a resume.
-      if (this.#transport === transport && this.#state === 'open')
-        this.#lostTransport(INTERNAL_ERROR, reason);
-    }
-  }
-
-  /** Control frames (ping, pong, ack) are not numbered and never replayed. */
-  #sendControl(text: string): void {
-    if (this.#state === 'open') this.#transport.send(text);
-  }
-
-  /** Writes the outbox: the frames of one turn share one transport message when they fit. */
-  #flush(): void {
-    if (this.#outbox.unwritten === 0) return;
-    const out = this.#outbox.takeUnwritten();
-    // An acknowledgement rides along with outgoing frames once a few are unacknowledged;
-    // acking every reply would only add bytes (the ack timer covers quiet periods).
-    if (this.#resumable && this.#received - this.#ackSent >= ACK_PIGGYBACK) out.push(this.#ackFrame());
-    if (out.length === 1) {
-      this.#transport.send(out[0] as string);
-      return;
-    }
-    const max = this.#peerMax;
-    let batch: string[] = [];
-    let size = 2;
-    for (const frame of out) {
-      if (batch.length > 0 && size + frame.length * 3 + 1 > max) {
-        this.#writeBatch(batch);
-        batch = [];
-        size = 2;
-      }
-      batch.push(frame);
-      size += frame.length * 3 + 1;
-    }
-    this.#writeBatch(batch);
-  }
-
-  #writeBatch(batch: string[]): void {
-    this.#transport.send(batch.length === 1 ? (batch[0] as string) : `[${batch.join(',')}]`);
-  }
-
-  // ---- references crossing the wire -------------------------------------------------------
-
-  /** @internal Codec hook: how a reference in outgoing data travels. */
-  exportRef(ref: unknown): WireRef {
-    if (ref instanceof Ref) {
-      if (ref.router === this.#space.router) return { g: ref.guid };
-      if (ref.router === this) return { g: ref.guid, y: 1 };
-    }
-    // A reference to a third party: export a forwarder the peer can address.
-    const key = ref as ActorRef;
-    this.#exportIds ??= new Map();
-    this.#exports ??= new Map();
-    let id = this.#exportIds.get(key);
-    if (id === undefined) {
-      id = `fwd.${newId()}`;
-      this.#exportIds.set(key, id);
-      this.#exports.set(id, key);
-    }
-    return { g: id };
-  }
-
-  /** @internal Codec hook: a working reference for an incoming wire reference. */
-  importRef(wire: WireRef): unknown {
-    if (typeof wire !== 'object' || wire === null || typeof wire.g !== 'string' || wire.g.length === 0) {
-      throw new TypeError('malformed actor reference');
-    }
-    return wire.y === 1 ? this.#space.localRef(wire.g) : this.makeRemote(wire.g);
-  }
-
-  // ---- receiving -------------------------------------------------------------------------
-
-  #onMessage(message: string | Uint8Array): void {
-    if (this.#state === 'closed') return;
-    this.#lastSeen = Date.now();
+  #receive(message: string | Uint8Array): void {
+    if (this.#phase === 'closed') return;
     let frames: Frame[];
     try {
       frames = decodeMessage(message, this.#maxPayload);
     } catch (error) {
       const v = error as ProtocolViolation;
-      this.#violation(v.message, v.closeCode ?? CloseCode.BAD_FRAME);
+      this.#violation(v.message, v.closeCode);
       return;
     }
-    const unsafe = typeof message === 'string' && UNSAFE_KEY.test(message);
-    const wasOpen = this.#state === 'open';
-    for (const frame of frames) {
-      // Stop when the channel closed, or lost its transport while handling this message (the
-      // rest is delivered again after a resume, as it was never counted as received).
-      if ((this.#state as ChannelState) === 'closed' || (wasOpen && this.#state !== 'open')) return;
-      try {
-        this.#onFrame(frame, unsafe);
-      } catch (error) {
-        this.#report(
-          error instanceof ActorSpaceError
-            ? error
-            : new ActorSpaceError(
-                'PROTOCOL',
-                `channel ${this.id} failed to handle a frame: ${String(error)}`,
-                {
-                  cause: error,
-                },
-              ),
-        );
+    try {
+      if (this.#phase === 'open') {
+        this.#inbound.receive(message as string, frames, decodedBatch);
+        return;
       }
+      if (frames.length !== 1 || !this.#handshake)
+        throw new ProtocolViolation('expected one handshake frame');
+      this.#handshake.receive(frames[0] as Frame, this.#port);
+    } catch (error) {
+      if (error instanceof ProtocolViolation) this.#violation(error.message, error.closeCode);
+      else this.#fail(error);
     }
   }
 
-  #onFrame(frame: Frame, unsafe: boolean): void {
-    if (this.#state !== 'open') {
-      this.#onHandshakeFrame(frame);
-      return;
-    }
-    const kind = frame[0];
-    if (kind <= Kind.ERROR && this.#resumable) this.#countReceived();
-    switch (kind) {
-      case Kind.TELL:
-        this.#onTell(frame, unsafe);
-        return;
-      case Kind.ASK:
-        this.#onAsk(frame, unsafe);
-        return;
-      case Kind.RESOLVE: {
-        const ask = this.#pending?.get(frame[1]);
-        if (!ask) return; // Answer to an ask that already gave up: nothing waits for it.
-        this.#pending?.delete(frame[1]);
-        let value: unknown;
-        try {
-          value = this.#decodeIn(frame[2], frame[3], unsafe);
-        } catch (error) {
-          ask.reject(error);
-          return;
-        }
-        ask.resolve(value);
-        return;
-      }
-      case Kind.REJECT: {
-        const ask = this.#pending?.get(frame[1]);
-        if (!ask) return;
-        this.#pending?.delete(frame[1]);
-        ask.reject(fromWireError(frame[2], 'ask'));
-        return;
-      }
-      case Kind.CANCEL: {
-        const ctx = this.#inbound?.get(frame[1]);
-        if (!ctx) return;
-        this.#inbound?.delete(frame[1]);
-        ctx.abort(new ActorSpaceError('ABORTED', 'the asker gave up (timeout or abort)'));
-        return;
-      }
-      case Kind.ERROR:
-        this.#report(fromWireError(frame[1], 'message'));
-        return;
+  #control(frame: Frame): void {
+    switch (frame[0]) {
       case Kind.PING:
-        this.#sendControl(`[${Kind.PONG}]`);
+        this.#pong = true;
+        this.#writer.schedule();
         return;
       case Kind.PONG:
+        this.#heartbeat?.pong();
         return;
       case Kind.ACK:
-        if (!this.#outbox.ack(frame[1])) this.#violation(`ack ${frame[1]} of a frame never sent`);
+        if (this.#resumption && !this.#resumption.ack(frame[1])) {
+          this.#violation(`ack ${frame[1]} of a frame never sent`);
+        }
+        return;
+      case Kind.CREDIT:
+        if (!this.#writer.credit(frame[1])) this.#violation(`credit ${frame[1]} cannot be right`);
         return;
       default:
-        this.#violation(`unexpected ${frame[0] === Kind.HELLO ? 'hello' : 'welcome'} on an open channel`);
+        this.#violation(`unexpected handshake frame on an open channel`);
     }
   }
 
-  #decodeIn(json: unknown, meta: unknown, unsafe: boolean): unknown {
-    if (unsafe) {
-      const key = findUnsafeKey(json) ?? findUnsafeKey(meta);
-      if (key) throw new ActorSpaceError('INVALID_MESSAGE', `message data has a forbidden key at "${key}"`);
-    }
-    try {
-      return decodeData(json, meta ?? undefined, this);
-    } catch (error) {
-      throw new ActorSpaceError(
-        'INVALID_MESSAGE',
-        `message data cannot be decoded: ${(error as Error).message}`,
-        {
-          cause: error,
-        },
-      );
-    }
+  /** Appends the control frames due now. */
+  #controlFrames(out: string[]): void {
+    if (this.#pong) out.push(`[${Kind.PONG}]`);
+    if (this.#ping) out.push(`[${Kind.PING}]`);
+    this.#pong = this.#ping = false;
+    this.#resumption?.control(out, this.#ackNow);
+    this.#credit.control(out, this.#creditNow);
+    this.#ackNow = this.#creditNow = false;
   }
 
-  #onTell(frame: TellFrame, unsafe: boolean): void {
-    const [, target, type, json, meta, senderGuid] = frame;
-    let data: unknown;
-    try {
-      data = this.#decodeIn(json, meta, unsafe);
-    } catch (error) {
-      this.#sendError(error as ActorSpaceError, target, type);
-      return;
+  // ---- pairing and resumption --------------------------------------------------------------
+
+  #paired(p: Pairing): void {
+    this.#clearTimer();
+    if (p.maxPayload) this.#peerMax = p.maxPayload;
+    if (p.window) this.#peerWindow = p.window;
+    if (p.caller) this.#caller = p.caller;
+    if (p.local) {
+      this.#local = p.local;
+      this.#refs.give(p.local);
     }
-    const ctx = new Context(senderGuid ? this.makeRemote(senderGuid) : undefined, this.#caller, this);
-    const entry = this.#space.entry(target);
-    if (!entry) {
-      const fwd = this.#exports?.get(target);
-      if (!fwd) {
-        this.#sendError(noSuchActor(target, type), target, type);
+    const resumption = this.#resumption;
+    if (p.resumed && resumption && this.#session !== null) {
+      const replay = resumption.rewind(p.ack ?? 0);
+      if (!replay) {
+        this.#violation(`resume ack ${p.ack} is ahead of the ${resumption.seq} frames sent`);
         return;
       }
-      try {
-        fwd.tell(type, data);
-      } catch (error) {
-        this.#sendError(asSpaceError(error), target, type);
-      }
+      this.#writer.requeue(replay.texts, replay.sizes);
+      this.#writer.rebase(this.#peerWindow, p.received ?? 0, p.consumed ?? 0);
+      resumption.acknowledged();
+      this.#phase = 'open';
+      this.#heartbeat?.start();
+      this.emit('resume', true);
+      this.#options.observer?.resumed?.(this, true);
+      this.#writer.flush();
       return;
     }
-    const envelope: Envelope = { type, data, ctx, settle: null };
-    if (!entry.mailbox.push(envelope)) {
-      this.#sendError(mailboxFull(target, type), target, type);
-      return;
-    }
-    entry.mailbox.run();
-  }
-
-  #onAsk(frame: AskFrame, unsafe: boolean): void {
-    const [, id, target, type, json, meta, senderGuid] = frame;
-    const inbound = (this.#inbound ??= new Map());
-    if (inbound.has(id)) {
-      this.#violation(`ask id ${id} is already in use`);
-      return;
-    }
-    let data: unknown;
-    try {
-      data = this.#decodeIn(json, meta, unsafe);
-    } catch (error) {
-      this.#sendReject(id, error);
-      return;
-    }
-    const ctx = new Context(senderGuid ? this.makeRemote(senderGuid) : undefined, this.#caller, this);
-    const entry = this.#space.entry(target);
-    if (!entry) {
-      const fwd = this.#exports?.get(target);
-      if (!fwd) {
-        this.#sendReject(id, noSuchActor(target, type));
-        return;
-      }
-      inbound.set(id, ctx);
-      fwd.ask(type, data, { timeout: 0, signal: ctx.signal }).then(
-        (value) => this._answer(id, value),
-        (error) => this._answerError(id, error),
-      );
-      return;
-    }
-    inbound.set(id, ctx);
-    if (!entry.mailbox.push(new AskEnvelope(type, data, ctx, this, id))) {
-      inbound.delete(id);
-      this.#sendReject(id, mailboxFull(target, type));
-      return;
-    }
-    entry.mailbox.run();
-  }
-
-  /** @internal Sends the answer of incoming ask `id`, unless the asker gave up. */
-  _answer(id: number, value: unknown): void {
-    if (!this.#inbound?.delete(id) || this.#state !== 'open') return;
-    let text: string;
-    try {
-      const json = encode(value, this);
-      const meta = encodedMeta;
-      text = JSON.stringify(meta === undefined ? [Kind.RESOLVE, id, json] : [Kind.RESOLVE, id, json, meta]);
-    } catch (error) {
-      this.#sendReject(
-        id,
-        new ActorSpaceError('INVALID_MESSAGE', 'the answer cannot be encoded', { cause: error }),
-      );
-      return;
-    }
-    if (exceedsBytes(text, this.#peerMax)) {
-      this.#sendReject(
-        id,
+    const again = this.#everOpened;
+    if (this.#session !== null) {
+      this.#endSession(
         new ActorSpaceError(
-          'PAYLOAD_TOO_LARGE',
-          `the answer is larger than the peer's maxPayload of ${this.#peerMax} bytes`,
+          'CHANNEL_CLOSED',
+          `session ${this.#session} could not be resumed; fresh session ${p.session} started`,
         ),
       );
-      return;
     }
-    this.#send(text);
+    this.#session = p.session;
+    this.#resumption =
+      p.resumable && this.#options.resumable ? (resumption ?? new Resumption(this.#port)) : null;
+    this.#writer.rebase(this.#peerWindow, 0, 0);
+    this.#remote = p.remote === null ? null : this.makeRemote(p.remote);
+    this.#phase = 'open';
+    if (again) {
+      this.#heartbeat?.start();
+      this.emit('resume', false);
+      this.#options.observer?.resumed?.(this, false);
+    } else this.#opened();
+    if (this.#remote && (this.#phase as Phase) === 'open') this.#host.paired(this.#local, this.#remote);
+    this.#writer.flush();
   }
 
-  /** @internal Sends the failure of incoming ask `id`, unless the asker gave up. */
-  _answerError(id: number, error: unknown): void {
-    if (!this.#inbound?.delete(id) || this.#state !== 'open') return;
-    if (!(error instanceof ActorSpaceError))
-      this.#space.log('debug', `handler failed: ${String(error)}`, error);
-    this.#sendReject(id, error);
+  /** Set once the channel first opened: a later pairing is a resume, or a fresh session. */
+  #everOpened = false;
+
+  #opened(): void {
+    if (this.#phase !== 'open') return;
+    this.#everOpened = true;
+    this.#heartbeat?.start();
+    this.emit('open');
+    this.#options.observer?.opened?.(this);
   }
 
-  #sendReject(id: number, error: unknown): void {
-    const wire: WireError = toWireError(error, this.#options.exposeStack === true);
-    this.#send(JSON.stringify([Kind.REJECT, id, wire]));
-  }
-
-  #sendError(error: ActorSpaceError, target: string, type: string): void {
-    this.#space.log('debug', error.message);
-    const wire = toWireError(error, false) as WireError & { target?: string; type?: string };
-    wire.details = { target, type };
-    this.#send(JSON.stringify([Kind.ERROR, wire]));
-  }
-
-  // ---- handshake -------------------------------------------------------------------------
-
-  #onHandshakeFrame(frame: Frame): void {
-    if (this.#accepting) {
-      (this.#early ??= []).push(frame);
-      return;
-    }
-    if (this.#options.accept && frame[0] === Kind.HELLO) {
-      this.#onHello(frame[1]);
-      return;
-    }
-    if (this.#options.hello && frame[0] === Kind.WELCOME) {
-      this.#onWelcome(frame[1]);
-      return;
-    }
-    this.#violation(this.#options.accept ? 'the first frame must be a hello' : 'expected a welcome first');
-  }
-
-  #onHello(hello: HelloFields): void {
-    if (hello.v !== PROTOCOL_VERSION) {
-      this.#violation(
-        `protocol version ${String(hello.v)} is not supported; this server speaks ${PROTOCOL_VERSION}`,
-      );
-      return;
-    }
-    const accept = this.#options.accept as NonNullable<ChannelOptions['accept']>;
-    if (typeof hello.maxPayload === 'number' && hello.maxPayload > 0) this.#peerMax = hello.maxPayload;
-    // A client that cannot resume never acknowledges: keeping its frames would only leak.
-    // Nothing was sent yet, so the outbox can still change its mind.
-    if (this.#resumable && hello.resumable !== true) {
-      this.#resumable = false;
-      this.#outbox.forget();
-    }
-    this.#accepting = true;
-    new Promise<AcceptResult>((resolve) => resolve(accept(hello, this))).then(
-      (result) => this.#accepted(hello, result),
-      (error) => this.#refused(error),
-    );
-  }
-
-  #accepted(hello: HelloFields, result: AcceptResult): void {
-    this.#accepting = false;
-    if (this.#state === 'closed') return;
-    if (result?.resume) {
-      this.#handOver(result.resume, hello);
-      return;
-    }
-    const root = result?.actor;
-    if (!(root instanceof Ref) || root.router !== this.#space.router) {
-      this.close(1011, 'accept() must return a root actor registered in this space');
-      return;
-    }
-    if (result.caller) this.#caller = result.caller;
-    this.#localRoot = root.guid;
-    this.#session = result.session ?? null;
-    const welcome: WelcomeFields = { v: PROTOCOL_VERSION, actor: root.guid };
-    if (result.session !== undefined) welcome.session = result.session;
-    if (Number.isFinite(this.#maxPayload)) welcome.maxPayload = this.#maxPayload;
-    this.#transport.send(JSON.stringify([Kind.WELCOME, welcome]));
-    this.#becomeOpen(typeof hello.actor === 'string' ? hello.actor : null);
-    const early = this.#early;
-    this.#early = null;
-    if (early) for (const frame of early) if (this.#state === 'open') this.#onFrame(frame, true);
-  }
-
-  /** Gives this channel's transport to the suspended channel whose session the hello resumes. */
-  #handOver(target: Channel, hello: HelloFields): void {
-    if (!(target instanceof Channel) || !target.suspended || target === this) {
-      this.close(1011, 'accept() returned a channel that cannot be resumed');
-      return;
-    }
-    const transport = this.#transport;
-    const early = this.#early ?? [];
-    this.#early = null;
-    // This channel ends without closing the transport it handed over.
-    this.#transport = DETACHED;
-    this.#teardown(CloseCode.NORMAL, `handed over to session ${target.session}`);
-    target._adopt(transport, hello, early);
-  }
-
-  /** @internal Server side of resumption: continue this suspended session over `transport`. */
-  _adopt(transport: Transport, hello: HelloFields, early: Frame[]): void {
-    this.#attach(transport);
-    if (typeof hello.maxPayload === 'number' && hello.maxPayload > 0) this.#peerMax = hello.maxPayload;
-    if (!this.#outbox.rewind(typeof hello.ack === 'number' ? hello.ack : 0)) {
-      this.#violation(`resume ack ${hello.ack} is ahead of the ${this.#outbox.seq} frames sent`);
-      return;
-    }
-    const welcome: WelcomeFields = { v: PROTOCOL_VERSION, resumed: true, ack: this.#received };
-    if (this.#localRoot) welcome.actor = this.#localRoot;
-    if (this.#session) welcome.session = this.#session;
-    if (Number.isFinite(this.#maxPayload)) welcome.maxPayload = this.#maxPayload;
-    this.#ackSent = this.#received;
-    transport.send(JSON.stringify([Kind.WELCOME, welcome]));
-    this.#resumed();
-    for (const frame of early) if (this.#state === 'open') this.#onFrame(frame, true);
-  }
-
-  #resumed(): void {
-    this.#clearHandshakeTimer();
-    this.#suspended = false;
-    this.#state = 'open';
-    this.#startHeartbeat();
-    this.emit('resume', true);
-    this.#flushSafely();
-  }
-
-  #refused(error: unknown): void {
-    this.#accepting = false;
-    this.#early = null;
-    if (this.#state === 'closed') return;
-    const e = asSpaceError(error);
-    const explicit = (e.details as { closeCode?: unknown } | undefined)?.closeCode;
-    const code =
-      typeof explicit === 'number'
-        ? explicit
-        : error instanceof ActorSpaceError
-          ? closeCodeFor(e.code)
-          : 1011;
-    this.#space.log('debug', `handshake refused (${code}): ${e.message}`);
-    this.close(
-      code,
-      error instanceof ActorSpaceError ? e.message : 'internal error while accepting the connection',
-    );
-  }
-
-  #onWelcome(welcome: WelcomeFields): void {
-    if (welcome.v !== PROTOCOL_VERSION) {
-      this.#violation(
-        `server speaks protocol version ${String(welcome.v)}; this client speaks ${PROTOCOL_VERSION}`,
-      );
-      return;
-    }
-    if (typeof welcome.maxPayload === 'number' && welcome.maxPayload > 0) this.#peerMax = welcome.maxPayload;
-    if (this.#suspended) {
-      if (welcome.resumed === true && welcome.session === this.#session) {
-        if (!this.#outbox.rewind(typeof welcome.ack === 'number' ? welcome.ack : 0)) {
-          this.#violation(`resume ack ${welcome.ack} is ahead of the ${this.#outbox.seq} frames sent`);
-          return;
-        }
-        this.#resumed();
-        return;
-      }
-      this.#startOver(welcome.session);
-    }
-    if (typeof welcome.session === 'string') this.#session = welcome.session;
-    this.#becomeOpen(typeof welcome.actor === 'string' ? welcome.actor : null);
-    if (this.#resumable) this.emit('resume', false);
-  }
-
-  /** The server did not resume the session (it expired): nothing of it survives. */
-  #startOver(session: string | undefined): void {
-    const lost = new ActorSpaceError(
-      'CHANNEL_CLOSED',
-      `session ${this.#session} could not be resumed${session ? `; fresh session ${session} started` : ''}`,
-    );
-    this.#suspended = false;
-    this.#failPending(lost);
-    const dropped = this.#outbox.reset();
+  /** The session is over: nothing of it waits any more. */
+  #endSession(error: ActorSpaceError): void {
+    this.#inbound.retire(error);
+    this.#inbound = this.#newInbound();
+    const pending = [...this.#pending.values()];
+    this.#pending.clear();
+    for (const ask of pending) ask.reject(error);
+    const dropped = this.#writer.reset();
+    this.#resumption?.reset();
+    this.#credit.reset();
+    this.#refs.clear();
+    if (this.#local) this.#refs.give(this.#local);
+    this.#session = null;
     if (dropped > 0) {
       this.#report(
         new ActorSpaceError(
           'CHANNEL_CLOSED',
-          `${dropped} frames sent to the expired session were not delivered`,
+          `${dropped} tells and asks were never delivered: ${error.message}`,
           {
             details: { dropped },
           },
         ),
       );
     }
-    this.#received = 0;
-    this.#ackSent = 0;
-    this.#exports = null;
-    this.#exportIds = null;
   }
 
-  #becomeOpen(remoteRoot: string | null): void {
-    this.#clearHandshakeTimer();
-    this.#state = 'open';
-    this.#remote = remoteRoot ? this.makeRemote(remoteRoot) : null;
-    this.#opened();
-    const root = this.#localRoot ? this.#space.entry(this.#localRoot) : undefined;
-    if (root && this.#remote && typeof root.actor.setRemoteActor === 'function') {
-      try {
-        root.actor.setRemoteActor(this.#remote);
-      } catch (error) {
-        this.#report(asSpaceError(error));
-      }
-    }
-    this.#flushSafely();
+  #newInbound(): Inbound {
+    return new Inbound(this.#port, this.#refs, this.#credit, this.#writer, this.#pending);
   }
 
-  #opened(): void {
-    if (this.#state !== 'open') return;
-    this.#startHeartbeat();
-    this.emit('open');
-  }
-
-  #startHeartbeat(): void {
-    const hb = this.#options.heartbeat;
-    if (!hb || !(hb.interval > 0) || this.#stopHeartbeat !== null) return;
-    this.#lastSeen = Date.now();
-    this.#stopHeartbeat = every(hb.interval, this);
-  }
-
-  #stopTimers(): void {
-    this.#stopHeartbeat?.();
-    this.#stopHeartbeat = null;
-    if (this.#ackTimer !== null) clearTimeout(this.#ackTimer);
-    this.#ackTimer = null;
-    this.#clearHandshakeTimer();
-  }
-
-  /** @internal Heartbeat ticker callback. */
-  tick(): void {
-    const hb = this.#options.heartbeat;
-    if (hb) this.#beat(hb);
-  }
-
-  #beat(hb: HeartbeatOptions): void {
-    if (Date.now() - this.#lastSeen > hb.timeout) {
-      this.#space.log('debug', `channel ${this.id}: no frame for ${hb.timeout} ms, closing`);
-      const reason = `no heartbeat for ${hb.timeout} ms`;
-      // A resumable session only loses its transport: the peer may come back and resume.
-      if (this.#canSuspend(CloseCode.TIMEOUT)) this.#transport.close(CloseCode.TIMEOUT, reason);
-      else this.close(CloseCode.TIMEOUT, reason);
-      return;
-    }
-    this.#sendControl(`[${Kind.PING}]`);
-  }
-
-  #armHandshakeTimer(what: string): void {
+  #armTimer(): void {
     const ms = this.#options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
     if (!(ms > 0 && Number.isFinite(ms))) return;
-    this.#clearHandshakeTimer();
+    this.#clearTimer();
     this.#handshakeTimer = setTimeout(() => {
       this.#handshakeTimer = null;
-      if (this.#state !== 'connecting') return;
-      // A resume attempt that stalls loses only its transport; a first handshake closes.
-      if (this.#suspended) this.#transport.close(CloseCode.TIMEOUT, `no ${what} within ${ms} ms`);
-      else this.close(CloseCode.TIMEOUT, `no ${what} within ${ms} ms`);
+      const reason = `no ${this.#handshake?.awaits ?? 'handshake'} within ${ms} ms`;
+      // A resume attempt that stalls loses only its transport; a first pairing closes.
+      if (this.#phase === 'resuming') this.#transport?.close(CloseCode.TIMEOUT, reason);
+      else if (this.#phase === 'pairing') this.close(CloseCode.TIMEOUT, reason);
     }, ms);
     (this.#handshakeTimer as { unref?: () => void }).unref?.();
   }
 
-  #clearHandshakeTimer(): void {
+  #clearTimer(): void {
     if (this.#handshakeTimer !== null) clearTimeout(this.#handshakeTimer);
     this.#handshakeTimer = null;
   }
 
-  // ---- resumption ------------------------------------------------------------------------
+  // ---- failure and teardown ----------------------------------------------------------------
 
-  #countReceived(): void {
-    this.#received++;
-    if (this.#received - this.#ackSent >= ACK_EVERY) this.#sendAck();
-    else if (this.#ackTimer === null) {
-      // One timer at a time, left running when an ack rides along with a batch: clearing and
-      // re-arming it for every request/response pair would cost more than the ack itself.
-      this.#ackTimer = setTimeout(() => {
-        this.#ackTimer = null;
-        this.#sendAck();
-      }, ACK_DELAY);
-      (this.#ackTimer as { unref?: () => void }).unref?.();
-    }
+  /** Whether losing the transport suspends the channel rather than closing it. */
+  get #canSuspend(): boolean {
+    // A client pairs again (resuming, or fresh after its session ended); a server keeps a
+    // session only for a client that can resume it.
+    return this.#handshake?.awaits === 'welcome'
+      ? this.#options.resumable === true
+      : this.#resumption !== null;
   }
 
-  #sendAck(): void {
-    if (this.#received > this.#ackSent) this.#sendControl(this.#ackFrame());
-  }
-
-  #ackFrame(): string {
-    this.#ackSent = this.#received;
-    return `[${Kind.ACK},${this.#received}]`;
-  }
-
-  #canSuspend(code: number): boolean {
-    return this.#resumable && this.#session !== null && !FINAL_CLOSE_CODES.has(code);
-  }
-
-  #lostTransport(code: number, reason: string): void {
-    if (this.#state === 'closed') return;
-    if (!this.#canSuspend(code) || (this.#state === 'connecting' && !this.#suspended)) {
+  #lost(code: number, reason: string): void {
+    if (this.#phase === 'closed') return;
+    this.#transport = null;
+    this.#clearTimer();
+    this.#heartbeat?.stop();
+    if (this.#phase === 'pairing' || FINAL.has(code) || !this.#canSuspend) {
       this.#teardown(code, reason);
       return;
     }
-    this.#suspended = true;
-    this.#state = 'connecting';
-    this.#stopTimers();
-    this.#space.log('debug', `channel ${this.id} suspended (${code} ${reason}); waiting for a resume`);
+    if (SESSION_OVER.has(code) && this.#session !== null) {
+      if (this.#handshake?.awaits !== 'welcome') {
+        this.#teardown(code, reason);
+        return;
+      }
+      this.#endSession(this.#closedError('answer', code, reason));
+    }
+    this.#phase = 'suspended';
+    this.#host.log('debug', `channel ${this.id} suspended (${code} ${reason})`);
     this.emit('suspend', code, reason);
+    this.#options.observer?.suspended?.(this, code, reason);
   }
 
-  // ---- failure and teardown ----------------------------------------------------------------
-
   #violation(message: string, code: number = CloseCode.BAD_FRAME): void {
-    this.#space.log('warn', `channel ${this.id} closed (${code}): ${message}`);
-    this.#report(
-      new ActorSpaceError(code === CloseCode.PAYLOAD_TOO_LARGE ? 'PAYLOAD_TOO_LARGE' : 'PROTOCOL', message, {
-        details: { closeCode: code },
-      }),
-    );
+    this.#host.log('warn', `channel ${this.id} closed (${code}): ${message}`);
+    const errorCode =
+      code === CloseCode.PAYLOAD_TOO_LARGE
+        ? 'PAYLOAD_TOO_LARGE'
+        : code === CloseCode.RATE_LIMITED
+          ? 'MAILBOX_FULL'
+          : 'PROTOCOL';
+    this.#report(new ActorSpaceError(errorCode, message, { details: { closeCode: code } }));
     this.close(code, message);
+  }
+
+  /** A failure inside this side (a bug, or a transport that throws): the channel closes with 1011. */
+  #fail(error: unknown): void {
+    const reason = `internal error: ${error instanceof Error ? error.message : String(error)}`;
+    this.#host.log('error', `channel ${this.id}: ${reason}`, error);
+    this.#report(asSpaceError(error));
+    this.close(CloseCode.INTERNAL_ERROR, reason);
   }
 
   #report(error: ActorSpaceError): void {
     if (this.listenerCount('error') > 0) this.emit('error', error);
-    this.#space.reportError(error, this);
+    this.#host.reportError(error, this);
   }
 
-  /** Rejects every ask waiting for an answer and aborts every handler working on one. */
-  #failPending(error: ActorSpaceError): void {
-    const pending = this.#pending ? [...this.#pending.values()] : [];
-    this.#pending = null;
-    for (const ask of pending) ask.reject(error);
-    const inbound = this.#inbound ? [...this.#inbound.values()] : [];
-    this.#inbound = null;
-    for (const ctx of inbound) ctx.abort(error);
+  #closedError(
+    what: string,
+    code = this.#closeInfo?.code,
+    reason = this.#closeInfo?.reason,
+  ): ActorSpaceError {
+    return new ActorSpaceError(
+      'CHANNEL_CLOSED',
+      `channel ${this.id} closed (${code}${reason ? `: ${reason}` : ''}); cannot ${what}`,
+      { details: { code, reason } },
+    );
   }
 
   #teardown(code: number, reason: string): void {
-    if (this.#state === 'closed') return;
-    this.#state = 'closed';
-    this.#suspended = false;
+    if (this.#phase === 'closed') return;
+    this.#phase = 'closed';
     this.#closeInfo = { code, reason };
-    this.#stopTimers();
-    this.#outbox.reset();
-    this.#early = null;
-    this.#failPending(
-      new ActorSpaceError(
-        'CHANNEL_CLOSED',
-        `channel ${this.id} closed (${code}${reason ? `: ${reason}` : ''}) before the answer arrived`,
-        { details: { code, reason } },
-      ),
-    );
-    this.#exports = null;
-    this.#exportIds = null;
-    this.#space.channelClosed(this);
+    this.#transport = null;
+    this.#clearTimer();
+    this.#heartbeat?.stop();
+    this.#endSession(this.#closedError('answer', code, reason));
+    this.#credit.stop();
+    this.#resumption?.stop();
+    const waiters = this.#waiters;
+    this.#waiters = null;
+    if (waiters) for (const [, reject] of waiters) reject(this.#closedError('wait for ready()'));
+    this.#host.channelClosed(this);
     this.emit('close', code, reason);
+    this.#options.observer?.closed?.(this, code, reason);
   }
-}
 
-function noSuchActor(target: string, type: string): ActorSpaceError {
-  return new ActorSpaceError(
-    'NO_SUCH_ACTOR',
-    `no actor "${target}" here for message "${type}"; is it registered?`,
-    {
-      details: { target, type },
-    },
-  );
-}
-
-function asSpaceError(error: unknown): ActorSpaceError {
-  if (error instanceof ActorSpaceError) return error;
-  return new ActorSpaceError('REMOTE_ERROR', error instanceof Error ? error.message : String(error), {
-    cause: error,
-  });
-}
-
-/** The close code a refused handshake uses for an error code. */
-function closeCodeFor(code: ErrorCode): number {
-  switch (code) {
-    case 'UNAUTHORIZED':
-      return CloseCode.UNAUTHENTICATED;
-    case 'FORBIDDEN':
-      return CloseCode.FORBIDDEN;
-    case 'NO_SUCH_ACTOR':
-      return CloseCode.UNKNOWN_ROUTE;
-    case 'PAYLOAD_TOO_LARGE':
-      return CloseCode.PAYLOAD_TOO_LARGE;
-    case 'TIMEOUT':
-      return CloseCode.TIMEOUT;
-    default:
-      return CloseCode.BAD_FRAME;
+  #drained(): void {
+    const waiters = this.#waiters;
+    this.#waiters = null;
+    if (waiters) for (const [resolve] of waiters) resolve();
+    this.emit('drain');
   }
+
+  /**
+   * The channel as its collaborators see it: each declares the interface it needs, and this
+   * one object (made once per channel, with shared methods) answers all of them.
+   */
+  static readonly #Port = class Port implements ChannelPort {
+    readonly #c: Channel;
+    constructor(channel: Channel) {
+      this.#c = channel;
+    }
+    // Router: references to the peer's actors send through here.
+    tellTo(guid: string, type: string, data: unknown): void {
+      this.#c.#tell(guid, type, data);
+    }
+    askTo<R>(guid: string, type: string, data: unknown, opts: AskOptions | undefined): Promise<R> {
+      return this.#c.#ask<R>(guid, type, data, opts);
+    }
+    // AskOwner: an ask gave up; the peer hears of it only if its frame went out.
+    giveUp(ask: PendingAsk): void {
+      const c = this.#c;
+      c.#pending.delete(ask.id);
+      if (ask.written && c.#phase !== 'closed') c.#writer.other(`[${Kind.CANCEL},${ask.id}]`);
+    }
+    // RefHost
+    get router(): Router {
+      return this.#c.#host.router;
+    }
+    localRef(guid: string): ActorRef {
+      return this.#c.#host.localRef(guid);
+    }
+    makeRemote(guid: string): ActorRef {
+      return this.#c.makeRemote(guid);
+    }
+    // WriterHost
+    get link(): Transport | null {
+      return this.#c.#phase === 'open' ? this.#c.#transport : null;
+    }
+    get peerMaxPayload(): number {
+      return this.#c.#peerMax;
+    }
+    keepAsk(id: number): boolean {
+      const ask = this.#c.#pending.get(id);
+      if (ask) ask.written = true;
+      return ask !== undefined;
+    }
+    control(out: string[]): void {
+      this.#c.#controlFrames(out);
+    }
+    controlFrame(frame: Frame): void {
+      this.#c.#control(frame);
+    }
+    written(text: string, size: number): boolean {
+      this.#c.#resumption?.keep(text, size);
+      return this.#c.#resumption !== null;
+    }
+    drained(): void {
+      this.#c.#drained();
+    }
+    overBudget(bytes: number): void {
+      this.#c.#violation(`the peer left ${bytes} bytes of answers unread`, CloseCode.RATE_LIMITED);
+    }
+    failed(error: unknown): void {
+      const c = this.#c;
+      const transport = c.#transport;
+      const reason = `transport failed to send: ${String(error)}`;
+      c.#host.log('warn', `channel ${c.id}: ${reason}`, error);
+      try {
+        transport?.close(CloseCode.INTERNAL_ERROR, reason);
+      } catch {}
+      // A resumable channel keeps every unacknowledged frame and writes it again after a resume.
+      if (transport && c.#transport === transport) c.#lost(CloseCode.INTERNAL_ERROR, reason);
+    }
+    // Resumption and credit hosts: a control frame is due.
+    release(size: number): void {
+      this.#c.#writer.release(size);
+    }
+    ackDue(): void {
+      this.#c.#ackNow = true;
+      this.#c.#writer.schedule();
+    }
+    creditDue(): void {
+      this.#c.#creditNow = true;
+      this.#c.#writer.schedule();
+    }
+    // HeartbeatHost
+    ping(): void {
+      this.#c.#ping = true;
+      this.#c.#writer.flush();
+    }
+    tick(): void {
+      const c = this.#c;
+      const hb = c.#options.heartbeat;
+      if (hb && c.#resumption?.stalled(hb.timeout)) {
+        c.#violation(`the peer acknowledged nothing for ${hb.timeout} ms`, CloseCode.RATE_LIMITED);
+      }
+    }
+    dead(timeout: number): void {
+      const c = this.#c;
+      const reason = `no heartbeat answer for ${timeout} ms`;
+      c.#host.log('debug', `channel ${c.id}: ${reason}`);
+      // A resumable session only loses its transport: the peer may come back and resume.
+      if (c.#canSuspend) c.#transport?.close(CloseCode.TIMEOUT, reason);
+      else c.close(CloseCode.TIMEOUT, reason);
+    }
+    // InboundHost
+    get caller(): Caller | undefined {
+      return this.#c.#caller;
+    }
+    get limits(): Limits {
+      return this.#c.#limits;
+    }
+    get exposeStack(): boolean {
+      return this.#c.#options.exposeStack === true;
+    }
+    deliver(
+      target: string,
+      type: string,
+      data: unknown,
+      sender: ActorRef | undefined,
+      origin: Inbound,
+      id: number,
+      cost: number,
+    ): Delivered | null {
+      const c = this.#c;
+      return c.#host.deliver(target, type, data, sender, c.#caller, c, origin, id, cost);
+    }
+    counted(): void {
+      this.#c.#resumption?.count();
+    }
+    report(error: ActorSpaceError): void {
+      this.#c.#report(error);
+    }
+    violation(message: string, code?: number): void {
+      this.#c.#violation(message, code);
+    }
+    log(message: string, details?: unknown): void {
+      this.#c.#host.log('debug', message, details);
+    }
+    // HandshakeLink
+    send(frame: string): void {
+      this.#c.#transport?.send(frame);
+    }
+    get session(): string | null {
+      return this.#c.#session;
+    }
+    get resumable(): boolean {
+      return this.#c.#options.resumable === true;
+    }
+    get maxPayload(): number {
+      return this.#c.#maxPayload;
+    }
+    get window(): number {
+      return this.#c.#window;
+    }
+    position(): { ack: number; received: number; consumed: number } {
+      const c = this.#c;
+      const ack = c.#resumption?.received ?? 0;
+      return { ack, ...c.#credit.position() };
+    }
+    paired(pairing: Pairing): void {
+      this.#c.#paired(pairing);
+    }
+  };
+}
+
+/** A positive number option, or its default. @throws RangeError */
+function positive(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !(value > 0)) {
+    throw new RangeError(`ChannelOptions.${name} must be a positive number, got ${String(value)}`);
+  }
+  return value;
 }

@@ -6,6 +6,8 @@
  * inside data (which cross as references). The output is what `superjson.serialize` makes, and
  * superjson reads it; tests hold the two equal.
  */
+import { ActorSpaceError } from './errors.js';
+
 /** Marks objects that must cross the wire as references (ActorRef implementations). */
 export const REF_MARK: unique symbol = Symbol.for('actorspace.ref');
 
@@ -23,6 +25,82 @@ export interface RefExporter {
 /** Turns wire references back into working references while decoding (supplied by the receiving channel). */
 export interface RefImporter {
   importRef(wire: WireRef): unknown;
+}
+
+/**
+ * Bounds on incoming message data, checked before a handler sees it: a message that breaks
+ * one is refused with `INVALID_MESSAGE`. Frames are already bounded by `maxPayload`; these
+ * bound what a frame of that size can make the receiver do.
+ */
+export interface DataLimits {
+  /** Deepest nesting of arrays and objects. @default 100 */
+  depth?: number;
+  /** Most elements of one array, Set or Map (the default is more than a 1 MiB frame can hold). @default 1048576 */
+  arrayLength?: number;
+  /**
+   * Most digits of one BigInt; parsing one is quadratic in its length (CPython chose 4,300
+   * for the same reason, CVE-2020-10735). @default 4300
+   */
+  bigintDigits?: number;
+}
+
+/** {@link DataLimits} with every field set. */
+export type Limits = Required<DataLimits>;
+
+/** The default {@link DataLimits}. */
+export const DEFAULT_LIMITS: Limits = Object.freeze({
+  depth: 100,
+  arrayLength: 1_048_576,
+  bigintDigits: 4300,
+});
+
+/**
+ * Fills in and checks data limits.
+ * @throws RangeError when a limit is not a positive integer.
+ */
+export function dataLimits(limits: DataLimits | undefined): Limits {
+  if (limits === undefined) return DEFAULT_LIMITS;
+  const out = { ...DEFAULT_LIMITS };
+  for (const key of ['depth', 'arrayLength', 'bigintDigits'] as const) {
+    const v = limits[key];
+    if (v === undefined) continue;
+    if (!(Number.isSafeInteger(v) && v > 0)) {
+      throw new RangeError(`DataLimits.${key} must be a positive integer, got ${String(v)}`);
+    }
+    out[key] = v;
+  }
+  return Object.freeze(out);
+}
+
+/**
+ * Checks decoded JSON against the limits and for keys that could pollute prototypes if a
+ * handler merged the value into an object (`__proto__` anywhere, `constructor` holding an
+ * object). Returns what is wrong, or null. Fails closed: data deeper than the limit is refused,
+ * never passed unchecked.
+ */
+export function inspectData(value: unknown, limits: Limits, path = '', depth = 0): string | null {
+  if (typeof value !== 'object' || value === null) return null;
+  if (depth >= limits.depth) return `data nests deeper than ${limits.depth} levels at "${path}"`;
+  if (Array.isArray(value)) {
+    if (value.length > limits.arrayLength) {
+      return `an array of ${value.length} elements at "${path}" is longer than ${limits.arrayLength}`;
+    }
+    for (let i = 0; i < value.length; i++) {
+      const hit = inspectData(value[i], limits, `${path}[${i}]`, depth + 1);
+      if (hit) return hit;
+    }
+    return null;
+  }
+  for (const key of Object.keys(value)) {
+    const child = (value as Record<string, unknown>)[key];
+    const here = path ? `${path}.${key}` : key;
+    if (key === '__proto__' || (key === 'constructor' && typeof child === 'object' && child !== null)) {
+      return `message data has a forbidden key at "${here}"`;
+    }
+    const hit = inspectData(child, limits, here, depth + 1);
+    if (hit) return hit;
+  }
+  return null;
 }
 
 /** Meta value that stands for `undefined` data, the commonest non-JSON value (a tell without data). */
@@ -374,8 +452,9 @@ export function encode(value: unknown, exporter: RefExporter | null): unknown {
  * Encodes message data as it travels in frames: a JSON-safe value and, when the value held
  * special values, its superjson meta (`undefined` for plain JSON, `0` for `undefined` data).
  * Actor references need a channel (`refs`); without one they throw.
- * @throws TypeError when the data holds a key superjson refuses (`__proto__`, `prototype`,
- * `constructor`) next to special values, a 64-bit typed array, or a reference without a channel.
+ * @throws ActorSpaceError `INVALID_MESSAGE` when the data holds a key superjson refuses
+ * (`__proto__`, `prototype`, `constructor`) next to special values, a 64-bit typed array, a
+ * reference without a channel, or nests too deeply to encode.
  *
  * @example
  * const { json, meta } = encodeData({ at: new Date() }); // meta: { values: { at: ['Date'] }, v: 1 }
@@ -384,8 +463,18 @@ export function encodeData(
   value: unknown,
   exporter: RefExporter | null = null,
 ): { json: unknown; meta: unknown } {
-  const json = encode(value, exporter);
-  return { json, meta: encodedMeta };
+  try {
+    const json = encode(value, exporter);
+    return { json, meta: encodedMeta };
+  } catch (error) {
+    throw invalid('data cannot be encoded', error);
+  }
+}
+
+function invalid(what: string, error: unknown): ActorSpaceError {
+  return new ActorSpaceError('INVALID_MESSAGE', `${what}: ${(error as Error)?.message ?? String(error)}`, {
+    cause: error,
+  });
 }
 
 // ---- decoding ------------------------------------------------------------------------------
@@ -410,6 +499,7 @@ function parsePath(path: string): string[] {
     }
     parts.push(segment);
   }
+  if (parts.length > limits.depth) throw new TypeError(`path "${path.slice(0, 64)}..." nests too deeply`);
   for (const key of parts) {
     if (FORBIDDEN_KEYS.has(key)) throw new TypeError(`path "${path}" is a prototype pollution risk`);
   }
@@ -420,11 +510,14 @@ const isContainer = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && (Array.isArray(v) || isPlainObject(v));
 
 let importer: RefImporter | null = null;
+// The limits of the decode that runs now (decoding is synchronous and never re-entered).
+let limits: Limits = DEFAULT_LIMITS;
 
 /** Applies an annotation tree to the JSON value it describes, children first, in place. */
-function applyTree(value: unknown, tree: unknown): unknown {
-  if (!Array.isArray(tree)) return applyChildren(value, tree);
-  if (tree[1] !== undefined) value = applyChildren(value, tree[1]);
+function applyTree(value: unknown, tree: unknown, depth: number): unknown {
+  if (depth > limits.depth) throw new TypeError('message meta nests too deeply');
+  if (!Array.isArray(tree)) return applyChildren(value, tree, depth);
+  if (tree[1] !== undefined) value = applyChildren(value, tree[1], depth);
   return untransform(value, tree[0]);
 }
 
@@ -441,7 +534,7 @@ function slot(parent: unknown, key: string): Record<string, unknown> {
   throw new TypeError(`path segment "${key}" leads nowhere`);
 }
 
-function applyChildren(value: unknown, children: unknown): unknown {
+function applyChildren(value: unknown, children: unknown, depth: number): unknown {
   if (typeof children !== 'object' || children === null) throw new TypeError('malformed annotations');
   for (const key of Object.keys(children)) {
     const path = parsePath(key);
@@ -449,7 +542,7 @@ function applyChildren(value: unknown, children: unknown): unknown {
     for (let i = 0; i < path.length - 1; i++) parent = slot(parent, path[i] as string)[path[i] as string];
     const last = path[path.length - 1] as string;
     const into = slot(parent, last);
-    into[last] = applyTree(into[last], (children as Record<string, unknown>)[key]);
+    into[last] = applyTree(into[last], (children as Record<string, unknown>)[key], depth + 1);
   }
   return value;
 }
@@ -460,8 +553,12 @@ function untransform(v: unknown, type: unknown): unknown {
       return undefined;
     case 'number':
       return Number(v);
-    case 'bigint':
-      return BigInt(v as string);
+    case 'bigint': {
+      if (typeof v !== 'string' || v.length > limits.bigintDigits + 1) {
+        throw new TypeError(`a BigInt may have at most ${limits.bigintDigits} digits`);
+      }
+      return BigInt(v);
+    }
     case 'Date':
       return new Date(v as string);
     case 'regexp': {
@@ -474,6 +571,7 @@ function untransform(v: unknown, type: unknown): unknown {
     case 'set':
     case 'map': {
       if (!Array.isArray(v)) throw new TypeError(`a ${type} must travel as an array`);
+      checkLength(v);
       const c = type === 'set' ? new Set(v) : new Map(v as [unknown, unknown][]);
       // Placeholders (null) of shared members collapse in a Set or Map; shared-object paths
       // address the members as they travelled, so keep those until the sharing is restored.
@@ -492,13 +590,20 @@ function untransform(v: unknown, type: unknown): unknown {
   if (Array.isArray(type)) {
     if (type[0] === 'typed-array') {
       const ctor = Object.hasOwn(TYPED_ARRAYS, type[1]) ? TYPED_ARRAYS[type[1]] : undefined;
-      if (ctor && Array.isArray(v)) return new ctor(v);
+      if (ctor && Array.isArray(v)) return new ctor(checkLength(v) as number[]);
     } else if (type[0] === 'custom' && type[1] === 'ref') {
       if (!importer) throw new TypeError('an actor reference can only be received over a channel');
       return importer.importRef(v as WireRef);
     }
   }
   throw new TypeError(`cannot decode a value annotated ${JSON.stringify(type)}`);
+}
+
+function checkLength(v: unknown[]): unknown[] {
+  if (v.length > limits.arrayLength) {
+    throw new TypeError(`a collection of ${v.length} elements is longer than ${limits.arrayLength}`);
+  }
+  return v;
 }
 
 type Keyed = Map<unknown, unknown> | Set<unknown>;
@@ -594,10 +699,10 @@ function list(v: unknown): string[] {
 }
 
 /**
- * Inverse of {@link encodeData}. `json` is decoded in place: pass what `JSON.parse` returned.
- * @throws TypeError when the meta is malformed or names a type this codec does not know.
+ * @internal {@link decodeData} with the limits filled in, throwing TypeError (the channel
+ * turns it into the error for the frame).
  */
-export function decodeData(json: unknown, meta: unknown, refs: RefImporter | null = null): unknown {
+export function decode(json: unknown, meta: unknown, refs: RefImporter | null, bounds: Limits): unknown {
   if (meta === undefined) return json;
   if (meta === UNDEFINED_META) return undefined;
   if (typeof meta !== 'object' || meta === null) throw new TypeError('message meta must be an object');
@@ -605,10 +710,11 @@ export function decodeData(json: unknown, meta: unknown, refs: RefImporter | nul
   if (v !== 1) throw new TypeError('message meta must be version 1');
   const prev = importer;
   importer = refs;
+  limits = bounds;
   // Sets and Maps made while decoding remember their members for the shared-object pass.
   if (referentialEqualities !== undefined) views = new Map();
   try {
-    let value = values === undefined ? json : applyTree(json, values);
+    let value = values === undefined ? json : applyTree(json, values, 0);
     if (referentialEqualities !== undefined) value = applyEqualities(value, referentialEqualities);
     return value;
   } catch (error) {
@@ -616,31 +722,28 @@ export function decodeData(json: unknown, meta: unknown, refs: RefImporter | nul
     throw error;
   } finally {
     importer = prev;
+    limits = DEFAULT_LIMITS;
     views = null;
   }
 }
 
 /**
- * Finds a key that could pollute prototypes if a handler merged the value into an object:
- * `__proto__` anywhere, or `constructor` holding an object. Returns the dotted path or null.
+ * Inverse of {@link encodeData}. `json` is decoded in place: pass what `JSON.parse` returned.
+ * @throws ActorSpaceError `INVALID_MESSAGE` when the meta is malformed, names a type this codec
+ *   does not know, or the value breaks `limits` (or holds a prototype-polluting key).
  */
-export function findUnsafeKey(value: unknown, path = '', depth = 0): string | null {
-  if (typeof value !== 'object' || value === null || depth > 256) return null;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      const hit = findUnsafeKey(value[i], `${path}[${i}]`, depth + 1);
-      if (hit) return hit;
-    }
-    return null;
+export function decodeData(
+  json: unknown,
+  meta: unknown,
+  refs: RefImporter | null = null,
+  limits?: DataLimits,
+): unknown {
+  const bounds = dataLimits(limits);
+  const problem = inspectData(json, bounds);
+  if (problem) throw new ActorSpaceError('INVALID_MESSAGE', problem);
+  try {
+    return decode(json, meta, refs, bounds);
+  } catch (error) {
+    throw invalid('data cannot be decoded', error);
   }
-  for (const key of Object.keys(value)) {
-    const child = (value as Record<string, unknown>)[key];
-    const here = path ? `${path}.${key}` : key;
-    if (key === '__proto__' || (key === 'constructor' && typeof child === 'object' && child !== null)) {
-      return here;
-    }
-    const hit = findUnsafeKey(child, here, depth + 1);
-    if (hit) return hit;
-  }
-  return null;
 }

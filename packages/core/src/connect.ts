@@ -4,12 +4,14 @@
  */
 
 import type { Actor } from './actor.js';
-import type { ActorRef, RemoteActor } from './actor-ref.js';
+import type { ActorRef } from './actor-ref.js';
 import { isActorRef } from './actor-ref.js';
 import { ActorSpace, type SpaceOptions } from './actor-space.js';
-import type { Channel, HeartbeatOptions } from './channel.js';
+import type { Channel, FlowOptions, HeartbeatOptions, RemoteActor } from './channel.js';
+import type { DataLimits } from './codec.js';
 import { EventEmitter } from './emitter.js';
 import { ActorSpaceError, CloseCode, errorCodeForClose } from './errors.js';
+import { clientHandshake, type Handshake } from './handshake.js';
 import { type WebSocketLike, webSocketTransport } from './transports/web-socket.js';
 
 /** Backoff of reconnect attempts: `initialDelay * factor^n`, capped at `maxDelay`, randomised by jitter. */
@@ -24,11 +26,6 @@ export interface ReconnectOptions {
   jitter?: boolean;
   /** Give up after this many failed attempts in a row. @default Infinity */
   maxAttempts?: number;
-  /**
-   * Frames kept for replay until the server acknowledges them; past it, sends fail with `MAILBOX_FULL`.
-   * @default 10000
-   */
-  bufferLimit?: number;
 }
 
 /** A WebSocket constructor: the browser's, Node 22's, or `ws`. */
@@ -52,8 +49,12 @@ export interface ConnectOptions {
   spaceOptions?: SpaceOptions;
   /** Milliseconds to wait for the welcome. @default 10000 */
   handshakeTimeout?: number;
-  /** Close and reconnect when the server goes silent. @default `{ interval: 25000, timeout: 60000 }` */
+  /** Close and reconnect when the server stops answering. @default `{ interval: 25000, timeout: 60000 }` */
   heartbeat?: HeartbeatOptions | false;
+  /** Flow control budgets of the connection (send buffer, window, high-water mark). */
+  flow?: FlowOptions;
+  /** Bounds on data arriving from the server. */
+  limits?: DataLimits;
   /**
    * Called once with a function that retries at once (skipping the backoff wait); returns a
    * function that unsubscribes. The browser build uses it for `online` / visibility events.
@@ -67,6 +68,8 @@ export type SessionStatus = 'connecting' | 'open' | 'reconnecting' | 'closed';
 /** Events of a {@link Session}. */
 export interface SessionEvents {
   status: [status: SessionStatus];
+  /** The tells and asks held for the server fell below the high-water mark again. */
+  drain: [];
   /** A failure nobody waited for: a refused reconnect, a tell the server could not deliver. */
   error: [error: ActorSpaceError];
 }
@@ -105,14 +108,17 @@ export class Session extends EventEmitter<SessionEvents> {
     return this.#status;
   }
 
-  /** The server root actor of the current connection. */
+  /**
+   * The server root actor of the current pairing.
+   * @throws ActorSpaceError `CHANNEL_CLOSED` when the session is not paired.
+   */
   get server(): RemoteActor {
     const remote = this.#channel?.remote;
     if (!remote) throw new ActorSpaceError('CHANNEL_CLOSED', 'the session is not paired with a server actor');
     return remote;
   }
 
-  /** The server's session id for the current connection. */
+  /** The server's session id for the current pairing. */
   get id(): string | null {
     return this.#channel?.session ?? null;
   }
@@ -120,6 +126,22 @@ export class Session extends EventEmitter<SessionEvents> {
   /** The channel of the current connection, if any. */
   get channel(): Channel | null {
     return this.#channel;
+  }
+
+  /** Bytes of tells and asks held for the server (see {@link Channel.bufferedAmount}). */
+  get bufferedAmount(): number {
+    return this.#channel?.bufferedAmount ?? 0;
+  }
+
+  /**
+   * Resolves when the tells and asks held for the server are below the high-water mark (see
+   * {@link Channel.ready}); await it between bursts.
+   * @throws ActorSpaceError `CHANNEL_CLOSED` when the session closes first.
+   */
+  ready(): Promise<void> {
+    if (!this.#channel)
+      return Promise.reject(new ActorSpaceError('CHANNEL_CLOSED', 'the session is not paired'));
+    return this.#channel.ready();
   }
 
   /** Closes the session for good: no more reconnects; pending asks reject with `CHANNEL_CLOSED`. */
@@ -135,19 +157,18 @@ export class Session extends EventEmitter<SessionEvents> {
   async start(): Promise<this> {
     if (this.#options.wake) this.#unwake = this.#options.wake(() => this.#retryNow());
     try {
-      const token = await this.#token();
+      const handshake = await this.#handshake();
       const socket = this.#socket();
-      const hello: { actor?: ActorRef; route: string; token?: string } = { route: this.#options.route };
-      if (this.#root) hello.actor = this.#root;
-      if (token !== undefined) hello.token = token;
-      const reconnect = this.#options.reconnect;
+      const options = this.#options;
       const channel = this.space.addChannel(socket, {
-        hello,
+        handshake,
         caller: SERVER_CALLER,
-        handshakeTimeout: this.#options.handshakeTimeout ?? 10_000,
-        heartbeat: this.#options.heartbeat ?? { interval: 25_000, timeout: 60_000 },
+        handshakeTimeout: options.handshakeTimeout ?? 10_000,
+        heartbeat: options.heartbeat ?? { interval: 25_000, timeout: 60_000 },
         // With reconnects the channel outlives its socket: pending asks and queued frames carry over.
-        resumable: reconnect === false ? false : { bufferLimit: reconnect?.bufferLimit ?? 10_000 },
+        resumable: options.reconnect !== false,
+        ...(options.flow && { flow: options.flow }),
+        ...(options.limits && { limits: options.limits }),
       });
       this.#channel = channel;
       await new Promise<void>((resolve, reject) => {
@@ -157,7 +178,7 @@ export class Session extends EventEmitter<SessionEvents> {
         };
         const onClose = (code: number, reason: string): void => {
           channel.off('open', onOpen);
-          reject(refusal(this.#url, this.#options.route, code, reason));
+          reject(refusal(this.#url, options.route, code, reason));
         };
         channel.once('open', onOpen);
         channel.once('close', onClose);
@@ -167,10 +188,10 @@ export class Session extends EventEmitter<SessionEvents> {
         this.#attempt = 0;
         this.#setStatus('open');
       });
+      channel.on('drain', () => this.emit('drain'));
       channel.on('close', (code, reason) => {
         if (this.#status === 'closed') return;
-        if (code !== CloseCode.NORMAL)
-          this.emit('error', refusal(this.#url, this.#options.route, code, reason));
+        if (code !== CloseCode.NORMAL) this.emit('error', refusal(this.#url, options.route, code, reason));
         this.#setStatus('closed');
         this.#stopRetrying();
       });
@@ -184,9 +205,14 @@ export class Session extends EventEmitter<SessionEvents> {
     }
   }
 
-  async #token(): Promise<string | undefined> {
+  /** A hello for one attempt, with a fresh token when `token` is a function. */
+  async #handshake(): Promise<Handshake> {
     const token = this.#options.token;
-    return typeof token === 'function' ? await token() : token;
+    const value = typeof token === 'function' ? await token() : token;
+    const hello: { route: string; actor?: ActorRef; token?: string } = { route: this.#options.route };
+    if (this.#root) hello.actor = this.#root;
+    if (value !== undefined) hello.token = value;
+    return clientHandshake(hello);
   }
 
   #socket(): WebSocketLike {
@@ -221,14 +247,14 @@ export class Session extends EventEmitter<SessionEvents> {
       return;
     }
     const delay = backoffDelay(this.#attempt++, r);
-    this.#retryTimer = setTimeout(() => this.#retry(), delay);
+    this.#retryTimer = setTimeout(() => void this.#retry(), delay);
   }
 
   #retryNow(): void {
     if (this.#status !== 'reconnecting' || this.#retryTimer === null) return;
     clearTimeout(this.#retryTimer);
     this.#retryTimer = null;
-    this.#retry();
+    void this.#retry();
   }
 
   async #retry(): Promise<void> {
@@ -236,10 +262,10 @@ export class Session extends EventEmitter<SessionEvents> {
     const channel = this.#channel;
     if (this.#status !== 'reconnecting' || !channel) return;
     try {
-      const token = await this.#token();
-      if (this.#status !== 'reconnecting') return;
+      const handshake = await this.#handshake();
+      if (this.#status !== 'reconnecting' || !channel.suspended) return;
       // A failed attempt suspends the channel again, which schedules the next one.
-      channel.reconnect(webSocketTransport(this.#socket()), token);
+      channel.resume(webSocketTransport(this.#socket()), handshake);
     } catch (error) {
       this.emit(
         'error',
@@ -284,35 +310,28 @@ function refusal(url: string, route: string, code: number, reason: string): Acto
 
 function defaultSocket(url: string): WebSocketLike {
   const WS = (globalThis as { WebSocket?: new (url: string) => WebSocketLike }).WebSocket;
-  if (!WS) {
-    throw new ActorSpaceError(
-      'PROTOCOL',
-      'no global WebSocket here; pass createSocket, or use @actorspace/node',
-    );
-  }
+  if (!WS) throw new TypeError('no global WebSocket here; pass createSocket, or use @actorspace/node');
   return new WS(url);
 }
 
 /**
  * Pairs a client root actor with a server route and keeps the pairing alive.
- * Resolves once paired; rejects with `UNAUTHORIZED` (4401), `FORBIDDEN` (4403) or
- * `PROTOCOL` (other refusals, with `details.code`) without retrying, or with
- * `CHANNEL_CLOSED` when the server cannot be reached.
+ * Resolves once paired; rejects without retrying when the server refuses: `UNAUTHORIZED`
+ * (4401), `FORBIDDEN` (4403), `NO_SUCH_ACTOR` (4404, unknown route), `PAYLOAD_TOO_LARGE`
+ * (4413), `PROTOCOL` (other refusals), each with `details.code`; with `CHANNEL_CLOSED` when the
+ * server cannot be reached.
  *
+ * @throws TypeError (rejects) for a URL that is not ws:// or wss://, or a missing route.
  * @example
  * const session = await connect('ws://localhost:8080/actorspace', { route: '/todos', actor: myRoot });
  * await session.server.ask('add', { text: 'milk' });
  */
 export function connect(url: string, options: ConnectOptions): Promise<Session> {
   if (typeof url !== 'string' || !/^wss?:\/\//i.test(url)) {
-    return Promise.reject(
-      new ActorSpaceError('INVALID_MESSAGE', `connect() needs a ws:// or wss:// URL, got ${String(url)}`),
-    );
+    return Promise.reject(new TypeError(`connect() needs a ws:// or wss:// URL, got ${String(url)}`));
   }
   if (!options || typeof options.route !== 'string' || options.route.length === 0) {
-    return Promise.reject(
-      new ActorSpaceError('INVALID_MESSAGE', 'connect() needs options.route, e.g. "/todos"'),
-    );
+    return Promise.reject(new TypeError('connect() needs options.route, e.g. "/todos"'));
   }
   let session: Session;
   try {

@@ -6,25 +6,30 @@
 export {
   type Actor,
   type ActorOptions,
-  type AskOptions,
-  type Caller,
   defineActor,
   type Handler,
-  type Handlers,
   type MessageContext,
-  type RemoteApi,
 } from './actor.js';
-export { type ActorRef, isActorRef, type RemoteActor } from './actor-ref.js';
-export { ActorSpace, type Logger, type SpaceEvents, type SpaceOptions } from './actor-space.js';
 export {
-  type AcceptResult,
+  type ActorRef,
+  type AskOptions,
+  type Handlers,
+  isActorRef,
+  type RemoteApi,
+} from './actor-ref.js';
+export { ActorSpace, type Logger, type SpaceEvents, type SpaceOptions } from './actor-space.js';
+export type { Caller } from './caller.js';
+export {
   Channel,
   type ChannelEvents,
+  type ChannelObserver,
   type ChannelOptions,
   type ChannelState,
+  type FlowOptions,
   type HeartbeatOptions,
+  type RemoteActor,
 } from './channel.js';
-export { decodeData, encodeData } from './codec.js';
+export { type DataLimits, decodeData, encodeData } from './codec.js';
 export {
   backoffDelay,
   type ConnectOptions,
@@ -41,11 +46,29 @@ export {
   type ActorSpaceErrorOptions,
   CloseCode,
   type CloseCodeValue,
+  closeCodeFor,
   type ErrorCode,
   errorCodeForClose,
+  httpStatusFor,
   isErrorCode,
 } from './errors.js';
-export { type HelloFields, Kind, PROTOCOL_VERSION, type WelcomeFields } from './protocol.js';
+export {
+  type Acceptance,
+  type ClientHello,
+  clientHandshake,
+  type Handshake,
+  type HandshakeLink,
+  type Pairing,
+  serverHandshake,
+} from './handshake.js';
+export {
+  type HelloFields,
+  Kind,
+  PROTOCOL_VERSION,
+  ProtocolViolation,
+  readHello,
+  type WelcomeFields,
+} from './protocol.js';
 export {
   ABNORMAL_CLOSURE,
   type CloseHandler,

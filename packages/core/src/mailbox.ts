@@ -1,24 +1,23 @@
 /**
  * Per-actor mailboxes: one message at a time, in arrival order, even when `receive` is
- * async (turn-based, like Orleans grains), with a bound on what may wait.
+ * async (turn-based, like Orleans grains). Messages from channels are bounded by the channel's
+ * flow-control window and always accepted; local sends are bounded by the mailbox limit.
+ * Messages are linked in place, so a cancelled ask leaves the queue at once and the queue's
+ * storage is exactly what it holds.
  */
-import type { Actor, Caller, MessageContext } from './actor.js';
+import type { Actor, MessageContext } from './actor.js';
 import type { ActorRef } from './actor-ref.js';
+import type { Caller } from './caller.js';
 import type { Channel } from './channel.js';
 import type { ActorSpaceError } from './errors.js';
+import { enter } from './internal/running.js';
 
-/** How an ask is answered: the handler's value or what it threw. */
-export interface Settler {
-  resolve(value: unknown): void;
-  reject(error: unknown): void;
-}
-
-/** One message waiting in a mailbox. `settle` is null for a tell. */
-export interface Envelope {
-  type: string;
-  data: unknown;
-  ctx: Context;
-  settle: Settler | null;
+/** Where a message came from: told when it leaves the mailbox, and how its ask is answered. */
+export interface Origin {
+  /** The message left the mailbox (its flow-control credit can come back). */
+  taken(cost: number): void;
+  answer(id: number, value: unknown): void;
+  fail(id: number, error: unknown): void;
 }
 
 const NOT_ABORTED = Symbol('not aborted');
@@ -62,13 +61,54 @@ export class Context implements MessageContext {
   }
 }
 
-// The actor whose receive is running right now (its synchronous part), so that messages it
-// sends can name it as their sender. JavaScript is single-threaded; this is exact.
-let running: ActorRef | null = null;
+/** One message in (or on its way through) a mailbox. */
+export class Envelope {
+  readonly type: string;
+  readonly data: unknown;
+  readonly ctx: Context;
+  /** Who waits for the answer and takes back the credit; null for a local tell. */
+  readonly origin: Origin | null;
+  /** The ask's id at its origin; 0 for a tell. */
+  readonly id: number;
+  readonly cost: number;
+  /** True when someone waits for the answer. */
+  readonly reply: boolean;
+  next: Envelope | null = null;
+  prev: Envelope | null = null;
+  /** The mailbox the message waits in, while it waits. */
+  box: Mailbox | null = null;
 
-/** The actor whose `receive` is executing now, if any. */
-export function currentSender(): ActorRef | null {
-  return running;
+  constructor(
+    type: string,
+    data: unknown,
+    ctx: Context,
+    origin: Origin | null,
+    id: number,
+    cost: number,
+    reply: boolean,
+  ) {
+    this.type = type;
+    this.data = data;
+    this.ctx = ctx;
+    this.origin = origin;
+    this.id = id;
+    this.cost = cost;
+    this.reply = reply;
+  }
+
+  /** Takes the message back: out of its mailbox if it still waits, and its handler's signal aborted. */
+  cancel(reason: ActorSpaceError): void {
+    this.box?.remove(this);
+    this.ctx.abort(reason);
+  }
+
+  resolve(value: unknown): void {
+    this.origin?.answer(this.id, value);
+  }
+
+  reject(error: unknown): void {
+    this.origin?.fail(this.id, error);
+  }
 }
 
 function isThenable(v: unknown): v is PromiseLike<unknown> {
@@ -85,8 +125,9 @@ export class Mailbox {
   readonly #ref: ActorRef;
   readonly #limit: number;
   readonly #reporter: TellErrorReporter;
-  #queue: Array<Envelope | undefined> = [];
-  #head = 0;
+  #head: Envelope | null = null;
+  #tail: Envelope | null = null;
+  #length = 0;
   #busy = false;
   #scheduled = false;
   #stopped: ActorSpaceError | null = null;
@@ -102,14 +143,39 @@ export class Mailbox {
 
   /** Messages waiting, not counting the one being handled. */
   get length(): number {
-    return this.#queue.length - this.#head;
+    return this.#length;
   }
 
-  /** Queues a message; false when the mailbox is full or stopped. */
-  push(envelope: Envelope): boolean {
-    if (this.#stopped || this.#queue.length - this.#head >= this.#limit) return false;
-    this.#queue.push(envelope);
+  /** True once stopped: nothing more is accepted. */
+  get stopped(): boolean {
+    return this.#stopped !== null;
+  }
+
+  /**
+   * Queues a message; false when the mailbox is stopped, or (`bounded`, a local send) full.
+   * Messages from channels are not bounded here: the channel's window bounds them.
+   */
+  push(env: Envelope, bounded: boolean): boolean {
+    if (this.#stopped || (bounded && this.#length >= this.#limit)) return false;
+    env.box = this;
+    env.prev = this.#tail;
+    if (this.#tail) this.#tail.next = env;
+    else this.#head = env;
+    this.#tail = env;
+    this.#length++;
     return true;
+  }
+
+  /** Takes a waiting message out of the queue; its origin gets its credit back. */
+  remove(env: Envelope): void {
+    if (env.box !== this) return;
+    if (env.prev) env.prev.next = env.next;
+    else this.#head = env.next;
+    if (env.next) env.next.prev = env.prev;
+    else this.#tail = env.prev;
+    env.next = env.prev = env.box = null;
+    this.#length--;
+    env.origin?.taken(env.cost);
   }
 
   /** Handles queued messages now, unless a message is already being handled. */
@@ -137,36 +203,34 @@ export class Mailbox {
     this.#current = null;
     if (current) {
       current.ctx.abort(reason);
-      current.settle?.reject(reason);
+      if (current.reply) current.reject(reason);
     }
-    const queue = this.#queue;
-    const head = this.#head;
-    this.#queue = [];
-    this.#head = 0;
-    for (let i = head; i < queue.length; i++) queue[i]?.settle?.reject(reason);
+    while (this.#head) {
+      const env = this.#head;
+      this.remove(env);
+      if (env.reply) env.reject(reason);
+    }
   }
 
   #drain(): void {
     this.#busy = true;
-    const queue = this.#queue;
-    while (this.#head < queue.length && !this.#stopped) {
-      const env = queue[this.#head] as Envelope;
-      queue[this.#head++] = undefined;
+    while (this.#head && !this.#stopped) {
+      const env = this.#head;
+      this.remove(env);
       if (env.ctx.aborted) {
-        env.settle?.reject(env.ctx.reason);
+        if (env.reply) env.reject(env.ctx.reason);
         continue;
       }
       let result: unknown;
-      const outer = running;
-      running = this.#ref;
+      const outer = enter(this.#ref);
       try {
         result = this.#actor.receive(env.type, env.data, env.ctx);
       } catch (error) {
-        running = outer;
+        enter(outer);
         this.#fail(env, error);
         continue;
       }
-      running = outer;
+      enter(outer);
       if (isThenable(result)) {
         // Stay busy until the handler's promise settles: the next message waits for it.
         this.#current = env;
@@ -176,24 +240,22 @@ export class Mailbox {
         );
         return;
       }
-      env.settle?.resolve(result);
-    }
-    if (this.#head === queue.length) {
-      queue.length = 0;
-      this.#head = 0;
+      if (env.reply) env.resolve(result);
     }
     this.#busy = false;
   }
 
   #next(env: Envelope, value: unknown, error: unknown): void {
+    if (this.#current !== env) return; // stopped meanwhile: already answered
     this.#current = null;
-    if (error === null) env.settle?.resolve(value);
-    else this.#fail(env, error);
+    if (error === null) {
+      if (env.reply) env.resolve(value);
+    } else this.#fail(env, error);
     this.#drain();
   }
 
   #fail(env: Envelope, error: unknown): void {
-    if (env.settle) env.settle.reject(error);
+    if (env.reply) env.reject(error);
     else this.#reporter.tellFailed(this.#ref.guid, error, env);
   }
 }

@@ -1,5 +1,5 @@
 /**
- * The ActorSpace wire protocol, version 1 (docs/protocol.md is the normative description).
+ * The ActorSpace wire protocol, version 2 (docs/protocol.md is the normative description).
  * A transport message is one JSON array frame `[kind, ...fields]`, or a batch: a JSON array
  * of frames, which is how the frames of one event-loop turn share one socket write.
  */
@@ -7,7 +7,7 @@ import { CloseCode } from './errors.js';
 import { exceedsBytes } from './internal/utf8.js';
 
 /** Protocol version spoken by this build; a hello with another version is closed with 4400. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** Frame kinds. Numbers keep frames short; docs/protocol.md names each one. */
 export const Kind = {
@@ -20,6 +20,7 @@ export const Kind = {
   PING: 8,
   PONG: 9,
   ACK: 10,
+  CREDIT: 11,
   HELLO: 16,
   WELCOME: 17,
 } as const;
@@ -30,13 +31,19 @@ export interface HelloFields {
   route?: string;
   actor?: string;
   token?: string;
+  /** Session to resume; `ack`, `received` and `consumed` then say where the client stands. */
   resume?: string;
   /** The client keeps and numbers its frames and can resume; without it the server keeps no replay buffer. */
   resumable?: boolean;
   /** Largest frame the client accepts, in bytes. */
   maxPayload?: number;
-  /** With `resume`: how many data frames of the session the client has received. */
+  /** Bytes of tells and asks the client accepts beyond what it has consumed (its credit window). */
+  window?: number;
+  /** With `resume`: data frames of the session received so far. */
   ack?: number;
+  /** With `resume`: bytes of tells and asks received, and consumed, so far (credit accounting). */
+  received?: number;
+  consumed?: number;
 }
 
 /** Server → client answer to a hello; nothing else is sent before it. */
@@ -45,9 +52,14 @@ export interface WelcomeFields {
   actor?: string;
   session?: string;
   maxPayload?: number;
-  /** True when the hello's `resume` session continues; `ack` then counts the frames the server received. */
+  window?: number;
+  /** The server keeps this session for a resume (the client asked, and the server allows it). */
+  resumable?: boolean;
+  /** True when the hello's `resume` session continues; `ack`, `received`, `consumed` then say where the server stands. */
   resumed?: boolean;
   ack?: number;
+  received?: number;
+  consumed?: number;
 }
 
 export type TellFrame = [typeof Kind.TELL, string, string, unknown, unknown?, string?];
@@ -59,6 +71,7 @@ export type ErrorFrame = [typeof Kind.ERROR, unknown];
 export type PingFrame = [typeof Kind.PING];
 export type PongFrame = [typeof Kind.PONG];
 export type AckFrame = [typeof Kind.ACK, number];
+export type CreditFrame = [typeof Kind.CREDIT, number];
 export type HelloFrame = [typeof Kind.HELLO, HelloFields];
 export type WelcomeFrame = [typeof Kind.WELCOME, WelcomeFields];
 
@@ -73,6 +86,7 @@ export type Frame =
   | PingFrame
   | PongFrame
   | AckFrame
+  | CreditFrame
   | HelloFrame
   | WelcomeFrame;
 
@@ -86,16 +100,23 @@ export class ProtocolViolation extends Error {
   }
 }
 
-const MAX_GUID_LENGTH = 256;
-const MAX_TYPE_LENGTH = 256;
+/** Longest actor guid, message type and route. */
+export const MAX_NAME = 256;
+/** Longest token in a hello (a JWT with a few claims is well under it). */
+const MAX_TOKEN = 16_384;
+/** Longest session id in a hello. */
+const MAX_SESSION = 128;
+
+/** True when the latest {@link decodeMessage} read a batch (read it right after the call). */
+export let decodedBatch = false;
 
 /**
  * Decodes one transport message into its frames. Throws {@link ProtocolViolation} (never
- * anything else) for input that is not a protocol v1 message.
+ * anything else) for input that is not a protocol message.
  */
 export function decodeMessage(message: string | Uint8Array, maxPayload: number): Frame[] {
   if (typeof message !== 'string') {
-    throw new ProtocolViolation('binary frames are not part of protocol v1; send JSON text');
+    throw new ProtocolViolation('binary frames are not part of the protocol; send JSON text');
   }
   if (exceedsBytes(message, maxPayload)) {
     throw new ProtocolViolation(
@@ -112,7 +133,8 @@ export function decodeMessage(message: string | Uint8Array, maxPayload: number):
   if (!Array.isArray(parsed) || parsed.length === 0) {
     throw new ProtocolViolation('frame must be a non-empty JSON array');
   }
-  if (Array.isArray(parsed[0])) {
+  decodedBatch = Array.isArray(parsed[0]);
+  if (decodedBatch) {
     for (const frame of parsed) checkFrame(frame);
     return parsed as Frame[];
   }
@@ -120,16 +142,34 @@ export function decodeMessage(message: string | Uint8Array, maxPayload: number):
   return [parsed as Frame];
 }
 
+/** True for TELL and ASK: the frames that enter mailboxes and spend credit. */
+export function isDataFrame(frame: Frame): frame is TellFrame | AskFrame {
+  return frame[0] === Kind.TELL || frame[0] === Kind.ASK;
+}
+
+/**
+ * The credit a message of `length` characters spends when it carries tells or asks: the sum,
+ * over its frames, of each frame's length plus one. Both sides compute it from the message
+ * alone (`[a,b]` is one longer than a, b and a comma; a single frame one shorter).
+ */
+export function messageCost(length: number, batch: boolean): number {
+  return batch ? length - 1 : length + 1;
+}
+
 function isId(v: unknown): v is number {
   return typeof v === 'number' && Number.isSafeInteger(v) && v > 0;
 }
 
-function isName(v: unknown, max: number): v is string {
+function isCount(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+}
+
+function isName(v: unknown, max = MAX_NAME): v is string {
   return typeof v === 'string' && v.length > 0 && v.length <= max;
 }
 
 function isOptionalName(v: unknown): boolean {
-  return v === undefined || v === null || isName(v, MAX_GUID_LENGTH);
+  return v === undefined || v === null || isName(v);
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -145,21 +185,10 @@ function checkFrame(f: unknown): void {
 function frameShapeOk(f: unknown[]): boolean {
   switch (f[0]) {
     case Kind.TELL:
-      return (
-        f.length >= 4 &&
-        f.length <= 6 &&
-        isName(f[1], MAX_GUID_LENGTH) &&
-        isName(f[2], MAX_TYPE_LENGTH) &&
-        isOptionalName(f[5])
-      );
+      return f.length >= 4 && f.length <= 6 && isName(f[1]) && isName(f[2]) && isOptionalName(f[5]);
     case Kind.ASK:
       return (
-        f.length >= 5 &&
-        f.length <= 7 &&
-        isId(f[1]) &&
-        isName(f[2], MAX_GUID_LENGTH) &&
-        isName(f[3], MAX_TYPE_LENGTH) &&
-        isOptionalName(f[6])
+        f.length >= 5 && f.length <= 7 && isId(f[1]) && isName(f[2]) && isName(f[3]) && isOptionalName(f[6])
       );
     case Kind.RESOLVE:
       return f.length >= 3 && f.length <= 4 && isId(f[1]);
@@ -173,11 +202,63 @@ function frameShapeOk(f: unknown[]): boolean {
     case Kind.PONG:
       return f.length === 1;
     case Kind.ACK:
-      return f.length === 2 && typeof f[1] === 'number' && Number.isSafeInteger(f[1]) && f[1] >= 0;
+    case Kind.CREDIT:
+      return f.length === 2 && isCount(f[1]);
     case Kind.HELLO:
     case Kind.WELCOME:
       return f.length === 2 && isRecord(f[1]) && typeof f[1].v === 'number';
     default:
       throw new ProtocolViolation(`unknown frame kind ${JSON.stringify(f[0])?.slice(0, 32)}`);
   }
+}
+
+/** A field of a hello or welcome that is absent, or passes `ok`. */
+function field(fields: Record<string, unknown>, name: string, ok: (v: unknown) => boolean): void {
+  const v = fields[name];
+  if (v !== undefined && !ok(v)) {
+    throw new ProtocolViolation(`handshake field "${name}" is malformed`);
+  }
+}
+
+/**
+ * Checks every field of a hello or welcome: names and ids within their lengths, counts as
+ * non-negative safe integers, sizes as positive ones. Unknown fields are ignored.
+ * @throws ProtocolViolation (4400) for a malformed field or another protocol version.
+ */
+export function checkHandshake<T extends HelloFields | WelcomeFields>(
+  fields: T,
+  what: 'hello' | 'welcome',
+): T {
+  const f = fields as unknown as Record<string, unknown>;
+  if (f.v !== PROTOCOL_VERSION) {
+    throw new ProtocolViolation(
+      `protocol version ${String(f.v).slice(0, 16)} in the ${what} is not spoken here; this side speaks ${PROTOCOL_VERSION}`,
+    );
+  }
+  field(f, 'route', (v) => typeof v === 'string' && v.length <= MAX_NAME);
+  field(f, 'actor', (v) => isName(v));
+  field(f, 'token', (v) => typeof v === 'string' && v.length <= MAX_TOKEN);
+  field(f, 'resume', (v) => isName(v, MAX_SESSION));
+  field(f, 'session', (v) => isName(v, MAX_SESSION));
+  field(f, 'resumable', (v) => typeof v === 'boolean');
+  field(f, 'resumed', (v) => typeof v === 'boolean');
+  field(f, 'maxPayload', isId);
+  field(f, 'window', isId);
+  field(f, 'ack', isCount);
+  field(f, 'received', isCount);
+  field(f, 'consumed', isCount);
+  return fields;
+}
+
+/**
+ * Reads the first message of a server-side connection: it must be exactly one hello.
+ * @throws ProtocolViolation with the close code to use (4400, 4413).
+ */
+export function readHello(message: string | Uint8Array, maxPayload: number): HelloFields {
+  const frames = decodeMessage(message, maxPayload);
+  const first = frames[0] as Frame;
+  if (frames.length !== 1 || first[0] !== Kind.HELLO) {
+    throw new ProtocolViolation('the first message must be one hello frame');
+  }
+  return checkHandshake(first[1], 'hello');
 }

@@ -14,6 +14,11 @@ export type CloseHandler = (code: number, reason: string) => void;
  */
 export interface Transport {
   send(frame: string): void;
+  /**
+   * Bytes accepted by `send` and not yet handed to the network, when the transport knows
+   * (`WebSocket.bufferedAmount`); a channel stops writing while it is above its high-water mark.
+   */
+  readonly bufferedAmount?: number;
   close(code?: number, reason?: string): void;
   /** Sets the one handler for incoming frames. */
   onMessage(handler: FrameHandler): void;

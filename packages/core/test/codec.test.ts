@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import SuperJSON from 'superjson';
 import { describe, expect, it } from 'vitest';
-import { decodeData, encodeData, findUnsafeKey, isPlainJson } from '../src/codec.js';
+import { DEFAULT_LIMITS, decode, decodeData, encodeData, inspectData, isPlainJson } from '../src/codec.js';
 
 // The reference implementation of the wire form, configured as the codec behaves.
 const superjson = new SuperJSON();
@@ -95,7 +95,11 @@ describe('codec', () => {
   it('round-trips any JSON value exactly (property)', () => {
     fc.assert(
       fc.property(
-        fc.jsonValue().filter((v) => findUnsafeKey(v) === null && !JSON.stringify(v).includes('"__proto__"')),
+        fc
+          .jsonValue()
+          .filter(
+            (v) => inspectData(v, DEFAULT_LIMITS) === null && !JSON.stringify(v).includes('"__proto__"'),
+          ),
         (value) => {
           expect(roundTrip(value)).toEqual(value);
         },
@@ -294,9 +298,62 @@ describe('codec', () => {
   });
 
   it('finds keys that could pollute prototypes', () => {
-    expect(findUnsafeKey(JSON.parse('{"a":{"__proto__":{"x":1}}}'))).toBe('a.__proto__');
-    expect(findUnsafeKey(JSON.parse('[{"constructor":{"prototype":{}}}]'))).toBe('[0].constructor');
-    expect(findUnsafeKey({ constructor: 'a string is harmless', b: [1, 2] })).toBeNull();
+    expect(inspectData(JSON.parse('{"a":{"__proto__":{"x":1}}}'), DEFAULT_LIMITS)).toMatch('a.__proto__');
+    expect(inspectData(JSON.parse('[{"constructor":{"prototype":{}}}]'), DEFAULT_LIMITS)).toMatch(
+      '[0].constructor',
+    );
+    expect(inspectData({ constructor: 'a string is harmless', b: [1, 2] }, DEFAULT_LIMITS)).toBeNull();
+  });
+
+  it('refuses data past its limits, failing closed: nothing deeper than the depth limit passes unchecked', () => {
+    const deep = (n: number) => JSON.parse(`${'{"a":'.repeat(n)}{"__proto__":{"x":1}}${'}'.repeat(n)}`);
+    const limits = { ...DEFAULT_LIMITS, depth: 300 };
+    // Past depth 256 the old scan gave up and passed the key through.
+    expect(inspectData(deep(280), limits)).toMatch('__proto__');
+    expect(inspectData(deep(400), limits)).toMatch('deeper than 300');
+    expect(inspectData(deep(150), DEFAULT_LIMITS)).toMatch('deeper than 100');
+    expect(inspectData(new Array(11).fill(0), { ...DEFAULT_LIMITS, arrayLength: 10 })).toMatch(
+      'longer than 10',
+    );
+    expect(() => decodeData(deep(120), undefined)).toThrow(
+      expect.objectContaining({ code: 'INVALID_MESSAGE' }),
+    );
+    const plain = JSON.parse(`${'['.repeat(120)}1${']'.repeat(120)}`);
+    expect(() => decodeData(plain, undefined)).toThrow(expect.objectContaining({ code: 'INVALID_MESSAGE' }));
+    expect(decodeData(plain, undefined, null, { depth: 200 })).toBe(plain);
+  });
+
+  it('refuses BigInts longer than bigintDigits before parsing them', () => {
+    const meta = { values: ['bigint'], v: 1 };
+    expect(decodeData('9'.repeat(4300), meta)).toBe(BigInt('9'.repeat(4300)));
+    expect(decodeData('-1234', meta, null, { bigintDigits: 4 })).toBe(-1234n);
+    const err = (() => {
+      try {
+        decodeData('9'.repeat(900_000), meta);
+      } catch (e) {
+        return e as { code: string; message: string };
+      }
+    })();
+    expect(err?.code).toBe('INVALID_MESSAGE');
+    expect(err?.message).toMatch('at most 4300 digits');
+  });
+
+  it('refuses Sets, Maps and typed arrays longer than arrayLength', () => {
+    const limits = { ...DEFAULT_LIMITS, arrayLength: 3 };
+    expect(() => decode([1, 2, 3, 4], { values: ['set'], v: 1 }, null, limits)).toThrow('longer than 3');
+    expect(() =>
+      decode([1, 2, 3, 4], { values: [['typed-array', 'Uint8Array']], v: 1 }, null, limits),
+    ).toThrow('longer than 3');
+    expect(decode([1, 2, 3], { values: ['set'], v: 1 }, null, limits)).toEqual(new Set([1, 2, 3]));
+  });
+
+  it('throws ActorSpaceError INVALID_MESSAGE from its public functions', () => {
+    expect(() => encodeData(new BigInt64Array(1))).toThrow(
+      expect.objectContaining({ code: 'INVALID_MESSAGE' }),
+    );
+    expect(() => decodeData(1, { values: ['Nope'], v: 1 })).toThrow(
+      expect.objectContaining({ code: 'INVALID_MESSAGE' }),
+    );
   });
 
   it('refuses malformed meta with an error instead of a wrong value', () => {
@@ -321,7 +378,10 @@ describe('codec', () => {
     ];
     for (const meta of bad) {
       const json = { a: [0, 1], b: [4294967295] };
-      expect(() => decodeData(json, meta, null), JSON.stringify(meta)).toThrow(TypeError);
+      expect(() => decode(json, meta, null, DEFAULT_LIMITS), JSON.stringify(meta)).toThrow(TypeError);
+      expect(() => decodeData(json, meta, null), JSON.stringify(meta)).toThrow(
+        expect.objectContaining({ code: 'INVALID_MESSAGE' }),
+      );
       expect(json.a.length).toBe(2);
     }
     expect(({} as Record<string, unknown>).x).toBeUndefined();

@@ -1,4 +1,12 @@
-import { ActorSpaceError, CloseCode, type ErrorCode, errorCodeForClose, isErrorCode } from '@actorspace/core';
+import {
+  ActorSpaceError,
+  CloseCode,
+  closeCodeFor,
+  type ErrorCode,
+  errorCodeForClose,
+  httpStatusFor,
+  isErrorCode,
+} from '@actorspace/core';
 import { describe, expect, it } from 'vitest';
 import { fromWireError, toWireError } from '../src/errors.js';
 
@@ -37,19 +45,29 @@ describe('errors', () => {
     expect(fromWireError(null, 'ask').code).toBe('REMOTE_ERROR');
   });
 
-  it('maps handshake close codes to error codes', () => {
-    expect(errorCodeForClose(CloseCode.UNAUTHENTICATED)).toBe('UNAUTHORIZED');
-    expect(errorCodeForClose(CloseCode.FORBIDDEN)).toBe('FORBIDDEN');
-    expect(errorCodeForClose(CloseCode.PAYLOAD_TOO_LARGE)).toBe('PAYLOAD_TOO_LARGE');
-    for (const code of [
-      CloseCode.BAD_FRAME,
-      CloseCode.UNKNOWN_ROUTE,
-      CloseCode.TIMEOUT,
-      CloseCode.RATE_LIMITED,
-      1006,
-    ]) {
-      expect(errorCodeForClose(code)).toBe('PROTOCOL');
+  it('maps each error code to one close code and HTTP status, and close codes back', () => {
+    const rows: Array<[ErrorCode, number, number]> = [
+      ['TIMEOUT', 4408, 504],
+      ['NO_SUCH_ACTOR', 4404, 404],
+      ['CHANNEL_CLOSED', 1001, 503],
+      ['REMOTE_ERROR', 1011, 502],
+      ['MAILBOX_FULL', 4429, 429],
+      ['PAYLOAD_TOO_LARGE', 4413, 413],
+      ['UNAUTHORIZED', 4401, 401],
+      ['FORBIDDEN', 4403, 403],
+      ['PROTOCOL', 4400, 400],
+      ['INVALID_MESSAGE', 4400, 400],
+    ];
+    for (const [code, close, status] of rows) {
+      expect(closeCodeFor(code), code).toBe(close);
+      expect(httpStatusFor(code), code).toBe(status);
+      if (code !== 'INVALID_MESSAGE') expect(errorCodeForClose(close), String(close)).toBe(code);
     }
+    expect(httpStatusFor('ABORTED')).toBe(499);
+    // A 4400 reads back as PROTOCOL; codes the table does not have as PROTOCOL too.
+    expect(errorCodeForClose(CloseCode.BAD_FRAME)).toBe('PROTOCOL');
+    expect(errorCodeForClose(1006)).toBe('PROTOCOL');
+    expect(errorCodeForClose(1000)).toBe('PROTOCOL');
   });
 
   it('keeps the cause', () => {

@@ -1,4 +1,17 @@
-import { ActorSpace, type Channel, type ChannelOptions, createMemoryTransportPair } from '@actorspace/core';
+import {
+  type Acceptance,
+  ActorSpace,
+  ActorSpaceError,
+  type Channel,
+  type ChannelOptions,
+  closeCodeFor,
+  createMemoryTransportPair,
+  type HelloFields,
+  ProtocolViolation,
+  readHello,
+  serverHandshake,
+  type Transport,
+} from '@actorspace/core';
 
 /** Two spaces joined by an in-memory channel pair. */
 export function pairSpaces(
@@ -22,6 +35,52 @@ export function pairSpaces(
   };
 }
 
+/** What a test server decides for a hello: pair, resume a suspended channel, or refuse. */
+export type Decision = Acceptance | { resume: Channel } | ActorSpaceError;
+
+/**
+ * Serves one transport the way the server engine does: reads the first message as the hello,
+ * then pairs with `serverHandshake`, resumes a suspended channel with it, or closes with the
+ * refusal's close code. Resolves with the channel, or null when refused.
+ */
+export function serveHello(
+  space: ActorSpace,
+  transport: Transport,
+  decide: (hello: HelloFields) => Decision | Promise<Decision>,
+  options: ChannelOptions = {},
+): Promise<Channel | null> {
+  return new Promise((resolve) => {
+    // A transport that ends while the decision is made is not paired (the engine does the same).
+    let gone = false;
+    transport.onClose(() => {
+      gone = true;
+    });
+    transport.onMessage((first) => {
+      let hello: HelloFields;
+      try {
+        hello = readHello(first, 1024 * 1024);
+      } catch (error) {
+        const v = error as ProtocolViolation;
+        transport.close(v.closeCode, v.message);
+        resolve(null);
+        return;
+      }
+      void Promise.resolve(decide(hello)).then((decision) => {
+        if (gone) resolve(null);
+        else if (decision instanceof ActorSpaceError) {
+          transport.close(closeCodeFor(decision.code), decision.message);
+          resolve(null);
+        } else if ('resume' in decision) {
+          decision.resume.resume(transport, serverHandshake(hello));
+          resolve(decision.resume);
+        } else {
+          resolve(space.addChannel(transport, { ...options, handshake: serverHandshake(hello, decision) }));
+        }
+      });
+    });
+  });
+}
+
 /** Resolves with what `promise` rejected with; fails when it resolves. */
 export async function rejectionOf(
   promise: Promise<unknown>,
@@ -41,3 +100,5 @@ export function once<T extends unknown[]>(
 ): Promise<T> {
   return new Promise((resolve) => emitter.once(event, (...args: unknown[]) => resolve(args as T)));
 }
+
+export { ProtocolViolation };

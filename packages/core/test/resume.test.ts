@@ -1,13 +1,15 @@
 import {
   ActorSpace,
   type Channel,
+  type ChannelOptions,
   CloseCode,
+  clientHandshake,
   defineActor,
   type RemoteActor,
   type Transport,
 } from '@actorspace/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { once } from './helpers.js';
+import { once, serveHello } from './helpers.js';
 
 /** An in-memory link that can be cut: frames still in flight when it is cut are lost, as on a real network. */
 function link(): { client: Transport; server: Transport; cut(): void } {
@@ -71,20 +73,31 @@ function resumableServer(options: { resume?: boolean } = {}) {
     ),
     'root',
   );
-  const attach = (t: Transport): Channel => {
-    const ch = server.addChannel(t, {
-      resumable: true,
-      accept: (hello) => {
+  let latest: Promise<Channel | null> = Promise.resolve(null);
+  const attach = (t: Transport): void => {
+    latest = serveHello(
+      server,
+      t,
+      (hello) => {
         const old = hello.resume ? sessions.get(hello.resume) : undefined;
         if (old?.suspended && options.resume !== false) return { resume: old };
-        const session = `s${++sessionCount}`;
-        sessions.set(session, ch);
-        return { actor: root, session };
+        return { actor: root, session: `s${++sessionCount}` };
       },
+      { resumable: true },
+    ).then((ch) => {
+      if (ch && !sessions.has(`s${sessionCount}`)) sessions.set(`s${sessionCount}`, ch);
+      return ch;
     });
-    return ch;
   };
-  return { server, attach, received, sessions, client: () => clientRoot, sessionCount: () => sessionCount };
+  return {
+    server,
+    attach,
+    latest: () => latest,
+    received,
+    sessions,
+    client: () => clientRoot,
+    sessionCount: () => sessionCount,
+  };
 }
 
 function resumableClient() {
@@ -92,7 +105,9 @@ function resumableClient() {
   spaces.push(client);
   const received: number[] = [];
   const root = client.register(defineActor({ n: (n: number) => void received.push(n) }), 'croot');
-  return { client, root, received };
+  const connect = (t: Transport, options: ChannelOptions = {}) =>
+    client.addChannel(t, { handshake: clientHandshake({ actor: root }), resumable: true, ...options });
+  return { client, root, received, connect };
 }
 
 describe('session resumption', () => {
@@ -101,7 +116,7 @@ describe('session resumption', () => {
     const cli = resumableClient();
     let l = link();
     srv.attach(l.server);
-    const ch = cli.client.addChannel(l.client, { hello: { actor: cli.root }, resumable: true });
+    const ch = cli.connect(l.client);
     await once(ch, 'open');
     const remote = ch.remote!;
     const before = remote.ask<number>('n', 1);
@@ -112,7 +127,7 @@ describe('session resumption', () => {
     remote.tell('n', 3);
     l = link();
     srv.attach(l.server);
-    ch.reconnect(l.client);
+    ch.resume(l.client);
     const [resumed] = await once<[boolean]>(ch, 'resume');
     expect(resumed).toBe(true);
     expect(await before).toBe(2);
@@ -126,9 +141,10 @@ describe('session resumption', () => {
     const srv = resumableServer();
     const cli = resumableClient();
     const l = link();
-    const serverCh = srv.attach(l.server);
-    const ch = cli.client.addChannel(l.client, { hello: { actor: cli.root } });
+    srv.attach(l.server);
+    const ch = cli.connect(l.client, { resumable: false });
     await once(ch, 'open');
+    const serverCh = (await srv.latest())!;
     for (let i = 0; i < 50; i++) expect(await ch.remote!.ask<number>('n', i)).toBe(i * 2);
     let suspended = false;
     serverCh.on('suspend', () => {
@@ -146,10 +162,7 @@ describe('session resumption', () => {
     const cli = resumableClient();
     let l = link();
     srv.attach(l.server);
-    const ch = cli.client.addChannel(l.client, {
-      hello: { actor: cli.root },
-      resumable: { bufferLimit: 100_000 },
-    });
+    const ch = cli.connect(l.client);
     await once(ch, 'open');
     const toServer = ch.remote!;
     const toClient = srv.client()!;
@@ -170,7 +183,7 @@ describe('session resumption', () => {
         await new Promise((r) => setTimeout(r, 0));
         l = link();
         srv.attach(l.server);
-        ch.reconnect(l.client);
+        ch.resume(l.client);
       } else if (i % 50 === 0) {
         await new Promise((r) => setTimeout(r, 0));
       }
@@ -195,7 +208,10 @@ describe('session resumption', () => {
       defineActor({ n: () => {} }, { setRemoteActor: (r) => void pairings.push(r.guid) }),
       'croot2',
     );
-    const ch = cli.client.addChannel(l.client, { hello: { actor: root2 }, resumable: true });
+    const ch = cli.client.addChannel(l.client, {
+      handshake: clientHandshake({ actor: root2 }),
+      resumable: true,
+    });
     await once(ch, 'open');
     l.cut();
     const owed = ch.remote!.ask('n', 1);
@@ -203,7 +219,7 @@ describe('session resumption', () => {
     ch.on('error', (e) => errors.push(e.code));
     l = link();
     srv.attach(l.server);
-    ch.reconnect(l.client);
+    ch.resume(l.client);
     const [resumed] = await once<[boolean]>(ch, 'resume');
     expect(resumed).toBe(false);
     await expect(owed).rejects.toMatchObject({ code: 'CHANNEL_CLOSED' });
@@ -213,15 +229,16 @@ describe('session resumption', () => {
     expect(await ch.remote!.ask('n', 5)).toBe(10);
   });
 
-  it('refuses new sends with MAILBOX_FULL once the replay buffer is full', async () => {
+  it('refuses new sends with MAILBOX_FULL at the call once the send buffer is full', async () => {
     const srv = resumableServer();
     const cli = resumableClient();
     const l = link();
     srv.attach(l.server);
-    const ch = cli.client.addChannel(l.client, { hello: { actor: cli.root }, resumable: { bufferLimit: 5 } });
+    const ch = cli.connect(l.client, { flow: { sendBuffer: 100 } });
     await once(ch, 'open');
     l.cut();
     for (let i = 0; i < 5; i++) ch.remote!.tell('n', i);
+    expect(ch.bufferedAmount).toBe(5 * '[1,"root","n",0]'.length + 5);
     expect(() => ch.remote!.tell('n', 5)).toThrow(expect.objectContaining({ code: 'MAILBOX_FULL' }));
   });
 
@@ -230,7 +247,7 @@ describe('session resumption', () => {
     const cli = resumableClient();
     const l = link();
     srv.attach(l.server);
-    const ch = cli.client.addChannel(l.client, { hello: { actor: cli.root }, resumable: true });
+    const ch = cli.connect(l.client);
     await once(ch, 'open');
     const pending = ch.remote!.ask('never-answered-in-time', 1);
     l.client.close(CloseCode.NORMAL, 'bye');

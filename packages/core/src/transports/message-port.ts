@@ -2,7 +2,6 @@
  * A transport over anything with postMessage: a MessagePort, a Worker (either side), a
  * BroadcastChannel, or the EventEmitter-style ports of `node:worker_threads`.
  */
-import { ActorSpaceError } from '../errors.js';
 import { ABNORMAL_CLOSURE, type Transport, TransportBase } from '../transport.js';
 
 type Listener = (...args: any[]) => void;
@@ -95,7 +94,7 @@ function parseClose(data: string): [number, string] {
  * Worker / `parentPort`. Closing posts a close notice to the other side; the port itself
  * stays yours to close.
  *
- * @throws ActorSpaceError `INVALID_MESSAGE` when `port` has no postMessage and message events.
+ * @throws TypeError when `port` has no postMessage and message events.
  * @example
  * const { port1, port2 } = new MessageChannel();
  * a.addChannel(messagePortTransport(port1)); b.addChannel(messagePortTransport(port2));
@@ -106,10 +105,7 @@ export function messagePortTransport(port: PortLike): Transport {
     ((typeof port.on === 'function' && typeof port.off === 'function') ||
       typeof port.addEventListener === 'function');
   if (!port || typeof port.postMessage !== 'function' || !events) {
-    throw new ActorSpaceError(
-      'INVALID_MESSAGE',
-      'messagePortTransport needs a MessagePort, Worker or BroadcastChannel',
-    );
+    throw new TypeError('messagePortTransport needs a MessagePort, Worker or BroadcastChannel');
   }
   return new MessagePortTransport(port);
 }

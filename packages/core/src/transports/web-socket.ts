@@ -1,10 +1,11 @@
 /** A transport over a WebSocket: the browser's, Node 22's global one, or a `ws` socket. */
-import { ActorSpaceError } from '../errors.js';
 import { ABNORMAL_CLOSURE, type Transport, TransportBase } from '../transport.js';
 
 /** The part of the WHATWG WebSocket API the transport uses; `ws` sockets fit it too. */
 export interface WebSocketLike {
   readonly readyState: number;
+  /** Bytes queued by `send` and not yet sent (every WebSocket has it; optional for look-alikes). */
+  readonly bufferedAmount?: number;
   binaryType?: string;
   send(data: string): void;
   close(code?: number, reason?: string): void;
@@ -99,6 +100,10 @@ class WebSocketTransport extends TransportBase implements Transport {
     }
   }
 
+  get bufferedAmount(): number {
+    return this.#ws.bufferedAmount ?? 0;
+  }
+
   send(frame: string): void {
     if (this.closed) return;
     if (this.#pending) this.#pending.push(frame);
@@ -134,13 +139,13 @@ class WebSocketTransport extends TransportBase implements Transport {
  * A transport over a WebSocket (browser, Node 22+, or a `ws` socket on either end). Frames
  * sent while the socket is still connecting are held and sent on open.
  *
- * @throws ActorSpaceError `INVALID_MESSAGE` when `ws` is not a WebSocket.
+ * @throws TypeError when `ws` is not a WebSocket.
  * @example
  * space.addChannel(webSocketTransport(new WebSocket('ws://localhost:8080/actorspace')));
  */
 export function webSocketTransport(ws: WebSocketLike): Transport {
   if (!isWebSocketLike(ws)) {
-    throw new ActorSpaceError('INVALID_MESSAGE', 'webSocketTransport needs a WebSocket (browser or ws)');
+    throw new TypeError('webSocketTransport needs a WebSocket (browser or ws)');
   }
   return new WebSocketTransport(ws);
 }
