@@ -2,7 +2,7 @@
  * `connect()` for web pages: the core client plus page awareness. A reconnect waiting out
  * its backoff is tried at once when the browser comes back online or the tab becomes visible.
  */
-import { ActorSpaceError, type ConnectOptions, connect as coreConnect, type Session } from '@actorspace/core';
+import { type ConnectOptions, connect as coreConnect, type Session } from '@actorspace/core';
 
 /** Options of the browser {@link connect}; `route` is required, everything else as in core. */
 export type BrowserConnectOptions = ConnectOptions;
@@ -10,12 +10,7 @@ export type BrowserConnectOptions = ConnectOptions;
 /** Resolves `/actorspace` or `ws://...` against the page: http pages get ws:, https pages wss:. */
 export function resolveSocketUrl(url: string, base: string | undefined = globalThis.location?.href): string {
   if (/^wss?:\/\//i.test(url)) return url;
-  if (!base) {
-    throw new ActorSpaceError(
-      'INVALID_MESSAGE',
-      `cannot resolve "${url}" without a page location; pass a ws:// URL`,
-    );
-  }
+  if (!base) throw new TypeError(`cannot resolve "${url}" without a page location; pass a ws:// URL`);
   const resolved = new URL(url, base);
   if (resolved.protocol === 'http:') resolved.protocol = 'ws:';
   else if (resolved.protocol === 'https:') resolved.protocol = 'wss:';
@@ -40,7 +35,8 @@ function pageWake(retryNow: () => void): () => void {
  * Pairs the page's root actor with a server route. `url` may be relative to the page
  * (`/actorspace`). Reconnects with backoff, and at once on `online` or when the tab shows.
  *
- * @throws ActorSpaceError `UNAUTHORIZED`, `FORBIDDEN`, `PROTOCOL` (refused), `CHANNEL_CLOSED` (unreachable), `INVALID_MESSAGE` (bad arguments)
+ * @throws ActorSpaceError `UNAUTHORIZED`, `FORBIDDEN`, `NO_SUCH_ACTOR` (unknown route), `PROTOCOL`
+ *   (other refusals), `CHANNEL_CLOSED` (unreachable); TypeError (rejects) for bad arguments
  * @example
  * const session = await connect('/actorspace', { route: '/todos', actor: new TodoClient() });
  * session.on('status', (s) => (badge.textContent = s));

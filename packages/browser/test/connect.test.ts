@@ -10,9 +10,7 @@ describe('resolveSocketUrl', () => {
     expect(resolveSocketUrl('ws://other:1/p', 'https://app.example/')).toBe('ws://other:1/p');
   });
 
-  it('refuses a relative path without a page with INVALID_MESSAGE', () => {
-    expect(() => resolveSocketUrl('/actorspace', undefined)).toThrow(
-      expect.objectContaining({ code: 'INVALID_MESSAGE' }),
-    );
+  it('refuses a relative path without a page with TypeError', () => {
+    expect(() => resolveSocketUrl('/actorspace', undefined)).toThrow(TypeError);
   });
 });

@@ -25,9 +25,10 @@ export interface NodeConnectOptions extends Omit<ConnectOptions, 'createSocket'>
  * Pairs a client root actor with a server route from Node and keeps the pairing alive.
  * Resolves once paired.
  *
- * @throws ActorSpaceError `UNAUTHORIZED` (4401), `FORBIDDEN` (4403), `PAYLOAD_TOO_LARGE`
- *   (4413) or `PROTOCOL` (other refusals) with `details: { code, reason }`, never retried;
- *   `CHANNEL_CLOSED` when the server cannot be reached; `INVALID_MESSAGE` for a bad URL or route.
+ * @throws ActorSpaceError `UNAUTHORIZED` (4401), `FORBIDDEN` (4403), `NO_SUCH_ACTOR` (4404,
+ *   unknown route), `PAYLOAD_TOO_LARGE` (4413) or `PROTOCOL` (other refusals) with
+ *   `details: { code, reason }`, never retried; `CHANNEL_CLOSED` when the server cannot be
+ *   reached; TypeError (rejects) for a bad URL or route.
  * @example
  * import { connect, defineActor } from '@actorspace/node';
  *

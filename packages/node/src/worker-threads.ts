@@ -3,7 +3,7 @@
  * worker_threads `MessagePort`) on the worker side: core's port transport, checked for the
  * EventEmitter shape these objects have.
  */
-import { ActorSpaceError, messagePortTransport, type Transport } from '@actorspace/core';
+import { messagePortTransport, type Transport } from '@actorspace/core';
 
 /** What the transport needs of a Worker, `parentPort` or a worker_threads MessagePort. */
 export interface WorkerPortLike {
@@ -18,13 +18,13 @@ export interface WorkerPortLike {
  * parent side and `parentPort` inside the worker. Closing tells the other side; the worker
  * exiting closes the parent's transport with 1006. The worker itself stays yours to terminate.
  *
- * @throws ActorSpaceError `INVALID_MESSAGE` when `port` is not a Worker or MessagePort.
+ * @throws TypeError when `port` is not a Worker or MessagePort.
  * @example
  * // main.js
  * const worker = new Worker(new URL('./worker.js', import.meta.url));
- * const channel = space.addChannel(workerTransport(worker), { hello: { actor: root } });
+ * const channel = space.addChannel(workerTransport(worker), { handshake: clientHandshake({ actor: root }) });
  * // worker.js
- * space.addChannel(workerTransport(parentPort), { accept: () => ({ actor: workerRoot }) });
+ * space.addChannel(workerTransport(parentPort), { handshake: acceptHandshake(() => ({ actor: workerRoot })) });
  */
 export function workerTransport(port: WorkerPortLike): Transport {
   if (
@@ -33,10 +33,7 @@ export function workerTransport(port: WorkerPortLike): Transport {
     typeof port.on !== 'function' ||
     typeof port.off !== 'function'
   ) {
-    throw new ActorSpaceError(
-      'INVALID_MESSAGE',
-      'workerTransport needs a worker_threads Worker, parentPort or MessagePort',
-    );
+    throw new TypeError('workerTransport needs a worker_threads Worker, parentPort or MessagePort');
   }
   return messagePortTransport(port);
 }

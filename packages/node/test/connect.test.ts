@@ -54,7 +54,7 @@ describe('connect (Node)', () => {
   it.each([
     ['bad', '/echo', 'UNAUTHORIZED', 4401],
     ['forbidden', '/echo', 'FORBIDDEN', 4403],
-    ['ok', '/missing', 'PROTOCOL', 4404],
+    ['ok', '/missing', 'NO_SUCH_ACTOR', 4404],
   ])(
     'rejects a refused handshake (token %s, route %s) with %s and does not retry',
     async (token, route, code, closeCode) => {

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { ActorSpace, defineActor, workerTransport } from '@actorspace/node';
+import { ActorSpace, clientHandshake, defineActor, workerTransport } from '@actorspace/node';
 import { afterEach, describe, expect, it } from 'vitest';
 
 const WORKER = new URL('./fixtures/worker.mjs', import.meta.url);
@@ -19,7 +19,7 @@ function start() {
   let greet: (text: unknown) => void = () => {};
   const greeted = new Promise((resolve) => (greet = resolve));
   const root = space.register(defineActor({ hello: (text: unknown) => greet(text) }));
-  const channel = space.addChannel(workerTransport(worker), { hello: { actor: root } });
+  const channel = space.addChannel(workerTransport(worker), { handshake: clientHandshake({ actor: root }) });
   const opened = new Promise<void>((resolve) => channel.once('open', () => resolve()));
   return { worker, channel, opened, greeted };
 }
@@ -56,7 +56,7 @@ describe('workerTransport', () => {
     expect(await pending).toMatchObject({ code: 'CHANNEL_CLOSED' });
   });
 
-  it('refuses something that is not a worker with INVALID_MESSAGE', () => {
-    expect(() => workerTransport({} as never)).toThrow(expect.objectContaining({ code: 'INVALID_MESSAGE' }));
+  it('refuses something that is not a worker with TypeError', () => {
+    expect(() => workerTransport({} as never)).toThrow(TypeError);
   });
 });

@@ -1,34 +1,33 @@
 /**
- * `createActorServer()`: the runtime-agnostic engine. It owns routes, the handshake, one
- * actor space per connection, heartbeats, limits and the health endpoint; adapters only
- * turn a framework's sockets and requests into `handle(peer)` and `http(request)`.
+ * `createActorServer()`: the runtime-agnostic engine. Adapters turn a framework's sockets and
+ * requests into `handle(peer)` and `http(request)`; `close()` ends it. The engine's state
+ * lives in the registry (connections and sessions), the pairing decision in the handshake,
+ * each pairing in a session, each socket in a connection.
  */
 import {
-  type AcceptResult,
-  ActorSpace,
-  ActorSpaceError,
+  type ActorSpaceError,
   type Caller,
-  type Channel,
   type ChannelOptions,
   CloseCode,
+  type DataLimits,
   EventEmitter,
+  type FlowOptions,
   type HeartbeatOptions,
-  type HelloFields,
   type Logger,
 } from '@actorspace/core';
-import {
-  type AuthRequest,
-  acceptHello,
-  authRequest,
-  normalizeRoutes,
-  type Route,
-  type RouteDefinition,
-  type UpgradeRequest,
-} from './handshake.js';
+import { Connection, type ConnectionInfo } from './connection.js';
+import type { AuthRequest } from './handshake.js';
+import { normalizeHeaders } from './internal/headers.js';
 import { DEFAULT_PATH, normalizePath, pathnameOf } from './internal/paths.js';
-import { headerOf, normalizeHeaders, PeerTransport } from './internal/peer-transport.js';
+import type { Tracer } from './internal/peer-transport.js';
+import { type RateLimit, RateLimiter, rateLimit } from './internal/rate-limit.js';
 import { PageServer, type StaticOptions } from './pages.js';
-import type { HeadersLike, Peer, PeerConnection, PeerRequest } from './peer.js';
+import type { HeadersLike, Peer, PeerConnection } from './peer.js';
+import { Registry } from './registry.js';
+import { normalizeRoutes, type Route, type RouteDefinition } from './routes.js';
+
+export type { ConnectionInfo } from './connection.js';
+export type { RateLimit } from './internal/rate-limit.js';
 
 /** Options of {@link createActorServer}. */
 export interface ActorServerOptions<S extends Record<string, unknown> = Record<string, unknown>> {
@@ -51,27 +50,42 @@ export interface ActorServerOptions<S extends Record<string, unknown> = Record<s
   /** Largest incoming frame in bytes; a larger one closes the connection with 4413. @default 1048576 */
   maxPayload?: number;
   /**
-   * Ping every `interval` ms and close with 4408 after `timeout` ms without a frame; `false` disables.
+   * Ping every `interval` ms; a client that answers no ping for `timeout` ms is closed with 4408
+   * (its session waits for a resume). `false` disables.
    * @default { interval: 25000, timeout: 30000 }
    */
   heartbeat?: HeartbeatOptions | false;
   /** Milliseconds a new connection has to send its hello before it is closed with 4408. @default 10000 */
   handshakeTimeout?: number;
-  /** Messages that may wait in one actor's mailbox. @default 1000 */
+  /** Messages the server's own code may queue for one actor (messages from clients are bounded by `flow.window`). @default 1000 */
   mailboxLimit?: number;
   /** Default timeout of asks made by server actors, in ms. @default 30000 */
   askTimeout?: number;
+  /**
+   * Flow control per session, in bytes: the credit window each client gets, what the server
+   * holds for a client before `tell`/`ask` fail with `MAILBOX_FULL`, and the answers a client may
+   * leave unread before it is closed with 4429 (docs/protocol.md, "Flow control").
+   * @default { window: 1 MiB, sendBuffer: 16 MiB, highWaterMark: 1 MiB, answerBuffer: 16 MiB }
+   */
+  flow?: FlowOptions;
+  /** Bounds on data from clients (nesting depth, array length, BigInt digits). */
+  limits?: DataLimits;
+  /**
+   * Per-connection rate limit; a client over it is closed with 4429. `false` disables.
+   * @default { messages: 100000, bytes: 64 MiB, burst: 2 } (per second; burst in seconds)
+   */
+  rateLimit?: RateLimit | false;
   /** Where warnings and (with `dev`) protocol traces go. @default quiet, or the console when `dev` */
   logger?: Logger;
   /** Development mode: verbose protocol tracing and handler stacks sent with remote errors. @default false */
   dev?: boolean;
   /**
    * Session resumption: a client that reconnects within `ttl` ms resumes its session (same
-   * root actor; nothing sent either way while it was gone is lost). `bufferLimit` bounds the
-   * frames kept for replay per session. `false` ends a session with its socket.
-   * @default { ttl: 120000, bufferLimit: 10000 }
+   * root actor; nothing sent either way while it was gone is lost). `false` ends a session with
+   * its socket.
+   * @default { ttl: 120000 }
    */
-  resume?: { ttl?: number; bufferLimit?: number } | false;
+  resume?: { ttl?: number } | false;
   /**
    * Folder that relative paths (a route's `client`, a static `dir`) are resolved against.
    * @default process.cwd()
@@ -81,25 +95,14 @@ export interface ActorServerOptions<S extends Record<string, unknown> = Record<s
   static?: StaticOptions | StaticOptions[];
 }
 
-/** A connection as the host's event listeners see it. */
-export interface ConnectionInfo {
-  /** Engine id of the connection. */
-  readonly id: string;
-  /** The upgrade request. */
-  readonly request: UpgradeRequest;
-  /** The route it paired with, once paired. */
-  readonly route: string | null;
-  /** The session id, once paired. */
-  readonly session: string | null;
-  /** The caller, once authenticated. */
-  readonly caller: Caller | null;
-}
-
 /** Events of an {@link ActorServer}. */
 export interface ActorServerEvents {
   /** A socket was handed to the engine (the handshake has not run yet). */
   connection: [connection: ConnectionInfo];
-  /** A connection ended; its space was destroyed and its actors stopped. */
+  /**
+   * A pairing is over: the session ended (its space destroyed, its actors stopped), or the
+   * socket closed before it paired. Sockets that resumed a session end with it.
+   */
   disconnect: [connection: ConnectionInfo, code: number, reason: string];
   /** A failure no caller waited for: a refused or failed handshake, a bad frame, a throwing tell handler. */
   error: [error: ActorSpaceError, connection: ConnectionInfo | null];
@@ -125,7 +128,7 @@ export interface HealthReport {
   status: 'ok' | 'closing';
   /** Open sockets, paired or not. */
   connections: number;
-  /** Paired sessions. */
+  /** Live sessions, including those waiting for a resume. */
   sessions: number;
   /** Seconds since the server was created. */
   uptime: number;
@@ -134,80 +137,7 @@ export interface HealthReport {
 }
 
 const DEFAULT_HEARTBEAT: HeartbeatOptions = { interval: 25_000, timeout: 30_000 };
-const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
-const DEFAULT_RESUME_TTL = 120_000;
 const TRACE_LIMIT = 200;
-
-/**
- * The upgrade request as routes and `authenticate` see it. Its headers are normalised when
- * first read: most connections never need them, and the adapter's object is kept anyway.
- */
-class LazyRequest implements UpgradeRequest {
-  readonly url: string;
-  readonly origin: string | null;
-  readonly remoteAddress?: string;
-  readonly #raw: PeerRequest['headers'];
-  #headers: Record<string, string> | null = null;
-
-  constructor(request: PeerRequest | undefined) {
-    this.url = request?.url ?? '/';
-    this.#raw = request?.headers;
-    this.origin = headerOf(this.#raw, 'origin');
-    if (request?.remoteAddress !== undefined) this.remoteAddress = request.remoteAddress;
-  }
-
-  get headers(): Record<string, string> {
-    this.#headers ??= normalizeHeaders(this.#raw);
-    return this.#headers;
-  }
-}
-
-/** Tags a connection's space and channel with the connection, for the shared listeners. */
-const CONNECTION: unique symbol = Symbol('actorspace.connection');
-type Tagged = { [CONNECTION]?: Connection };
-
-function connectionOf(target: ActorSpace | Channel): Connection {
-  return (target as Tagged)[CONNECTION] as Connection;
-}
-
-class Connection implements ConnectionInfo, PeerConnection {
-  readonly server: ActorServer<any>;
-  readonly id: string;
-  readonly request: UpgradeRequest;
-  readonly transport: PeerTransport;
-  readonly space: ActorSpace;
-  channel: Channel | null = null;
-  route: string | null = null;
-  session: string | null = null;
-  caller: Caller | null = null;
-  paired = false;
-  ended: Promise<void> | null = null;
-  /** Set when this socket resumed another connection's session; this record then just ends. */
-  resumed: Connection | null = null;
-  expiry: ReturnType<typeof setTimeout> | null = null;
-
-  constructor(
-    server: ActorServer<any>,
-    id: string,
-    request: UpgradeRequest,
-    transport: PeerTransport,
-    space: ActorSpace,
-  ) {
-    this.server = server;
-    this.id = id;
-    this.request = request;
-    this.transport = transport;
-    this.space = space;
-  }
-
-  message(data: string | ArrayBuffer | ArrayBufferView): void {
-    this.transport.deliver(data);
-  }
-
-  closed(code = 1005, reason = ''): void {
-    this.transport.finish(code, reason);
-  }
-}
 
 /**
  * The ActorSpace server engine. Made by {@link createActorServer}; mounted by an adapter.
@@ -215,75 +145,73 @@ class Connection implements ConnectionInfo, PeerConnection {
 export class ActorServer<
   S extends Record<string, unknown> = Record<string, unknown>,
 > extends EventEmitter<ActorServerEvents> {
-  readonly #routes: Map<string, RouteDefinition<S>>;
   readonly #options: ActorServerOptions<S>;
-  readonly #services: S;
-  readonly #maxPayload: number;
+  readonly #routes: Map<string, RouteDefinition<S>>;
+  readonly #registry: Registry<S>;
+  readonly #pages: PageServer;
+  readonly #origins: ((origin: string) => boolean) | null;
+  readonly #rate: Required<RateLimit> | null;
   readonly #logger: Logger | undefined;
   readonly #started = Date.now();
-  readonly #connections = new Map<string, Connection>();
-  /** Sessions whose socket dropped, by session id, until they resume or expire. */
-  readonly #suspended = new Map<string, Connection>();
-  readonly #resume: { ttl: number; bufferLimit: number } | null;
-  readonly #pages: PageServer;
-  /** The options of every connection's channel: one object, with an `accept` that finds the connection. */
-  readonly #channelOptions: ChannelOptions;
-  readonly #origins: ((origin: string) => boolean) | null;
   #nextId = 0;
-  #sessions = 0;
   #closing: Promise<void> | null = null;
 
-  /** @internal Use {@link createActorServer}. */
+  /**
+   * @internal Use {@link createActorServer}.
+   * @throws TypeError for malformed options or routes; RangeError for a size that is not positive.
+   */
   constructor(options: ActorServerOptions<S>) {
     super();
     if (!options || typeof options !== 'object') {
-      throw new ActorSpaceError(
-        'INVALID_MESSAGE',
-        'createActorServer needs options: { routes: { "/name": factory } }',
-      );
+      throw new TypeError('createActorServer needs options: { routes: { "/name": factory } }');
     }
     this.#options = options;
     this.#routes = normalizeRoutes(options.routes);
-    this.#services = (options.services ?? {}) as S;
-    const max = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
-    if (!(typeof max === 'number' && max > 0 && Number.isFinite(max))) {
-      throw new ActorSpaceError(
-        'INVALID_MESSAGE',
-        `createActorServer: maxPayload must be a positive number of bytes, got ${String(max)}`,
-      );
-    }
-    this.#maxPayload = max;
+    const maxPayload = positive('maxPayload', options.maxPayload, 1024 * 1024);
     this.#logger = options.logger ?? (options.dev ? consoleLogger() : undefined);
-    const statics =
-      options.static === undefined ? [] : Array.isArray(options.static) ? options.static : [options.static];
+    const statics = options.static === undefined ? [] : [options.static].flat();
     for (const s of statics) {
-      if (!s || typeof s.dir !== 'string') {
-        throw new ActorSpaceError(
-          'INVALID_MESSAGE',
-          'createActorServer: each static entry needs { dir: "folder" }',
-        );
-      }
+      if (!s || typeof s.dir !== 'string')
+        throw new TypeError('createActorServer: each static entry needs { dir: "folder" }');
     }
     this.#pages = new PageServer(
       [...this.#routes].map(([route, def]) => ({ route, ...def })),
       options.root ?? process.cwd(),
       statics,
     );
-    this.#resume =
-      options.resume === false
-        ? null
-        : {
-            ttl: options.resume?.ttl ?? DEFAULT_RESUME_TTL,
-            bufferLimit: options.resume?.bufferLimit ?? 10_000,
-          };
-    this.#channelOptions = {
-      accept: (hello, channel) => this.#accept(hello, channel, connectionOf(channel)),
-      maxPayload: this.#maxPayload,
-      handshakeTimeout: options.handshakeTimeout ?? 10_000,
+    const resumeTtl = options.resume === false ? 0 : positive('resume.ttl', options.resume?.ttl, 120_000);
+    const channelOptions: ChannelOptions = {
+      maxPayload,
       heartbeat: options.heartbeat ?? DEFAULT_HEARTBEAT,
       exposeStack: options.dev === true,
-      resumable: this.#resume ? { bufferLimit: this.#resume.bufferLimit } : false,
+      resumable: resumeTtl > 0,
     };
+    if (options.flow) channelOptions.flow = options.flow;
+    if (options.limits) channelOptions.limits = options.limits;
+    this.#rate = options.rateLimit === false ? null : rateLimit(options.rateLimit);
+    this.#registry = new Registry<S>(
+      {
+        routes: this.#routes,
+        services: (options.services ?? {}) as S,
+        authenticate: options.authenticate,
+        spaceOptions: {
+          maxPayload,
+          ...(options.mailboxLimit !== undefined && { mailboxLimit: options.mailboxLimit }),
+          ...(options.askTimeout !== undefined && { askTimeout: options.askTimeout }),
+          ...(options.limits && { limits: options.limits }),
+          ...(this.#logger && { logger: this.#logger }),
+        },
+        channelOptions,
+        maxPayload,
+        handshakeTimeout: options.handshakeTimeout ?? 10_000,
+        resumeTtl,
+      },
+      {
+        disconnect: (connection, code, reason) => this.#emitSafe('disconnect', connection, code, reason),
+        error: (error, connection) => this.#emitSafe('error', error, connection),
+        log: (level, message, details) => this.#log(level, message, details),
+      },
+    );
     const origins = options.origins;
     this.#origins =
       origins === undefined
@@ -295,17 +223,17 @@ export class ActorServer<
 
   /** Open sockets, paired or still in the handshake. */
   get connections(): number {
-    return this.#connections.size;
+    return this.#registry.connections.size;
   }
 
-  /** Paired sessions. */
+  /** Live sessions, including those waiting for a resume. */
   get sessions(): number {
-    return this.#sessions;
+    return this.#registry.sessions.size;
   }
 
   /** The largest frame the engine accepts; adapters set their socket limit above it so the engine answers 4413. */
   get maxPayload(): number {
-    return this.#maxPayload;
+    return this.#registry.maxPayload;
   }
 
   /** True once {@link close} was called. */
@@ -313,9 +241,14 @@ export class ActorServer<
     return this.#closing !== null;
   }
 
-  /** The route definitions, by route name (pages are served from them in a later release). */
+  /** The route definitions, by route name. */
   get routes(): ReadonlyMap<string, RouteDefinition<S>> {
     return this.#routes;
+  }
+
+  /** Routes that serve a zero-build page, for hosts and the CLI to list. */
+  get pageRoutes(): string[] {
+    return this.#pages.pageRoutes;
   }
 
   /**
@@ -323,8 +256,7 @@ export class ActorServer<
    * HTTP 403 when it is false. A missing origin (non-browser client) is always allowed.
    */
   checkOrigin(origin: string | null | undefined): boolean {
-    if (origin === undefined || origin === null || origin === '') return true;
-    if (!this.#origins) return true;
+    if (origin === undefined || origin === null || origin === '' || !this.#origins) return true;
     try {
       return this.#origins(origin) === true;
     } catch (error) {
@@ -334,9 +266,9 @@ export class ActorServer<
   }
 
   /**
-   * Takes over an accepted WebSocket: runs the handshake, makes the route's root actor in a
-   * space of its own, and stops everything when the socket ends. The adapter feeds the
-   * socket's frames and close into the returned connection.
+   * Takes over an accepted WebSocket: reads its hello, pairs it with a new session of the
+   * route (or resumes the session it names), and stops everything when the session ends. The
+   * adapter feeds the socket's frames and close into the returned connection.
    *
    * @example
    * const conn = actors.handle({ send: (f) => ws.send(f), close: (c, r) => ws.close(c, r), request: { url, headers } });
@@ -345,67 +277,21 @@ export class ActorServer<
    */
   handle(peer: Peer): PeerConnection {
     const id = `c${(++this.#nextId).toString(36)}`;
-    const request = new LazyRequest(peer.request);
-    const transport = new PeerTransport(peer, this.#options.dev ? this.#tracer(id) : null);
-    const space = new ActorSpace(id, {
-      maxPayload: this.#maxPayload,
-      ...(this.#options.mailboxLimit !== undefined && { mailboxLimit: this.#options.mailboxLimit }),
-      ...(this.#options.askTimeout !== undefined && { askTimeout: this.#options.askTimeout }),
-      ...(this.#logger && { logger: this.#logger }),
-    });
-    const conn = new Connection(this, id, request, transport, space);
+    const limiter = this.#rate ? new RateLimiter(this.#rate) : null;
+    const connection = new Connection(
+      this.#registry,
+      id,
+      peer,
+      limiter,
+      this.#options.dev ? this.#tracer(id) : null,
+    );
     if (this.#closing) {
-      transport.close(CloseCode.GOING_AWAY, 'server is shutting down');
-      void space.destroy();
-      return conn;
+      connection.refuse(CloseCode.GOING_AWAY, 'server is shutting down');
+      return connection;
     }
-    this.#connections.set(id, conn);
-    // The listeners are shared by every connection (no closures per connection: a server
-    // holds thousands); the space or channel they fire on leads back to the connection.
-    (space as Tagged)[CONNECTION] = conn;
-    space.on('error', ActorServer.#onSpaceError);
-    const channel = space.addChannel(transport, this.#channelOptions);
-    (channel as Tagged)[CONNECTION] = conn;
-    conn.channel = channel;
-    channel.on('open', ActorServer.#onOpen);
-    channel.on('suspend', ActorServer.#onSuspend);
-    channel.on('resume', ActorServer.#onResume);
-    channel.on('close', ActorServer.#onClose);
-    this.#emitSafe('connection', conn);
-    return conn;
-  }
-
-  static #onSpaceError(this: ActorSpace, error: ActorSpaceError): void {
-    // biome-ignore lint/complexity/noThisInStatic: `this` is the emitter the shared listener fires on
-    const conn = connectionOf(this);
-    conn.server.#error(error, conn);
-  }
-
-  static #onOpen(this: Channel): void {
-    // biome-ignore lint/complexity/noThisInStatic: `this` is the emitter the shared listener fires on
-    const conn = connectionOf(this);
-    if (conn.paired) return;
-    conn.paired = true;
-    conn.server.#sessions++;
-    conn.server.#log('debug', `${conn.id} paired with route ${conn.route} (session ${conn.session})`);
-  }
-
-  static #onSuspend(this: Channel): void {
-    // biome-ignore lint/complexity/noThisInStatic: `this` is the emitter the shared listener fires on
-    const conn = connectionOf(this);
-    conn.server.#suspend(conn);
-  }
-
-  static #onResume(this: Channel): void {
-    // biome-ignore lint/complexity/noThisInStatic: `this` is the emitter the shared listener fires on
-    const conn = connectionOf(this);
-    conn.server.#resumed(conn);
-  }
-
-  static #onClose(this: Channel, code: number, reason: string): void {
-    // biome-ignore lint/complexity/noThisInStatic: `this` is the emitter the shared listener fires on
-    const conn = connectionOf(this);
-    conn.server.#ended(conn, code, reason);
+    this.#registry.connections.add(connection);
+    this.#emitSafe('connection', connection);
+    return connection;
   }
 
   /**
@@ -447,129 +333,31 @@ export class ActorServer<
     return pathname === `${base}/health` || this.#pages.matches(pathname, base);
   }
 
-  /** Routes that serve a zero-build page, for hosts and the CLI to list. */
-  get pageRoutes(): string[] {
-    return this.#pages.pageRoutes;
-  }
-
   /** Counts for the health endpoint and metrics. */
   health(): HealthReport {
+    const registry = this.#registry;
     return {
       status: this.#closing ? 'closing' : 'ok',
-      connections: this.#connections.size,
-      sessions: this.#sessions,
+      connections: registry.connections.size,
+      sessions: registry.sessions.size,
       uptime: Math.round((Date.now() - this.#started) / 1000),
-      suspended: this.#suspended.size,
+      suspended: registry.away,
     };
   }
 
   /**
-   * Shuts down gracefully: every connection is closed with 1001 (frames already queued go out
-   * first), asks waiting on either side reject with `CHANNEL_CLOSED`, every actor's `onStop`
-   * runs. New sockets are refused with 1001. Resolves when every connection has ended.
+   * Shuts down gracefully. Every session ends with 1001: asks its client made that are still
+   * being handled are rejected with `CHANNEL_CLOSED` first, what can be written goes out, the
+   * client's pending asks reject at once and it does not try to resume (it pairs again, fresh,
+   * when a server is back). Every actor's `onStop` runs. New sockets are refused with 1001.
+   * Resolves when every session has ended.
    */
   close(): Promise<void> {
-    if (this.#closing) return this.#closing;
-    const ends: Promise<void>[] = [];
-    for (const conn of [...this.#connections.values(), ...this.#suspended.values()]) {
-      conn.channel?.close(CloseCode.GOING_AWAY, 'server is shutting down');
-      if (conn.ended) ends.push(conn.ended);
-    }
-    this.#closing = Promise.all(ends).then(() => undefined);
+    this.#closing ??= this.#registry.close();
     return this.#closing;
   }
 
-  async #accept(hello: HelloFields, channel: Channel, conn: Connection): Promise<AcceptResult> {
-    const old = typeof hello.resume === 'string' ? this.#suspended.get(hello.resume) : undefined;
-    if (old?.channel?.suspended && old.route === hello.route && (await this.#sameCaller(old, hello, conn))) {
-      conn.resumed = old;
-      return { resume: old.channel };
-    }
-    try {
-      const result = await acceptHello(hello, channel, {
-        routes: this.#routes,
-        services: this.#services,
-        request: conn.request,
-        connectionId: conn.id,
-        space: conn.space,
-        authenticate: this.#options.authenticate,
-      });
-      conn.route = hello.route ?? null;
-      conn.session = result.session ?? null;
-      conn.caller = result.caller ?? null;
-      return result;
-    } catch (error) {
-      if (!(error instanceof ActorSpaceError)) {
-        this.#error(
-          new ActorSpaceError(
-            'REMOTE_ERROR',
-            `handshake of ${conn.id} for route "${String(hello.route)}" failed: ${String(error)}`,
-            {
-              cause: error,
-            },
-          ),
-          conn,
-        );
-      }
-      throw error;
-    }
-  }
-
-  /** Resuming needs the same caller as the session had, when the server authenticates. */
-  async #sameCaller(old: Connection, hello: HelloFields, conn: Connection): Promise<boolean> {
-    const authenticate = this.#options.authenticate;
-    if (!authenticate) return true;
-    const token = typeof hello.token === 'string' ? hello.token : undefined;
-    const caller = await authenticate(authRequest(conn.request, token));
-    if (!caller)
-      throw new ActorSpaceError('UNAUTHORIZED', `authentication failed for route "${hello.route}"`);
-    return caller.id === old.caller?.id && caller.type === old.caller?.type;
-  }
-
-  /** The socket of a resumable session dropped: keep the session for the resume TTL. */
-  #suspend(conn: Connection): void {
-    if (!this.#resume || conn.session === null) return;
-    this.#connections.delete(conn.id);
-    this.#suspended.set(conn.session, conn);
-    conn.expiry = setTimeout(() => {
-      this.#log('debug', `session ${conn.session} was not resumed within ${this.#resume?.ttl} ms`);
-      conn.channel?.close(CloseCode.GOING_AWAY, 'session expired');
-    }, this.#resume.ttl);
-    (conn.expiry as { unref?: () => void }).unref?.();
-    this.#log('debug', `${conn.id} lost its socket; session ${conn.session} kept for resumption`);
-  }
-
-  #resumed(conn: Connection): void {
-    if (conn.expiry !== null) clearTimeout(conn.expiry);
-    conn.expiry = null;
-    if (conn.session !== null) this.#suspended.delete(conn.session);
-    this.#connections.set(conn.id, conn);
-    this.#log('debug', `session ${conn.session} resumed`);
-  }
-
-  #ended(conn: Connection, code: number, reason: string): void {
-    if (conn.expiry !== null) clearTimeout(conn.expiry);
-    if (conn.session !== null && this.#suspended.get(conn.session) === conn)
-      this.#suspended.delete(conn.session);
-    if (conn.resumed) {
-      // This socket's record only carried a resume; the session lives on in `conn.resumed`.
-      this.#connections.delete(conn.id);
-      void conn.space.destroy('handed over');
-      return;
-    }
-    if (conn.paired) this.#sessions--;
-    conn.ended = conn.space.destroy('connection closed').then(() => {
-      this.#connections.delete(conn.id);
-      this.#log('debug', `${conn.id} closed (${code}${reason ? ` ${reason}` : ''})`);
-      this.#emitSafe('disconnect', conn, code, reason);
-    });
-  }
-
-  #error(error: ActorSpaceError, conn: Connection | null): void {
-    this.#emitSafe('error', error, conn);
-  }
-
-  /** Emits to the host's listeners; a throwing listener is logged and never breaks a connection's teardown. */
+  /** Emits to the host's listeners; a throwing listener is logged and never breaks a connection. */
   #emitSafe<E extends keyof ActorServerEvents>(event: E, ...args: ActorServerEvents[E]): void {
     try {
       this.emit(event, ...args);
@@ -578,13 +366,11 @@ export class ActorServer<
     }
   }
 
-  #tracer(id: string): (direction: 'in' | 'out', frame: string | Uint8Array) => void {
+  #tracer(id: string): Tracer {
     return (direction, frame) => {
       const text = typeof frame === 'string' ? frame : `<${frame.byteLength} binary bytes>`;
-      this.#log(
-        'debug',
-        `${id} ${direction === 'in' ? '<-' : '->'} ${text.length > TRACE_LIMIT ? `${text.slice(0, TRACE_LIMIT)}...` : text}`,
-      );
+      const cut = text.length > TRACE_LIMIT ? `${text.slice(0, TRACE_LIMIT)}...` : text;
+      this.#log('debug', `${id} ${direction === 'in' ? '<-' : '->'} ${cut}`);
     };
   }
 
@@ -594,22 +380,28 @@ export class ActorServer<
   }
 }
 
+/** A positive number option, or its default. @throws RangeError */
+function positive(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!(typeof value === 'number' && value > 0 && Number.isFinite(value))) {
+    throw new RangeError(`createActorServer: ${name} must be a positive number, got ${String(value)}`);
+  }
+  return value;
+}
+
 function consoleLogger(): Logger {
-  return {
-    debug: (message, details) =>
-      details === undefined ? console.debug(message) : console.debug(message, details),
-    warn: (message, details) =>
-      details === undefined ? console.warn(message) : console.warn(message, details),
-    error: (message, details) =>
-      details === undefined ? console.error(message) : console.error(message, details),
-  };
+  const write =
+    (fn: (...args: unknown[]) => void) =>
+    (message: string, details?: unknown): void =>
+      details === undefined ? fn(message) : fn(message, details);
+  return { debug: write(console.debug), warn: write(console.warn), error: write(console.error) };
 }
 
 /**
  * Creates the ActorSpace server engine. Mount it with an adapter (`@actorspace/server/node`,
  * `/express`, `/fastify`, `/bun`, `/hono`) and close it with `await actors.close()`.
  *
- * @throws ActorSpaceError `INVALID_MESSAGE` when a route or option is malformed.
+ * @throws TypeError when a route or option is malformed; RangeError for a size that is not positive.
  * @example
  * const actors = createActorServer({
  *   routes: { '/todos': (ctx) => new TodoServerActor(ctx.services) },

@@ -1,40 +1,23 @@
 /**
- * The server side of the pairing handshake: route lookup, `authenticate`, and the route
- * factory that makes each connection's root actor (DESIGN §4).
+ * The server's decision on a hello (DESIGN §4): resume the suspended session it names (same
+ * route, same caller), or authenticate the caller, run the route's factory and start a new
+ * session. Every refusal closes the socket with the error table's close code; nothing here
+ * can fail without an answer.
  */
 import {
-  type AcceptResult,
   type Actor,
-  type ActorSpace,
+  ActorSpace,
   ActorSpaceError,
   type Caller,
-  type Channel,
+  type ChannelOptions,
   CloseCode,
+  closeCodeFor,
   type HelloFields,
+  type SpaceOptions,
 } from '@actorspace/core';
-import type { ResourceProvider } from './pages.js';
-
-/** What a route factory receives for each new connection. */
-export interface RouteContext<S = Record<string, unknown>> {
-  /** The server's shared services (`ActorServerOptions.services`). */
-  services: S;
-  /** Who connected, as `authenticate` returned it (or an anonymous client). */
-  caller: Caller;
-  /** The upgrade request: URL, lower-cased headers, origin and client address. */
-  request: UpgradeRequest;
-  /** The session this connection pairs in. */
-  session: { id: string; route: string };
-}
-
-/** The upgrade request, as routes and `authenticate` see it. */
-export interface UpgradeRequest {
-  url: string;
-  /** Lower-cased header names. */
-  headers: Record<string, string>;
-  /** The browser's `Origin` header, or null for non-browser clients. */
-  origin: string | null;
-  remoteAddress?: string;
-}
+import type { Connection, UpgradeRequest } from './connection.js';
+import type { RouteDefinition } from './routes.js';
+import { Session, type SessionHost } from './session.js';
 
 /** What `authenticate` receives: the upgrade request plus the hello's token. */
 export interface AuthRequest extends UpgradeRequest {
@@ -42,118 +25,138 @@ export interface AuthRequest extends UpgradeRequest {
   token: string | undefined;
 }
 
-/** What `authenticate` receives: the upgrade request's fields and the hello's token. */
-export function authRequest(request: UpgradeRequest, token: string | undefined): AuthRequest {
-  const req: AuthRequest = { url: request.url, headers: request.headers, origin: request.origin, token };
-  if (request.remoteAddress !== undefined) req.remoteAddress = request.remoteAddress;
-  return req;
+/** Decides who is calling; null refuses with 4401. */
+export type Authenticate = (
+  req: AuthRequest,
+) => Caller | null | undefined | Promise<Caller | null | undefined>;
+
+/** What deciding on a hello needs from the engine. */
+export interface HandshakeHost<S> extends SessionHost {
+  readonly routes: ReadonlyMap<string, RouteDefinition<S>>;
+  readonly services: S;
+  readonly authenticate: Authenticate | undefined;
+  readonly spaceOptions: SpaceOptions;
+  readonly channelOptions: ChannelOptions;
+  /** A session by id. */
+  session(id: string): Session | undefined;
+  /** A new session started. */
+  started(session: Session): void;
+  /** A failure no client waits for (a throwing factory or `authenticate`). */
+  error(error: ActorSpaceError, connection: Connection): void;
 }
 
-/** Makes the root actor of one connection of a route. */
-export type ActorFactory<S = Record<string, unknown>> = (ctx: RouteContext<S>) => Actor | Promise<Actor>;
-
-/** A route with a server actor factory and, optionally, a zero-build client page. */
-export interface RouteDefinition<S = Record<string, unknown>> {
-  /** Makes the route's server root actor for each connection. */
-  server: ActorFactory<S>;
-  /** Module of the client root actor, for the zero-build page. */
-  client?: string;
-  /** Title of the zero-build page. */
-  title?: string;
-  /** Customises the page's resources. */
-  resources?: ResourceProvider;
-}
-
-/** A route: a factory, or a {@link RouteDefinition}. */
-export type Route<S = Record<string, unknown>> = ActorFactory<S> | RouteDefinition<S>;
-
-/** Turns the `routes` option into definitions, checking every entry. */
-export function normalizeRoutes<S>(
-  routes: Record<string, Route<S>> | undefined,
-): Map<string, RouteDefinition<S>> {
-  const out = new Map<string, RouteDefinition<S>>();
-  if (routes === undefined) return out;
-  if (typeof routes !== 'object' || routes === null) {
-    throw new ActorSpaceError(
-      'INVALID_MESSAGE',
-      'createActorServer: routes must be an object of route → factory',
-    );
-  }
-  for (const [name, route] of Object.entries(routes)) {
-    if (!name.startsWith('/')) {
-      throw new ActorSpaceError(
-        'INVALID_MESSAGE',
-        `createActorServer: route "${name}" must start with "/", e.g. "/todos"`,
-      );
-    }
-    const def: RouteDefinition<S> | null =
-      typeof route === 'function'
-        ? { server: route }
-        : typeof route === 'object' && route !== null && typeof route.server === 'function'
-          ? route
-          : null;
-    if (!def) {
-      throw new ActorSpaceError(
-        'INVALID_MESSAGE',
-        `createActorServer: route "${name}" must be a factory function or { server: factory, client?, title? }`,
-      );
-    }
-    out.set(name, def);
-  }
-  return out;
-}
-
-/** What the handshake needs from the engine for one connection. */
-export interface HandshakeContext<S> {
-  routes: Map<string, RouteDefinition<S>>;
-  services: S;
-  request: UpgradeRequest;
-  connectionId: string;
-  space: ActorSpace;
-  authenticate:
-    | ((req: AuthRequest) => Caller | null | undefined | Promise<Caller | null | undefined>)
-    | undefined;
-}
-
-/**
- * Decides on a hello: unknown route → `NO_SUCH_ACTOR` (4404); `authenticate` returning null →
- * `UNAUTHORIZED` (4401); otherwise runs the route's factory and registers its actor.
- */
-export async function acceptHello<S>(
+/** Decides on `hello` for `connection`: resumes a session, starts one, or refuses. */
+export async function accept<S>(
+  host: HandshakeHost<S>,
+  connection: Connection,
   hello: HelloFields,
-  channel: Channel,
-  hs: HandshakeContext<S>,
-): Promise<AcceptResult> {
-  const routeName = typeof hello.route === 'string' ? hello.route : '';
-  const route = hs.routes.get(routeName);
-  if (!route) {
-    throw new ActorSpaceError('NO_SUCH_ACTOR', `no route "${routeName.slice(0, 64)}" on this server`, {
-      details: { closeCode: CloseCode.UNKNOWN_ROUTE },
+): Promise<void> {
+  try {
+    const old = typeof hello.resume === 'string' ? host.session(hello.resume) : undefined;
+    if (old?.away && old.route === hello.route && (await sameCaller(host, old, connection, hello))) {
+      // Another socket may have resumed it meanwhile: this one then gets a fresh session.
+      if (connection.gone) return;
+      if (old.away) {
+        old.resume(connection, hello);
+        return;
+      }
+    }
+    await start(host, connection, hello);
+  } catch (error) {
+    refuse(host, connection, hello, error);
+  }
+}
+
+async function start<S>(host: HandshakeHost<S>, connection: Connection, hello: HelloFields): Promise<void> {
+  const route = hello.route ?? '';
+  const definition = host.routes.get(route);
+  if (!definition) {
+    throw new ActorSpaceError('NO_SUCH_ACTOR', `no route "${route.slice(0, 64)}" on this server`);
+  }
+  const caller = (await authenticate(host, connection, hello)) ?? { id: connection.id, type: 'client' };
+  if (connection.gone) return;
+  const id = crypto.randomUUID();
+  const actor = await definition.server({
+    services: host.services,
+    caller,
+    request: connection.request,
+    session: { id, route },
+  });
+  if (connection.gone) {
+    // The client left while the factory ran: the actor never paired, but it still stops.
+    stop(actor, 'connection closed during the handshake');
+    return;
+  }
+  const space = new ActorSpace(connection.id, host.spaceOptions);
+  space.on('error', (error) => host.error(error, connection));
+  let root: ReturnType<ActorSpace['register']>;
+  try {
+    root = space.register(actor, `root.${route.slice(1, 64) || 'root'}`);
+  } catch (error) {
+    void space.destroy();
+    throw new ActorSpaceError('REMOTE_ERROR', `the factory of route "${route}" did not return an actor`, {
+      cause: error,
     });
   }
-  let caller: Caller = { id: hs.connectionId, type: 'client' };
-  if (hs.authenticate) {
-    const token = typeof hello.token === 'string' ? hello.token : undefined;
-    const result = await hs.authenticate(authRequest(hs.request, token));
-    if (!result) {
-      throw new ActorSpaceError('UNAUTHORIZED', `authentication failed for route "${routeName}"`);
-    }
-    caller = result;
+  const session = new Session(host, id, route, caller, space, connection);
+  host.started(session);
+  session.open(hello, root, host.channelOptions);
+}
+
+/** The caller `authenticate` returns for this hello, or undefined when there is no `authenticate`. */
+async function authenticate<S>(
+  host: HandshakeHost<S>,
+  connection: Connection,
+  hello: HelloFields,
+): Promise<Caller | undefined> {
+  if (!host.authenticate) return undefined;
+  const request = connection.request;
+  const req: AuthRequest = {
+    url: request.url,
+    headers: request.headers,
+    origin: request.origin,
+    token: hello.token,
+  };
+  if (request.remoteAddress !== undefined) req.remoteAddress = request.remoteAddress;
+  const caller = await host.authenticate(req);
+  if (!caller) throw new ActorSpaceError('UNAUTHORIZED', `authentication failed for route "${hello.route}"`);
+  if (typeof caller !== 'object' || typeof caller.id !== 'string' || typeof caller.type !== 'string') {
+    throw new TypeError('authenticate must return { id, type } or null');
   }
-  if (channel.state === 'closed')
-    throw new ActorSpaceError('CHANNEL_CLOSED', 'the client left during the handshake');
-  const session = { id: crypto.randomUUID(), route: routeName };
-  const actor = await route.server({ services: hs.services, caller, request: hs.request, session });
-  // Re-read: the client may have left while the factory ran (TS narrowed the earlier check).
-  if ((channel.state as string) === 'closed') {
-    // The client left while the factory ran: the actor never paired, but it still stops.
-    try {
-      actor?.onStop?.('connection closed during the handshake');
-    } catch {
-      // onStop's failure has nowhere to go; the connection is already gone.
-    }
-    throw new ActorSpaceError('CHANNEL_CLOSED', 'the client left during the handshake');
+  return caller;
+}
+
+/** Resuming needs the caller the session has, when the server authenticates. */
+async function sameCaller<S>(
+  host: HandshakeHost<S>,
+  old: Session,
+  connection: Connection,
+  hello: HelloFields,
+): Promise<boolean> {
+  const caller = await authenticate(host, connection, hello);
+  return caller === undefined || (caller.id === old.caller.id && caller.type === old.caller.type);
+}
+
+function refuse<S>(host: HandshakeHost<S>, connection: Connection, hello: HelloFields, error: unknown): void {
+  if (error instanceof ActorSpaceError) {
+    connection.refuse(closeCodeFor(error.code), error.message);
+    return;
   }
-  const ref = hs.space.register(actor, `root.${routeName.slice(1, 64) || 'root'}`);
-  return { actor: ref, session: session.id, caller };
+  host.error(
+    new ActorSpaceError(
+      'REMOTE_ERROR',
+      `handshake of ${connection.id} for route "${String(hello.route).slice(0, 64)}" failed: ${String(error)}`,
+      { cause: error },
+    ),
+    connection,
+  );
+  connection.refuse(CloseCode.INTERNAL_ERROR, 'internal error while accepting the connection');
+}
+
+function stop(actor: Actor | undefined, reason: string): void {
+  try {
+    actor?.onStop?.(reason);
+  } catch {
+    // onStop's failure has nowhere to go: the connection is already gone.
+  }
 }

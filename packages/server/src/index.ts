@@ -12,15 +12,12 @@ export {
   type HealthReport,
   type HttpRequest,
   type HttpResponse,
+  type RateLimit,
 } from './actor-server.js';
-export type {
-  ActorFactory,
-  AuthRequest,
-  Route,
-  RouteContext,
-  RouteDefinition,
-  UpgradeRequest,
-} from './handshake.js';
+export type { UpgradeRequest } from './connection.js';
+export type { Authenticate, AuthRequest } from './handshake.js';
+export type { StaticOptions } from './pages.js';
+export type { HeadersLike, Peer, PeerConnection, PeerRequest } from './peer.js';
 export {
   CompositeResourceProvider,
   contentTypeOf,
@@ -29,6 +26,5 @@ export {
   type Resource,
   type ResourceProvider,
   type ResourceRequest,
-  type StaticOptions,
-} from './pages.js';
-export type { HeadersLike, Peer, PeerConnection, PeerRequest } from './peer.js';
+} from './resources.js';
+export type { ActorFactory, Route, RouteContext, RouteDefinition } from './routes.js';

@@ -25,6 +25,12 @@ export interface Peer {
   send(frame: string): void;
   /** Closes the socket with a WebSocket close code and a reason of at most 123 bytes. */
   close(code: number, reason: string): void;
+  /**
+   * Bytes sent but not yet handed to the network (`ws.bufferedAmount`, Bun's
+   * `getBufferedAmount()`). With it, the engine stops writing to a peer that does not read
+   * instead of queueing without bound in the socket. @default unknown (0)
+   */
+  bufferedAmount?(): number;
   /** The upgrade request. */
   request: PeerRequest;
 }

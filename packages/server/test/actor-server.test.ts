@@ -1,6 +1,6 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { ActorSpaceError, defineActor, Kind } from '@actorspace/core';
+import { ActorSpaceError, defineActor, Kind, PROTOCOL_VERSION } from '@actorspace/core';
 import { type ActorServer, createActorServer } from '@actorspace/server';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { memoryPeer, until } from './fixtures/memory-peer.js';
@@ -32,16 +32,13 @@ afterEach(async () => {
 });
 
 describe('createActorServer', () => {
-  it('rejects malformed routes with INVALID_MESSAGE', () => {
-    expect(() => createActorServer({ routes: { todos: () => defineActor({}) } })).toThrow(
-      expect.objectContaining({ code: 'INVALID_MESSAGE' }),
-    );
-    expect(() => createActorServer({ routes: { '/x': 42 as never } })).toThrow(
-      expect.objectContaining({ code: 'INVALID_MESSAGE' }),
-    );
-    expect(() => createActorServer({ routes: {}, maxPayload: -1 })).toThrow(
-      expect.objectContaining({ code: 'INVALID_MESSAGE' }),
-    );
+  it('refuses malformed routes and options as programming errors (TypeError, RangeError)', () => {
+    expect(() => createActorServer({ routes: { todos: () => defineActor({}) } })).toThrow(TypeError);
+    expect(() => createActorServer({ routes: { '/x': 42 as never } })).toThrow(TypeError);
+    expect(() => createActorServer({ routes: {}, maxPayload: -1 })).toThrow(RangeError);
+    expect(() => createActorServer({ routes: {}, resume: { ttl: 0 } })).toThrow(RangeError);
+    expect(() => createActorServer({ routes: {}, rateLimit: { messages: -1 } })).toThrow(RangeError);
+    expect(() => createActorServer(null as never)).toThrow(TypeError);
   });
 
   it('accepts route definitions with client, title and resources', () => {
@@ -105,10 +102,14 @@ describe('ActorServer', () => {
       },
     });
     const refused = memoryPeer(actors);
-    refused.conn.message(JSON.stringify([Kind.HELLO, { v: 1, route: '/echo', token: 'nope' }]));
+    refused.conn.message(
+      JSON.stringify([Kind.HELLO, { v: PROTOCOL_VERSION, route: '/echo', token: 'nope' }]),
+    );
     expect((await refused.closed).code).toBe(4401);
     const forbidden = memoryPeer(actors);
-    forbidden.conn.message(JSON.stringify([Kind.HELLO, { v: 1, route: '/echo', token: 'forbidden' }]));
+    forbidden.conn.message(
+      JSON.stringify([Kind.HELLO, { v: PROTOCOL_VERSION, route: '/echo', token: 'forbidden' }]),
+    );
     expect((await forbidden.closed).code).toBe(4403);
     await memoryPeer(actors).pair({ route: '/echo', token: 'ok' });
     expect(tokens).toEqual(['nope', 'forbidden', 'ok']);
@@ -125,7 +126,7 @@ describe('ActorServer', () => {
     const errors: ActorSpaceError[] = [];
     actors.on('error', (e) => errors.push(e));
     const peer = memoryPeer(actors);
-    peer.conn.message(JSON.stringify([Kind.HELLO, { v: 1, route: '/boom' }]));
+    peer.conn.message(JSON.stringify([Kind.HELLO, { v: PROTOCOL_VERSION, route: '/boom' }]));
     expect((await peer.closed).code).toBe(1011);
     expect(errors.map((e) => e.code)).toEqual(['REMOTE_ERROR']);
   });
@@ -143,7 +144,7 @@ describe('ActorServer', () => {
       },
     });
     const peer = memoryPeer(actors);
-    peer.conn.message(JSON.stringify([Kind.HELLO, { v: 1, route: '/slow' }]));
+    peer.conn.message(JSON.stringify([Kind.HELLO, { v: PROTOCOL_VERSION, route: '/slow' }]));
     await Promise.resolve();
     peer.conn.closed(1006, '');
     await until(actors, 'disconnect', () => actors.connections === 0);

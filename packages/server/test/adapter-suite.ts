@@ -54,7 +54,7 @@ export function rawClose(
   });
 }
 
-/** A hello frame of protocol v1. */
+/** A hello frame of the protocol this build speaks. */
 export function hello(fields: Record<string, unknown>): string {
   return JSON.stringify([Kind.HELLO, { v: PROTOCOL_VERSION, ...fields }]);
 }

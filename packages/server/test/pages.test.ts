@@ -96,9 +96,7 @@ describe('zero-build pages and static folders', () => {
     const request = { method: 'GET', url: '/', headers: {} };
     expect((await composite.getResource('/a', request))?.content).toBe('first');
     expect((await composite.getResource('/b', request))?.content).toBe('second');
-    expect(() => new CompositeResourceProvider({} as never)).toThrow(
-      expect.objectContaining({ code: 'INVALID_MESSAGE' }),
-    );
+    expect(() => new CompositeResourceProvider({} as never)).toThrow(TypeError);
   });
 
   it('answers 304 to a matching ETag and compresses with brotli or gzip', async () => {

@@ -26,7 +26,7 @@ async function start(options: { ttl?: number; authenticate?: boolean } = {}): Pr
   const clientRoots: RemoteActor[] = [];
   const state = { pairings: 0 };
   const actors = createActorServer({
-    resume: { ttl: options.ttl ?? 60_000, bufferLimit: 100_000 },
+    resume: { ttl: options.ttl ?? 60_000 },
     heartbeat: false,
     ...(options.authenticate && {
       authenticate: ({ token }) => (token ? { id: token, type: 'client' as const } : null),
@@ -90,7 +90,7 @@ describe('session resumption over ws', () => {
     const session: Session = await connect(srv.url, {
       route: '/stream',
       actor: streamClient(clientGot),
-      reconnect: { initialDelay: 1, maxDelay: 20, bufferLimit: 100_000 },
+      reconnect: { initialDelay: 1, maxDelay: 20 },
     });
     cleanups.push(() => session.close());
     const toServer = session.server;

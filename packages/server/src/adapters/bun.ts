@@ -17,6 +17,7 @@ export interface BunWebSocket {
   data: BunSocketData;
   send(data: string): unknown;
   close(code?: number, reason?: string): void;
+  getBufferedAmount?(): number;
 }
 
 /** The part of Bun's `Server` the adapter uses. */
@@ -96,6 +97,9 @@ export function bunHandlers(actors: ActorServer<any>, options: BunHandlersOption
             ws.send(frame);
           },
           close: (code, reason) => ws.close(code, reason),
+          // The engine stays under its high-water mark, far below Bun's backpressure limit
+          // (16 MiB), so Bun never drops a frame (send() returning 0).
+          bufferedAmount: () => ws.getBufferedAmount?.() ?? 0,
           request: ws.data.request,
         });
       },

@@ -54,6 +54,8 @@ export function honoRoutes(actors: ActorServer<any>, options: HonoRoutesOptions)
           connection = actors.handle({
             send: (frame) => ws.send(frame),
             close: (code, reason) => ws.close(code, reason),
+            // The runtime's own socket, where it has one that counts its buffer (ws, Bun, browsers).
+            bufferedAmount: () => bufferedOf(ws.raw),
             request,
           });
         },
@@ -86,4 +88,11 @@ export function honoRoutes(actors: ActorServer<any>, options: HonoRoutesOptions)
   });
 
   return app;
+}
+
+/** `bufferedAmount` of a runtime socket (`ws`, the WHATWG WebSocket) or Bun's `getBufferedAmount()`. */
+function bufferedOf(raw: unknown): number {
+  const socket = raw as { bufferedAmount?: unknown; getBufferedAmount?: () => number } | undefined;
+  if (typeof socket?.bufferedAmount === 'number') return socket.bufferedAmount;
+  return socket?.getBufferedAmount?.() ?? 0;
 }

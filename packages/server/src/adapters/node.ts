@@ -138,6 +138,10 @@ class WsPeer implements Peer {
   close(code: number, reason: string): void {
     this.#ws.close(code, reason);
   }
+
+  bufferedAmount(): number {
+    return this.#ws.bufferedAmount;
+  }
 }
 
 const CONNECTION: unique symbol = Symbol('actorspace.connection');

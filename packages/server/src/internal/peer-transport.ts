@@ -1,50 +1,37 @@
 /**
  * The engine's side of a peer: the Transport a connection's channel writes through, fed by
- * the adapter through `PeerConnection`, and header normalisation. Not part of the public API.
+ * the adapter through `PeerConnection`, with the connection's rate limit applied to what
+ * arrives. Not part of the public API.
  */
-import { type Transport, TransportBase } from '@actorspace/core';
-import type { HeadersLike, Peer } from '../peer.js';
+import { CloseCode, type Transport, TransportBase } from '@actorspace/core';
+import type { Peer } from '../peer.js';
+import type { RateLimiter } from './rate-limit.js';
 
-/** Header names lower-cased, repeated headers joined with `, `. */
-export function normalizeHeaders(headers: HeadersLike | undefined): Record<string, string> {
-  const out: Record<string, string> = Object.create(null);
-  if (!headers) return out;
-  if (typeof (headers as { forEach?: unknown }).forEach === 'function') {
-    (headers as { forEach(cb: (v: string, k: string) => void): void }).forEach((value, key) => {
-      out[key.toLowerCase()] = value;
-    });
-    return out;
-  }
-  for (const [key, value] of Object.entries(headers)) {
-    if (value === undefined) continue;
-    out[key.toLowerCase()] = Array.isArray(value) ? value.join(', ') : String(value);
-  }
-  return out;
-}
+/** Writes a frame to the trace log (development servers). */
+export type Tracer = (direction: 'in' | 'out', frame: string | Uint8Array) => void;
 
-/** One header of any {@link HeadersLike}, by lower-case name, or null. */
-export function headerOf(headers: HeadersLike | undefined, name: string): string | null {
-  if (!headers) return null;
-  if (typeof (headers as { get?: unknown }).get === 'function') {
-    return (headers as unknown as { get(name: string): string | null }).get(name);
-  }
-  if (typeof (headers as { forEach?: unknown }).forEach === 'function') {
-    return normalizeHeaders(headers)[name] ?? null;
-  }
-  const record = headers as Record<string, string | string[] | undefined>;
-  const value = record[name] ?? Object.entries(record).find(([k]) => k.toLowerCase() === name)?.[1];
-  return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value;
+/** Told when the socket is gone. */
+export interface TransportOwner {
+  ended(code: number, reason: string): void;
 }
 
 /** The transport of one peer: the channel writes through the peer, the adapter feeds it. */
 export class PeerTransport extends TransportBase implements Transport {
   readonly #peer: Peer;
-  readonly #trace: ((direction: 'in' | 'out', frame: string | Uint8Array) => void) | null;
+  readonly #trace: Tracer | null;
+  readonly #limiter: RateLimiter | null;
+  readonly #owner: TransportOwner;
 
-  constructor(peer: Peer, trace: ((direction: 'in' | 'out', frame: string | Uint8Array) => void) | null) {
+  constructor(peer: Peer, owner: TransportOwner, limiter: RateLimiter | null, trace: Tracer | null) {
     super();
     this.#peer = peer;
+    this.#owner = owner;
+    this.#limiter = limiter;
     this.#trace = trace;
+  }
+
+  get bufferedAmount(): number {
+    return this.#peer.bufferedAmount?.() ?? 0;
   }
 
   send(frame: string): void {
@@ -71,13 +58,20 @@ export class PeerTransport extends TransportBase implements Transport {
         : data instanceof ArrayBuffer
           ? new Uint8Array(data)
           : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    const over = this.#limiter?.spend(typeof frame === 'string' ? frame.length : frame.byteLength);
+    if (over) {
+      this.close(CloseCode.RATE_LIMITED, `rate limit: ${over}`);
+      return;
+    }
     this.#trace?.('in', frame);
     super.deliver(frame);
   }
 
   /** The end of the socket, reported once. */
   override finish(code: number, reason: string): void {
+    if (this.closed) return;
     super.finish(code, reason);
+    this.#owner.ended(code, reason);
   }
 }
 
@@ -86,5 +80,5 @@ function truncateReason(reason: string): string {
   if (reason.length <= 40) return reason;
   const bytes = new TextEncoder().encode(reason);
   if (bytes.length <= 123) return reason;
-  return new TextDecoder().decode(bytes.slice(0, 120)).replace(/\uFFFD$/, '') + '...';
+  return `${new TextDecoder().decode(bytes.slice(0, 120)).replace(/\uFFFD$/, '')}...`;
 }

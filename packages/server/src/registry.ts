@@ -1,0 +1,142 @@
+/**
+ * The engine's live state: the sockets it holds (connections) and the pairings they carry
+ * (sessions, which outlive their sockets while they wait for a resume). It answers the
+ * connections, the sessions and the handshake, and reports to the server's events.
+ */
+import {
+  type ActorSpaceError,
+  type ChannelOptions,
+  CloseCode,
+  type HelloFields,
+  type SpaceOptions,
+} from '@actorspace/core';
+import type { Connection, ConnectionHost, ConnectionInfo } from './connection.js';
+import { type Authenticate, accept, type HandshakeHost } from './handshake.js';
+import type { RouteDefinition } from './routes.js';
+import type { Session } from './session.js';
+
+/** Where the registry reports what happens (the server's events). */
+export interface RegistryEvents {
+  disconnect(connection: ConnectionInfo, code: number, reason: string): void;
+  error(error: ActorSpaceError, connection: ConnectionInfo | null): void;
+  log(level: 'debug' | 'warn' | 'error', message: string, details?: unknown): void;
+}
+
+/** What the registry is configured with. */
+export interface RegistryOptions<S> {
+  routes: ReadonlyMap<string, RouteDefinition<S>>;
+  services: S;
+  authenticate: Authenticate | undefined;
+  spaceOptions: SpaceOptions;
+  channelOptions: ChannelOptions;
+  maxPayload: number;
+  handshakeTimeout: number;
+  /** 0: sessions end with their socket. */
+  resumeTtl: number;
+}
+
+export class Registry<S> implements ConnectionHost, HandshakeHost<S> {
+  readonly routes: ReadonlyMap<string, RouteDefinition<S>>;
+  readonly services: S;
+  readonly authenticate: Authenticate | undefined;
+  readonly spaceOptions: SpaceOptions;
+  readonly channelOptions: ChannelOptions;
+  readonly maxPayload: number;
+  readonly handshakeTimeout: number;
+  readonly resumeTtl: number;
+  /** Open sockets, paired or not. */
+  readonly connections = new Set<Connection>();
+  /** Live sessions, by id, including those waiting for a resume. */
+  readonly sessions = new Map<string, Session>();
+  /** Sessions whose client is away. */
+  away = 0;
+  readonly #events: RegistryEvents;
+  /** Sessions being torn down: their spaces' destroy(). */
+  readonly #ending = new Set<Promise<void>>();
+
+  constructor(options: RegistryOptions<S>, events: RegistryEvents) {
+    this.routes = options.routes;
+    this.services = options.services;
+    this.authenticate = options.authenticate;
+    this.spaceOptions = options.spaceOptions;
+    this.channelOptions = options.channelOptions;
+    this.maxPayload = options.maxPayload;
+    this.handshakeTimeout = options.handshakeTimeout;
+    this.resumeTtl = options.resumeTtl;
+    this.#events = events;
+  }
+
+  // ---- ConnectionHost ------------------------------------------------------------------------
+
+  accept(connection: Connection, hello: HelloFields): Promise<void> {
+    return accept(this, connection, hello);
+  }
+
+  ended(connection: Connection, code: number, reason: string): void {
+    this.connections.delete(connection);
+    // A connection that never paired ends here; one that carries a session ends with it.
+    if (connection.session === null) {
+      this.#events.log(
+        'debug',
+        `${connection.id} closed before pairing (${code}${reason ? ` ${reason}` : ''})`,
+      );
+      this.#events.disconnect(connection, code, reason);
+    }
+  }
+
+  failed(connection: Connection, error: unknown): void {
+    this.#events.log('error', `accepting ${connection.id} failed`, error);
+  }
+
+  // ---- HandshakeHost and SessionHost ---------------------------------------------------------
+
+  session(id: string): Session | undefined {
+    return this.sessions.get(id);
+  }
+
+  started(session: Session): void {
+    this.sessions.set(session.id, session);
+    this.#events.log(
+      'debug',
+      `${session.first.id} paired with route ${session.route} (session ${session.id})`,
+    );
+  }
+
+  error(error: ActorSpaceError, connection: Connection | null): void {
+    this.#events.error(error, connection);
+  }
+
+  sessionSuspended(session: Session): void {
+    this.away++;
+    this.#events.log(
+      'debug',
+      `session ${session.id} lost its socket; kept ${this.resumeTtl} ms for a resume`,
+    );
+  }
+
+  sessionResumed(session: Session): void {
+    this.away--;
+    this.#events.log('debug', `session ${session.id} resumed over ${session.connection.id}`);
+  }
+
+  sessionEnded(session: Session, code: number, reason: string, wasAway: boolean): void {
+    if (this.sessions.get(session.id) !== session) return;
+    this.sessions.delete(session.id);
+    if (wasAway) this.away--;
+    const done = session.space.destroy('session ended').then(() => {
+      this.#ending.delete(done);
+      this.#events.log('debug', `session ${session.id} ended (${code}${reason ? ` ${reason}` : ''})`);
+      this.#events.disconnect(session.first, code, reason);
+    });
+    this.#ending.add(done);
+  }
+
+  /** Ends every session (1001: clients pair again, fresh) and closes every socket; resolves when all are gone. */
+  async close(): Promise<void> {
+    for (const session of [...this.sessions.values()])
+      session.end(CloseCode.GOING_AWAY, 'server is shutting down');
+    for (const connection of [...this.connections])
+      connection.refuse(CloseCode.GOING_AWAY, 'server is shutting down');
+    await Promise.all([...this.#ending]);
+  }
+}

@@ -1,0 +1,224 @@
+/**
+ * The resources of a zero-build page: the HTML page that boots the client root actor and
+ * pairs it with the route's server actor, the boot module, the client module and the files
+ * next to it. A route's `ResourceProvider` customises any of them; the default provider makes
+ * them from the route's `client` module.
+ */
+import { readFile, stat } from 'node:fs/promises';
+import { extname, normalize, resolve, sep } from 'node:path';
+
+/** One resource: its bytes and MIME type, optionally its cache policy. */
+export interface Resource {
+  content: string | Uint8Array;
+  contentType: string;
+  /** `Cache-Control` value. @default 'no-cache' (revalidated with an ETag) */
+  cacheControl?: string;
+}
+
+/** The request a resource is served for. */
+export interface ResourceRequest {
+  method: string;
+  url: string;
+  /** Lower-cased header names. */
+  headers: Record<string, string>;
+}
+
+/**
+ * Supplies the resources of a route's page. `path` is relative to the route: `/` is the
+ * page, `/client.js` the client module, `/style.css` a file next to it. Return null to let
+ * the next provider (finally the default one) answer.
+ */
+export interface ResourceProvider {
+  getResource(path: string, request: ResourceRequest): Resource | null | Promise<Resource | null>;
+}
+
+/**
+ * Asks several providers in order; the first non-null answer wins.
+ *
+ * @example
+ * resources: new CompositeResourceProvider({ getResource: (p) => (p === '/style.css' ? css : null) })
+ */
+export class CompositeResourceProvider implements ResourceProvider {
+  readonly #providers: ResourceProvider[];
+
+  constructor(...providers: Array<ResourceProvider | null | undefined>) {
+    this.#providers = providers.filter((p): p is ResourceProvider => !!p);
+    for (const p of this.#providers) {
+      if (typeof p.getResource !== 'function') {
+        throw new TypeError('a ResourceProvider needs a getResource(path, request) method');
+      }
+    }
+  }
+
+  async getResource(path: string, request: ResourceRequest): Promise<Resource | null> {
+    for (const provider of this.#providers) {
+      const found = await provider.getResource(path, request);
+      if (found) return found;
+    }
+    return null;
+  }
+}
+
+/** What the default provider of a route needs to know. */
+export interface DefaultResourceOptions {
+  /** Route name, e.g. `/tools`. */
+  route: string;
+  /** Absolute path of the client module. */
+  client: string;
+  /** Page title. */
+  title: string;
+  /** Mount path of the WebSocket endpoint, e.g. `/actorspace`. */
+  mountPath: string;
+  /** URL of the browser bundle the import map points `@actorspace/browser` to. */
+  bundleUrl: string;
+}
+
+/** MIME types of the file extensions pages commonly use. */
+export const MIME: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+  '.map': 'application/json; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.gif': 'image/gif',
+  '.webp': 'image/webp',
+  '.ico': 'image/x-icon',
+  '.txt': 'text/plain; charset=utf-8',
+  '.wasm': 'application/wasm',
+  '.woff2': 'font/woff2',
+};
+
+/** The MIME type of a file name. */
+export function contentTypeOf(file: string): string {
+  return MIME[extname(file).toLowerCase()] ?? 'application/octet-stream';
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/** JSON safe to inline in a `<script>`: no `</script>` can close it early. */
+function scriptJson(value: unknown): string {
+  return JSON.stringify(value).replace(/</g, '\\u003c');
+}
+
+/**
+ * Resolves `rel` (a URL path such as `/img/a.png`) inside `dir`, or null when it would leave
+ * `dir` (`..`, encoded slashes, NUL) or is not a valid path.
+ */
+export function safeJoin(dir: string, rel: string): string | null {
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(rel);
+  } catch {
+    return null;
+  }
+  if (decoded.includes('\0') || decoded.includes('\\')) return null;
+  const root = resolve(dir);
+  const full = resolve(root, `.${normalize(`/${decoded}`)}`);
+  return full === root || full.startsWith(root + sep) ? full : null;
+}
+
+/** Reads a file, or null when it does not exist or is not a file. */
+export async function readFileResource(file: string, cacheControl?: string): Promise<Resource | null> {
+  try {
+    if (!(await stat(file)).isFile()) return null;
+    const resource: Resource = { content: await readFile(file), contentType: contentTypeOf(file) };
+    if (cacheControl) resource.cacheControl = cacheControl;
+    return resource;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The resources every page route has: the page (`/`), its boot module (`/boot.js`), the
+ * client module (`/client.js`) and the files next to the client module.
+ */
+export class DefaultResourceProvider implements ResourceProvider {
+  readonly #options: DefaultResourceOptions;
+  readonly #dir: string;
+
+  constructor(options: DefaultResourceOptions) {
+    this.#options = options;
+    this.#dir = resolve(options.client, '..');
+  }
+
+  async getResource(path: string): Promise<Resource | null> {
+    if (path === '/' || path === '') return { content: this.page(), contentType: MIME['.html'] as string };
+    if (path === '/boot.js') return { content: this.boot(), contentType: MIME['.js'] as string };
+    if (path === '/client.js') return readFileResource(this.#options.client);
+    const file = safeJoin(this.#dir, path);
+    return file ? readFileResource(file) : null;
+  }
+
+  /** The HTML page: a `<div id="app">`, the import map, and the boot module. */
+  page(): string {
+    const { title, route, bundleUrl } = this.#options;
+    const base = route === '/' ? '' : route;
+    return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(title)}</title>
+<script type="importmap">${scriptJson({ imports: { '@actorspace/browser': bundleUrl } })}</script>
+<link rel="modulepreload" href="${escapeHtml(bundleUrl)}">
+</head>
+<body>
+<div id="app"></div>
+<script type="module" src="${escapeHtml(`${base}/boot.js`)}"></script>
+</body>
+</html>
+`;
+  }
+
+  /**
+   * The boot module: makes the client root actor from the client module's default export (a
+   * class constructed with no arguments, or a factory), pairs it, and keeps the session's
+   * status on `<html data-actorspace>` for styles and tests.
+   */
+  boot(): string {
+    const { route, mountPath } = this.#options;
+    return `import { ActorSpace, connect } from '@actorspace/browser';
+import Client from './client.js';
+
+const root = document.documentElement;
+const isClass = (f) => typeof f === 'function' && /^class[\\s{]/.test(Function.prototype.toString.call(f));
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function start() {
+  if (typeof Client !== 'function') throw new TypeError('the client module must default-export an actor class or a factory');
+  const actor = isClass(Client) ? new Client() : await Client();
+  // One space for every attempt, so a failed first attempt does not stop the actor.
+  const space = new ActorSpace();
+  const ref = space.register(actor);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return { actor, session: await connect(${scriptJson(mountPath)}, { route: ${scriptJson(route)}, actor: ref, space }) };
+    } catch (error) {
+      // The server cannot be reached (down, restarting): try again with backoff. A refusal is final.
+      if (error?.code !== 'CHANNEL_CLOSED') throw error;
+      root.dataset.actorspace = 'reconnecting';
+      await sleep(Math.min(30000, 500 * 2 ** attempt) * (0.5 + Math.random() / 2));
+    }
+  }
+}
+
+try {
+  const { actor, session } = await start();
+  root.dataset.actorspace = session.status;
+  session.on('status', (status) => (root.dataset.actorspace = status));
+  globalThis.actorspace = { session, actor };
+} catch (error) {
+  root.dataset.actorspace = 'error';
+  console.error('ActorSpace could not start this page:', error);
+}
+`;
+  }
+}
