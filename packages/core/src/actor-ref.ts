@@ -3,6 +3,7 @@
  * code never needs to know where an actor lives (location transparency), and the typed
  * proxy `api()` that turns an actor's handlers into async functions.
  */
+import type { Caller } from './caller.js';
 import { REF_MARK } from './codec.js';
 
 /** Options of one ask. */
@@ -57,10 +58,20 @@ export interface ActorRef<A = any> {
   api(): RemoteApi<A>;
 }
 
-/** Where a reference sends its messages: a space for local actors, a channel for remote ones. */
+/**
+ * Where a reference sends its messages: a space for local actors, a channel for remote ones.
+ * `caller` is set when a channel relays a peer's message (a forwarder): a space then delivers
+ * it as that peer's, never as its own `system` message.
+ */
 export interface Router {
-  tellTo(guid: string, type: string, data: unknown): void;
-  askTo<R>(guid: string, type: string, data: unknown, opts: AskOptions | undefined): Promise<R>;
+  tellTo(guid: string, type: string, data: unknown, caller?: Caller): void;
+  askTo<R>(
+    guid: string,
+    type: string,
+    data: unknown,
+    opts: AskOptions | undefined,
+    caller?: Caller,
+  ): Promise<R>;
 }
 
 /** The common reference implementation; `router` decides local or remote. */

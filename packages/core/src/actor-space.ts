@@ -210,16 +210,22 @@ class SpaceCore implements ChannelHost, Router {
     );
   }
 
-  tellTo(guid: string, type: string, data: unknown): void {
+  tellTo(guid: string, type: string, data: unknown, caller?: Caller): void {
     const entry = this.#entry(guid, type, 'tell');
-    const ctx = new Context(currentSender() ?? undefined, this.system, undefined);
+    const ctx = new Context(currentSender() ?? undefined, caller ?? this.system, undefined);
     if (!entry.mailbox.push(new Envelope(type, data, ctx, null, 0, 0, false), true)) {
       throw this.#full('tell', guid, type);
     }
     entry.mailbox.schedule();
   }
 
-  askTo<R>(guid: string, type: string, data: unknown, opts: AskOptions | undefined): Promise<R> {
+  askTo<R>(
+    guid: string,
+    type: string,
+    data: unknown,
+    opts: AskOptions | undefined,
+    caller?: Caller,
+  ): Promise<R> {
     let entry: ActorEntry;
     let timeout: number;
     try {
@@ -228,9 +234,10 @@ class SpaceCore implements ChannelHost, Router {
     } catch (error) {
       return Promise.reject(error);
     }
-    const ctx = new Context(currentSender() ?? undefined, this.system, undefined);
+    const ctx = new Context(currentSender() ?? undefined, caller ?? this.system, undefined);
     return new Promise<R>((resolve, reject) => {
       const asks = (this.localAsks ??= new Set());
+      let env: Envelope | null = null;
       const ask: LocalAsk = new LocalAsk(
         0,
         type,
@@ -238,7 +245,8 @@ class SpaceCore implements ChannelHost, Router {
         timeout,
         opts?.signal,
         sharedWheel,
-        { giveUp: () => ctx.abort(new ActorSpaceError('ABORTED', 'the asker gave up (timeout or abort)')) },
+        // A given-up ask leaves the mailbox at once (or its running handler's signal aborts).
+        { giveUp: () => env?.cancel(new ActorSpaceError('ABORTED', 'the asker gave up (timeout or abort)')) },
         (value) => {
           asks.delete(ask);
           resolve(value);
@@ -249,7 +257,8 @@ class SpaceCore implements ChannelHost, Router {
         },
       );
       asks.add(ask);
-      if (!entry.mailbox.push(new Envelope(type, data, ctx, ask, 0, 0, true), true)) {
+      env = new Envelope(type, data, ctx, ask, 0, 0, true);
+      if (!entry.mailbox.push(env, true)) {
         ask.reject(this.#full('ask', guid, type));
         return;
       }

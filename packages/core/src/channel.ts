@@ -10,7 +10,7 @@ import { checkType, Ref } from './actor-ref.js';
 import type { Caller } from './caller.js';
 import { type DataLimits, dataLimits, encode, encodedMeta, type Limits } from './codec.js';
 import { EventEmitter } from './emitter.js';
-import { ActorSpaceError, CloseCode, describeMessage, mailboxFull } from './errors.js';
+import { ActorSpaceError, CloseCode, describeMessage, errorCodeForClose, mailboxFull } from './errors.js';
 import type { Handshake, HandshakeLink, Pairing } from './handshake.js';
 import { type CreditHost, ReceiveWindow } from './internal/credit.js';
 import { FrameWriter, type WriterHost } from './internal/frame-writer.js';
@@ -243,10 +243,15 @@ export class Channel extends EventEmitter<ChannelEvents> {
     this.#peerMax = this.#maxPayload;
     this.#peerWindow = this.#window;
     this.#port = new Channel.#Port(this);
+    const sendBuffer = positive('flow.sendBuffer', flow.sendBuffer, 16 * MIB);
+    const highWaterMark = positive('flow.highWaterMark', flow.highWaterMark, Math.min(MIB, sendBuffer));
+    if (highWaterMark > sendBuffer) {
+      throw new RangeError('ChannelOptions.flow.highWaterMark cannot be above flow.sendBuffer');
+    }
     this.#writer = new FrameWriter(this.#port, {
-      sendBuffer: positive('flow.sendBuffer', flow.sendBuffer, 16 * MIB),
+      sendBuffer,
       answerBuffer: positive('flow.answerBuffer', flow.answerBuffer, 16 * MIB),
-      highWaterMark: positive('flow.highWaterMark', flow.highWaterMark, MIB),
+      highWaterMark,
     });
     this.#credit = new ReceiveWindow(this.#port, this.#window);
     this.#refs = new RefTable(this.#port, this.#port);
@@ -368,7 +373,8 @@ export class Channel extends EventEmitter<ChannelEvents> {
    * side rejects with `CHANNEL_CLOSED`.
    */
   close(code: number = CloseCode.NORMAL, reason = ''): void {
-    if (this.#phase === 'closed') return;
+    if (this.#phase === 'closed' || this.#closing) return;
+    this.#closing = true;
     if (this.#phase === 'open') {
       this.#inbound.rejectAll(this.#closedError('finish handling it', code, reason));
       this.#writer.flush();
@@ -436,7 +442,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
     if (meta !== undefined || sender !== undefined) frame.push(meta ?? null);
     if (sender !== undefined) frame.push(sender);
     const text = JSON.stringify(frame);
-    if (exceedsBytes(text, this.#peerMax)) {
+    if (exceedsBytes(text, this.#peerMax) || text.length >= this.#peerWindow) {
       throw new ActorSpaceError(
         'PAYLOAD_TOO_LARGE',
         `${describeMessage(what, type, target)} is larger than the peer's maxPayload of ${this.#peerMax} bytes`,
@@ -573,6 +579,9 @@ export class Channel extends EventEmitter<ChannelEvents> {
     this.#writer.flush();
   }
 
+  /** Set by close(): what it does on the way (rejecting the peer's asks) must not close again. */
+  #closing = false;
+
   /** Set once the channel first opened: a later pairing is a resume, or a fresh session. */
   #everOpened = false;
 
@@ -668,13 +677,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
 
   #violation(message: string, code: number = CloseCode.BAD_FRAME): void {
     this.#host.log('warn', `channel ${this.id} closed (${code}): ${message}`);
-    const errorCode =
-      code === CloseCode.PAYLOAD_TOO_LARGE
-        ? 'PAYLOAD_TOO_LARGE'
-        : code === CloseCode.RATE_LIMITED
-          ? 'MAILBOX_FULL'
-          : 'PROTOCOL';
-    this.#report(new ActorSpaceError(errorCode, message, { details: { closeCode: code } }));
+    this.#report(new ActorSpaceError(errorCodeForClose(code), message, { details: { closeCode: code } }));
     this.close(code, message);
   }
 
@@ -710,18 +713,20 @@ export class Channel extends EventEmitter<ChannelEvents> {
     this.#transport = null;
     this.#clearTimer();
     this.#heartbeat?.stop();
-    this.#endSession(this.#closedError('answer', code, reason));
-    this.#credit.stop();
-    this.#resumption?.stop();
+    // Before the session ends: dropping its frames would otherwise look like a drain.
     const waiters = this.#waiters;
     this.#waiters = null;
     if (waiters) for (const [, reject] of waiters) reject(this.#closedError('wait for ready()'));
+    this.#endSession(this.#closedError('answer', code, reason));
+    this.#credit.stop();
+    this.#resumption?.stop();
     this.#host.channelClosed(this);
     this.emit('close', code, reason);
     this.#options.observer?.closed?.(this, code, reason);
   }
 
   #drained(): void {
+    if (this.#phase === 'closed') return;
     const waiters = this.#waiters;
     this.#waiters = null;
     if (waiters) for (const [resolve] of waiters) resolve();

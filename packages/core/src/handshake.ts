@@ -6,6 +6,7 @@
  */
 import type { ActorRef } from './actor-ref.js';
 import type { Caller } from './caller.js';
+import { ActorSpaceError, closeCodeFor } from './errors.js';
 import {
   checkHandshake,
   type Frame,
@@ -160,6 +161,35 @@ export function serverHandshake(hello: HelloFields, acceptance: Acceptance = {})
     },
     receive() {
       throw new ProtocolViolation('nothing may be sent before the welcome');
+    },
+  };
+}
+
+/**
+ * The server half for a peer that pairs without a server engine (a worker, an iframe): waits
+ * for the hello and answers it with `decide`'s acceptance. Throw an ActorSpaceError from
+ * `decide` to refuse: the channel closes with the error table's close code (`UNAUTHORIZED`
+ * 4401, `FORBIDDEN` 4403, `NO_SUCH_ACTOR` 4404...).
+ *
+ * @example
+ * // worker.js
+ * space.addChannel(workerTransport(parentPort), { handshake: acceptHandshake(() => ({ actor: workerRoot })) });
+ */
+export function acceptHandshake(decide: (hello: HelloFields) => Acceptance): Handshake {
+  return {
+    awaits: 'hello',
+    begin() {},
+    receive(frame, link) {
+      if (frame[0] !== Kind.HELLO) throw new ProtocolViolation('the first frame must be a hello');
+      const hello = checkHandshake(frame[1], 'hello');
+      let acceptance: Acceptance;
+      try {
+        acceptance = decide(hello);
+      } catch (error) {
+        if (!(error instanceof ActorSpaceError)) throw error;
+        throw new ProtocolViolation(error.message, closeCodeFor(error.code));
+      }
+      serverHandshake(hello, acceptance).begin(link);
     },
   };
 }

@@ -54,6 +54,7 @@ export {
 } from './errors.js';
 export {
   type Acceptance,
+  acceptHandshake,
   type ClientHello,
   clientHandshake,
   type Handshake,

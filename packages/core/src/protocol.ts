@@ -247,6 +247,10 @@ export function checkHandshake<T extends HelloFields | WelcomeFields>(
   field(f, 'ack', isCount);
   field(f, 'received', isCount);
   field(f, 'consumed', isCount);
+  // A window smaller than the largest frame could never carry one.
+  if (typeof f.window === 'number' && typeof f.maxPayload === 'number' && f.window < f.maxPayload) {
+    throw new ProtocolViolation(`the ${what}'s window of ${f.window} bytes is smaller than its maxPayload`);
+  }
   return fields;
 }
 

@@ -12,7 +12,7 @@ import {
   type Transport,
 } from '@actorspace/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { once, pairSpaces, rejectionOf, serveHello } from './helpers.js';
+import { once, pairSpaces, rawPeer, rejectionOf, serveHello } from './helpers.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -23,29 +23,6 @@ function pair(...args: Parameters<typeof pairSpaces>) {
   const p = pairSpaces(...args);
   cleanups.push(p.destroy);
   return p;
-}
-
-/** A transport whose peer is driven by hand: frames sent to it land in `sent`. */
-function rawPeer(): {
-  transport: Transport;
-  sent: string[];
-  push(frame: string | Uint8Array): void;
-  closed: Array<[number, string]>;
-} {
-  let onMessage: (f: string | Uint8Array) => void = () => {};
-  let onClose: (c: number, r: string) => void = () => {};
-  const sent: string[] = [];
-  const closed: Array<[number, string]> = [];
-  const transport: Transport = {
-    send: (f) => void sent.push(f),
-    close: (code = 1000, reason = '') => {
-      closed.push([code, reason]);
-      onClose(code, reason);
-    },
-    onMessage: (cb) => void (onMessage = cb),
-    onClose: (cb) => void (onClose = cb),
-  };
-  return { transport, sent, closed, push: (f) => onMessage(f) };
 }
 
 const flush = () => new Promise((r) => setTimeout(r, 0));
@@ -358,6 +335,70 @@ describe('Channel', () => {
     expect(err.code).toBe('PAYLOAD_TOO_LARGE');
     expect(ch.state).toBe('open');
   });
+
+  it('answers an ask whose handler failed with an oversize error with PAYLOAD_TOO_LARGE, and stays open', async () => {
+    const server = new ActorSpace('srv');
+    const client = new ActorSpace('cli', { maxPayload: 2000 });
+    cleanups.push(
+      () => server.destroy(),
+      () => client.destroy(),
+    );
+    const root = server.register(
+      defineActor({
+        fail: () => {
+          throw new Error('y'.repeat(5000));
+        },
+        ok: () => 'ok',
+      }),
+    );
+    const [ts, tc] = createMemoryTransportPair();
+    void serveHello(server, ts, () => ({ actor: root }));
+    const ch = client.addChannel(tc, { handshake: clientHandshake() });
+    await once(ch, 'open');
+    const err = await rejectionOf(ch.remote!.ask('fail'));
+    expect(err.code).toBe('PAYLOAD_TOO_LARGE');
+    expect(err.message).toContain('REMOTE_ERROR');
+    expect(ch.state).toBe('open');
+    expect(await ch.remote!.ask('ok')).toBe('ok');
+  });
+});
+
+describe('Channel flow edges', () => {
+  it('rejects ready() with CHANNEL_CLOSED when the channel closes while it waits', async () => {
+    const space = new ActorSpace();
+    cleanups.push(() => space.destroy());
+    const peer = rawPeer();
+    const ch = space.addChannel(peer.transport, {
+      maxPayload: 100,
+      flow: { window: 200, highWaterMark: 300 },
+    });
+    await flush();
+    for (let i = 0; i < 50; i++) ch.makeRemote('x').tell('n', i);
+    const waiting = ch.ready();
+    ch.close();
+    expect((await rejectionOf(waiting)).code).toBe('CHANNEL_CLOSED');
+  });
+
+  it('refuses at the call a tell larger than the window the peer announced, instead of holding it for ever', async () => {
+    const space = new ActorSpace();
+    cleanups.push(() => space.destroy());
+    const peer = rawPeer();
+    const ch = space.addChannel(peer.transport, { handshake: clientHandshake() });
+    await flush();
+    peer.push(JSON.stringify([17, { v: PROTOCOL_VERSION, window: 10 }]));
+    expect(() => ch.makeRemote('x').tell('n', 1)).toThrow(
+      expect.objectContaining({ code: 'PAYLOAD_TOO_LARGE' }),
+    );
+    expect(ch.bufferedAmount).toBe(0);
+  });
+
+  it('refuses a high-water mark above the send buffer', () => {
+    const space = new ActorSpace();
+    cleanups.push(() => space.destroy());
+    expect(() =>
+      space.addChannel(rawPeer().transport, { flow: { sendBuffer: 10, highWaterMark: 20 } }),
+    ).toThrow(RangeError);
+  });
 });
 
 describe('heartbeats', () => {
@@ -486,6 +527,33 @@ describe('capability passing', () => {
     expect(await aToC.makeRemote('c-user').ask('use', { svc: bRef })).toBe('hello carol via channel');
     await flush();
     expect(log).toEqual([{ when: new Date(1) }]);
+  });
+
+  it('relays messages through a forwarder with the peer\u2019s caller, never as the relaying space\u2019s system', async () => {
+    // B holds a reference to an actor of space D in the same process and hands it to peer C.
+    const B = new ActorSpace('B');
+    const C = new ActorSpace('C');
+    const D = new ActorSpace('D');
+    cleanups.push(
+      () => B.destroy(),
+      () => C.destroy(),
+      () => D.destroy(),
+    );
+    const callers: unknown[] = [];
+    const dRef = D.register(
+      defineActor({
+        who: (_: unknown, ctx) => void callers.push(ctx.caller),
+        whoAsk: (_: unknown, ctx) => ctx.caller,
+      }),
+    );
+    const [bc, cb] = createMemoryTransportPair();
+    B.addChannel(bc, { caller: { id: 'carol', type: 'client' } });
+    const cToB = C.addChannel(cb);
+    B.register(defineActor({ give: () => ({ svc: dRef }) }), 'b');
+    const { svc } = await cToB.makeRemote('b').ask<{ svc: ActorRef }>('give');
+    svc.tell('who');
+    expect(await svc.ask('whoAsk')).toEqual({ id: 'carol', type: 'client' });
+    expect(callers).toEqual([{ id: 'carol', type: 'client' }]);
   });
 
   it('releases forwarded references when their channel closes', async () => {

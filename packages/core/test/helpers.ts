@@ -81,6 +81,39 @@ export function serveHello(
   });
 }
 
+/** A transport whose peer is driven by hand: frames sent to it land in `sent`, `push` delivers one. */
+export interface RawPeer {
+  transport: Transport;
+  sent: string[];
+  push(frame: string | Uint8Array): void;
+  closed: Array<[number, string]>;
+}
+
+export function rawPeer(): RawPeer {
+  let onMessage: (f: string | Uint8Array) => void = () => {};
+  let onClose: (c: number, r: string) => void = () => {};
+  const sent: string[] = [];
+  const closed: Array<[number, string]> = [];
+  const transport: Transport = {
+    send: (f) => void sent.push(f),
+    close: (code = 1000, reason = '') => {
+      closed.push([code, reason]);
+      onClose(code, reason);
+    },
+    onMessage: (cb) => void (onMessage = cb),
+    onClose: (cb) => void (onClose = cb),
+  };
+  return { transport, sent, closed, push: (f) => onMessage(f) };
+}
+
+/** The frames of transport messages, batches unpacked, in order. */
+export function framesOf(messages: string[]): unknown[][] {
+  return messages.flatMap((m) => {
+    const parsed = JSON.parse(m) as unknown[];
+    return Array.isArray(parsed[0]) ? (parsed as unknown[][]) : [parsed];
+  });
+}
+
 /** Resolves with what `promise` rejected with; fails when it resolves. */
 export async function rejectionOf(
   promise: Promise<unknown>,

@@ -111,6 +111,8 @@ export class FrameWriter {
   #heldData = 0;
   #heldOther = 0;
   #needDrain = false;
+  /** Set once the host heard of the answer budget being passed; cleared by reset(). */
+  #overBudget = false;
   #scheduled = false;
   #sinceFlush = 0;
   #drainTimer: ReturnType<typeof setTimeout> | null = null;
@@ -164,7 +166,12 @@ export class FrameWriter {
   other(text: string): void {
     const size = text.length + 1;
     if (this.#heldOther + size > this.#limits.answerBuffer) {
-      this.#host.overBudget(this.#heldOther + size);
+      // Once: the host closes the channel, and that close answers the peer's other asks,
+      // which land here again (each would re-enter the close, one stack frame per ask).
+      if (!this.#overBudget) {
+        this.#overBudget = true;
+        this.#host.overBudget(this.#heldOther + size);
+      }
       return;
     }
     this.#other.push(text, ++this.#stamp, 0);
@@ -235,13 +242,16 @@ export class FrameWriter {
     if (other[0].length) this.#other.prepend(...other);
   }
 
-  /** Drops every queued frame and the credit count (a session ended); returns the tells and asks dropped. */
+  /** Drops every queued frame and the credit count (a session ended); returns the tells dropped. */
   reset(): number {
-    const dropped = this.#data.length;
+    // Asks are not counted: each one rejects on its own.
+    let dropped = 0;
+    for (let i = this.#data.head; i < this.#data.ids.length; i++) if (this.#data.ids[i] === 0) dropped++;
     this.#data.clear();
     this.#other.clear();
     this.#heldData = 0;
     this.#heldOther = 0;
+    this.#overBudget = false;
     this.#charged = 0;
     this.#granted = this.#peerWindow;
     this.#stopPolling();
@@ -288,11 +298,6 @@ export class FrameWriter {
       if (d === Number.POSITIVE_INFINITY) break;
       const id = data.ids[data.head] as number;
       const text = data.texts[data.head] as string;
-      if (id !== 0 && !this.#host.keepAsk(id)) {
-        data.shift();
-        this.release(text.length + 1);
-        continue;
-      }
       if (!this.#fits(text.length + 1)) {
         // Write what the message holds; if the frame still does not fit, it waits for credit.
         if (this.#parts.length > 0) this.#send(link);
@@ -300,6 +305,13 @@ export class FrameWriter {
           blocked = true;
           continue;
         }
+      }
+      // Asked only now that the frame goes out: the host marks the ask written, and a written
+      // ask that gives up sends the peer a cancel.
+      if (id !== 0 && !this.#host.keepAsk(id)) {
+        data.shift();
+        this.release(text.length + 1);
+        continue;
       }
       data.shift();
       this.#add(link, text, 1);
@@ -339,12 +351,20 @@ export class FrameWriter {
     const message = parts.length === 1 ? (parts[0] as string) : `[${parts.join(',')}]`;
     if (this.#hasData) this.#charged += this.#cost;
     this.#clearMessage();
-    link.send(message);
+    let failure: { error: unknown } | null = null;
+    try {
+      link.send(message);
+    } catch (error) {
+      failure = { error };
+    }
+    // Even when the send threw: a resumable channel keeps the frames and writes them again
+    // after a resume (they are not acknowledged), and the others' bytes are released.
     const host = this.#host;
     for (let i = 0; i < parts.length; i++) {
       const size = sizes[i] as number;
       if (size !== 0 && !host.written(parts[i] as string, size)) this.release(size);
     }
+    if (failure) throw failure.error;
     if ((link.bufferedAmount ?? 0) > this.#limits.highWaterMark) this.#full = true;
   }
 

@@ -202,7 +202,8 @@ export class Inbound {
       return;
     }
     try {
-      forward.tell(type, data);
+      // Relayed as the peer's message: a space delivers it with the peer's caller, never `system`.
+      forward.router.tellTo(forward.guid, type, data, this.#host.caller);
     } catch (error) {
       this.#error(asSpaceError(error), target, type);
     }
@@ -247,10 +248,12 @@ export class Inbound {
     }
     const relay = new AbortController();
     asks.set(id, { cancel: (reason: ActorSpaceError) => relay.abort(reason) });
-    forward.ask(type, data, { timeout: 0, signal: relay.signal }).then(
-      (value) => this.answer(id, value),
-      (error) => this.fail(id, error),
-    );
+    forward.router
+      .askTo(forward.guid, type, data, { timeout: 0, signal: relay.signal }, this.#host.caller)
+      .then(
+        (value) => this.answer(id, value),
+        (error) => this.fail(id, error),
+      );
   }
 
   #answered(frame: Frame, scan: boolean): void {
@@ -343,14 +346,37 @@ export class Inbound {
 
   #reject(id: number, error: unknown): void {
     const wire: WireError = toWireError(error, this.#host.exposeStack);
-    this.#writer.other(JSON.stringify([Kind.REJECT, id, wire]));
+    const text = JSON.stringify([Kind.REJECT, id, wire]);
+    this.#writer.other(this.#fits(text) ? text : JSON.stringify([Kind.REJECT, id, this.#tooLarge(wire)]));
   }
 
   #error(error: ActorSpaceError, target: string, type: string): void {
     this.#host.log(error.message);
     const wire = toWireError(error, false);
     wire.details = { target, type };
-    this.#writer.other(JSON.stringify([Kind.ERROR, wire]));
+    const text = JSON.stringify([Kind.ERROR, wire]);
+    this.#writer.other(
+      this.#fits(text)
+        ? text
+        : JSON.stringify([Kind.ERROR, { ...this.#tooLarge(wire), details: { target, type } }]),
+    );
+  }
+
+  /** Whether the peer accepts a frame this large. */
+  #fits(text: string): boolean {
+    return !exceedsBytes(text, this.#host.peerMaxPayload);
+  }
+
+  /**
+   * What the peer hears instead of an error larger than it accepts (a handler's message, stack
+   * or details can be any size): it would close the channel for the frame, as for an answer.
+   */
+  #tooLarge(wire: WireError): WireError {
+    return {
+      code: 'PAYLOAD_TOO_LARGE',
+      name: 'ActorSpaceError',
+      message: `the ${wire.code} error is larger than the peer's maxPayload of ${this.#host.peerMaxPayload} bytes`,
+    };
   }
 }
 

@@ -25,8 +25,8 @@ export class RefTable implements RefExporter, RefImporter {
   /** Local guids given to the peer. */
   #given: Set<string> | null = null;
   // Forwarders for references to third parties: id → reference, and back.
-  #forwarders: Map<string, ActorRef> | null = null;
-  #forwarderIds: Map<ActorRef, string> | null = null;
+  #forwarders: Map<string, Ref> | null = null;
+  #forwarderIds: Map<Ref, string> | null = null;
 
   /** `channel` is the router of references to the peer's actors. */
   constructor(host: RefHost, channel: Router) {
@@ -40,7 +40,7 @@ export class RefTable implements RefExporter, RefImporter {
   }
 
   /** The third-party reference a forwarder id stands for. */
-  forwarder(id: string): ActorRef | undefined {
+  forwarder(id: string): Ref | undefined {
     return this.#forwarders?.get(id);
   }
 
@@ -53,7 +53,8 @@ export class RefTable implements RefExporter, RefImporter {
       }
       if (ref.router === this.#channel) return { g: ref.guid, y: 1 };
     }
-    const key = ref as ActorRef;
+    // The codec only asks for references (REF_MARK): ActorSpace's own Ref.
+    const key = ref as Ref;
     this.#forwarderIds ??= new Map();
     this.#forwarders ??= new Map();
     let id = this.#forwarderIds.get(key);
