@@ -199,6 +199,8 @@ export class Channel extends EventEmitter<ChannelEvents> {
   #phase: Phase;
   #transport: Transport | null = null;
   #handshake: Handshake | null;
+  /** True on the side that says hello: it re-attaches transports (a server only accepts them). */
+  readonly #client: boolean;
   #handshakeTimer: ReturnType<typeof setTimeout> | null = null;
   readonly #host: ChannelHost;
   readonly #options: ChannelOptions;
@@ -213,7 +215,8 @@ export class Channel extends EventEmitter<ChannelEvents> {
   #remote: RemoteActor | null = null;
   #closeInfo: { code: number; reason: string } | null = null;
   #nextId = 0;
-  readonly #pending = new Map<number, PendingAsk>();
+  /** Asks sent over this channel that wait for an answer, by id (made on first use). */
+  #pending: Map<number, PendingAsk> | null = null;
   readonly #port: ChannelPort;
   readonly #writer: FrameWriter;
   readonly #credit: ReceiveWindow;
@@ -239,6 +242,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
     this.#limits = options.limits ? dataLimits(options.limits) : host.limits;
     this.#caller = options.caller;
     this.#handshake = options.handshake ?? null;
+    this.#client = this.#handshake?.awaits === 'welcome';
     // Without a handshake the peer's limits are taken to be this side's own.
     this.#peerMax = this.#maxPayload;
     this.#peerWindow = this.#window;
@@ -313,7 +317,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
 
   /** Asks sent over this channel that wait for an answer. */
   get pendingCount(): number {
-    return this.#pending.size;
+    return this.#pending?.size ?? 0;
   }
 
   /**
@@ -417,7 +421,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
         resolve,
         reject,
       );
-      this.#pending.set(id, ask);
+      (this.#pending ??= new Map()).set(id, ask);
       this.#writer.data(text, id);
     });
   }
@@ -531,12 +535,14 @@ export class Channel extends EventEmitter<ChannelEvents> {
 
   #paired(p: Pairing): void {
     this.#clearTimer();
+    // A server's handshake (and the hello it holds) is done; a client says hello again on resume.
+    if (!this.#client) this.#handshake = null;
     if (p.maxPayload) this.#peerMax = p.maxPayload;
     if (p.window) this.#peerWindow = p.window;
     if (p.caller) this.#caller = p.caller;
     if (p.local) {
       this.#local = p.local;
-      this.#refs.give(p.local);
+      this.#refs.giveRoot(p.local);
     }
     const resumption = this.#resumption;
     if (p.resumed && resumption && this.#session !== null) {
@@ -597,14 +603,13 @@ export class Channel extends EventEmitter<ChannelEvents> {
   #endSession(error: ActorSpaceError): void {
     this.#inbound.retire(error);
     this.#inbound = this.#newInbound();
-    const pending = [...this.#pending.values()];
-    this.#pending.clear();
+    const pending = this.#pending ? [...this.#pending.values()] : [];
+    this.#pending = null;
     for (const ask of pending) ask.reject(error);
     const dropped = this.#writer.reset();
     this.#resumption?.reset();
     this.#credit.reset();
     this.#refs.clear();
-    if (this.#local) this.#refs.give(this.#local);
     this.#session = null;
     if (dropped > 0) {
       this.#report(
@@ -620,7 +625,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
   }
 
   #newInbound(): Inbound {
-    return new Inbound(this.#port, this.#refs, this.#credit, this.#writer, this.#pending);
+    return new Inbound(this.#port, this.#refs, this.#credit, this.#writer);
   }
 
   #armTimer(): void {
@@ -663,7 +668,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
       return;
     }
     if (SESSION_OVER.has(code) && this.#session !== null) {
-      if (this.#handshake?.awaits !== 'welcome') {
+      if (!this.#client) {
         this.#teardown(code, reason);
         return;
       }
@@ -752,7 +757,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
     // AskOwner: an ask gave up; the peer hears of it only if its frame went out.
     giveUp(ask: PendingAsk): void {
       const c = this.#c;
-      c.#pending.delete(ask.id);
+      c.#pending?.delete(ask.id);
       if (ask.written && c.#phase !== 'closed') c.#writer.other(`[${Kind.CANCEL},${ask.id}]`);
     }
     // RefHost
@@ -773,7 +778,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
       return this.#c.#peerMax;
     }
     keepAsk(id: number): boolean {
-      const ask = this.#c.#pending.get(id);
+      const ask = this.#c.#pending?.get(id);
       if (ask) ask.written = true;
       return ask !== undefined;
     }
@@ -783,9 +788,11 @@ export class Channel extends EventEmitter<ChannelEvents> {
     controlFrame(frame: Frame): void {
       this.#c.#control(frame);
     }
-    written(text: string, size: number): boolean {
-      this.#c.#resumption?.keep(text, size);
+    get keeps(): boolean {
       return this.#c.#resumption !== null;
+    }
+    written(text: string, size: number): void {
+      this.#c.#resumption?.keep(text, size);
     }
     drained(): void {
       this.#c.#drained();
@@ -857,6 +864,12 @@ export class Channel extends EventEmitter<ChannelEvents> {
     ): Delivered | null {
       const c = this.#c;
       return c.#host.deliver(target, type, data, sender, c.#caller, c, origin, id, cost);
+    }
+    takeAsk(id: number): PendingAsk | undefined {
+      const pending = this.#c.#pending;
+      const ask = pending?.get(id);
+      if (ask) pending?.delete(id);
+      return ask;
     }
     counted(): void {
       this.#c.#resumption?.count();

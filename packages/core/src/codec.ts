@@ -78,7 +78,29 @@ export function dataLimits(limits: DataLimits | undefined): Limits {
  * object). Returns what is wrong, or null. Fails closed: data deeper than the limit is refused,
  * never passed unchecked.
  */
-export function inspectData(value: unknown, limits: Limits, path = '', depth = 0): string | null {
+export function inspectData(value: unknown, limits: Limits): string | null {
+  // The walk builds no paths: it runs on every large message. Only a failure walks again to say where.
+  return clean(value, limits, 0) ? null : problemAt(value, limits, '', 0);
+}
+
+function clean(value: unknown, limits: Limits, depth: number): boolean {
+  if (typeof value !== 'object' || value === null) return true;
+  if (depth >= limits.depth) return false;
+  if (Array.isArray(value)) {
+    if (value.length > limits.arrayLength) return false;
+    for (let i = 0; i < value.length; i++) if (!clean(value[i], limits, depth + 1)) return false;
+    return true;
+  }
+  for (const key in value) {
+    const child = (value as Record<string, unknown>)[key];
+    if (key === '__proto__' || (key === 'constructor' && typeof child === 'object' && child !== null))
+      return false;
+    if (!clean(child, limits, depth + 1)) return false;
+  }
+  return true;
+}
+
+function problemAt(value: unknown, limits: Limits, path: string, depth: number): string | null {
   if (typeof value !== 'object' || value === null) return null;
   if (depth >= limits.depth) return `data nests deeper than ${limits.depth} levels at "${path}"`;
   if (Array.isArray(value)) {
@@ -86,7 +108,7 @@ export function inspectData(value: unknown, limits: Limits, path = '', depth = 0
       return `an array of ${value.length} elements at "${path}" is longer than ${limits.arrayLength}`;
     }
     for (let i = 0; i < value.length; i++) {
-      const hit = inspectData(value[i], limits, `${path}[${i}]`, depth + 1);
+      const hit = problemAt(value[i], limits, `${path}[${i}]`, depth + 1);
       if (hit) return hit;
     }
     return null;
@@ -97,7 +119,7 @@ export function inspectData(value: unknown, limits: Limits, path = '', depth = 0
     if (key === '__proto__' || (key === 'constructor' && typeof child === 'object' && child !== null)) {
       return `message data has a forbidden key at "${here}"`;
     }
-    const hit = inspectData(child, limits, here, depth + 1);
+    const hit = problemAt(child, limits, here, depth + 1);
     if (hit) return hit;
   }
   return null;

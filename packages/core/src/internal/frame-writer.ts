@@ -22,8 +22,10 @@ export interface WriterHost {
   keepAsk(id: number): boolean;
   /** Appends the control frames due now (ack, credit, ping, pong) to `out`. */
   control(out: string[]): void;
-  /** A numbered frame was written; true when it is kept for replay until acknowledged. */
-  written(text: string, size: number): boolean;
+  /** True when written frames are kept for replay until acknowledged (a resumable session). */
+  readonly keeps: boolean;
+  /** A numbered frame was written and is kept (only called when `keeps`). */
+  written(text: string, size: number): void;
   /** The tells and asks held fell below the high-water mark again. */
   drained(): void;
   /** The answers, cancels and errors held for the peer passed their budget. */
@@ -48,11 +50,15 @@ const FLUSH_AT = 32;
 const DRAIN_POLL = 10;
 const RESOLVED = Promise.resolve();
 
+/** Never pushed to: stands for an empty lane's arrays. */
+const NONE: never[] = [];
+
 /** One lane of queued frames: texts with their queue stamps (and, for asks, their ids). */
 class Lane {
-  texts: string[] = [];
-  stamps: number[] = [];
-  ids: number[] = [];
+  // Shared empty arrays until the first frame: most connections sit idle, and a server holds many.
+  texts: string[] = NONE;
+  stamps: number[] = NONE;
+  ids: number[] = NONE;
   head = 0;
 
   get length(): number {
@@ -65,6 +71,11 @@ class Lane {
   }
 
   push(text: string, stamp: number, id: number): void {
+    if (this.texts === NONE) {
+      this.texts = [];
+      this.stamps = [];
+      this.ids = [];
+    }
     this.texts.push(text);
     this.stamps.push(stamp);
     this.ids.push(id);
@@ -93,9 +104,9 @@ class Lane {
   }
 
   clear(): void {
-    this.texts = [];
-    this.stamps = [];
-    this.ids = [];
+    this.texts = NONE;
+    this.stamps = NONE;
+    this.ids = NONE;
     this.head = 0;
   }
 }
@@ -126,6 +137,11 @@ export class FrameWriter {
   #bytes = 2;
   #cost = 0;
   #hasData = false;
+  /** Bytes of tells and asks, and of other numbered frames, in the message being built. */
+  #dataSize = 0;
+  #otherSize = 0;
+  #spareParts: string[] | null = null;
+  #spareSizes: number[] | null = null;
   #full = false;
   #flushTask: (() => void) | null = null;
 
@@ -342,14 +358,22 @@ export class FrameWriter {
     this.#sizes.push(size);
     this.#bytes += bytes;
     this.#cost += text.length + 1;
-    if (size > 0) this.#hasData = true;
+    if (size > 0) {
+      this.#hasData = true;
+      this.#dataSize += size;
+    } else this.#otherSize -= size;
   }
 
   #send(link: Transport): void {
     const parts = this.#parts;
     const sizes = this.#sizes;
+    const data = this.#dataSize;
+    const other = this.#otherSize;
     const message = parts.length === 1 ? (parts[0] as string) : `[${parts.join(',')}]`;
     if (this.#hasData) this.#charged += this.#cost;
+    // The next message gets the spare arrays: a write may re-enter the writer.
+    this.#parts = this.#spareParts ?? [];
+    this.#sizes = this.#spareSizes ?? [];
     this.#clearMessage();
     let failure: { error: unknown } | null = null;
     try {
@@ -360,19 +384,30 @@ export class FrameWriter {
     // Even when the send threw: a resumable channel keeps the frames and writes them again
     // after a resume (they are not acknowledged), and the others' bytes are released.
     const host = this.#host;
-    for (let i = 0; i < parts.length; i++) {
-      const size = sizes[i] as number;
-      if (size !== 0 && !host.written(parts[i] as string, size)) this.release(size);
+    if (host.keeps) {
+      for (let i = 0; i < parts.length; i++) {
+        const size = sizes[i] as number;
+        if (size !== 0) host.written(parts[i] as string, size);
+      }
+    } else {
+      if (other > 0) this.release(-other);
+      if (data > 0) this.release(data);
     }
+    parts.length = 0;
+    sizes.length = 0;
+    this.#spareParts = parts;
+    this.#spareSizes = sizes;
     if (failure) throw failure.error;
     if ((link.bufferedAmount ?? 0) > this.#limits.highWaterMark) this.#full = true;
   }
 
   #clearMessage(): void {
-    this.#parts = [];
-    this.#sizes = [];
+    this.#parts.length = 0;
+    this.#sizes.length = 0;
     this.#bytes = 2;
     this.#cost = 0;
+    this.#dataSize = 0;
+    this.#otherSize = 0;
     this.#hasData = false;
   }
 

@@ -47,6 +47,8 @@ export interface InboundHost {
   makeRemote(guid: string): ActorRef;
   /** A control frame arrived (ping, pong, ack, credit, or a late handshake frame). */
   controlFrame(frame: Frame): void;
+  /** The ask this side made with `id`, no longer pending (undefined when it gave up). */
+  takeAsk(id: number): PendingAsk | undefined;
   /** A numbered frame arrived (resumable sessions count them). */
   counted(): void;
   report(error: ActorSpaceError): void;
@@ -62,26 +64,17 @@ export class Inbound {
   readonly #refs: RefTable;
   readonly #credit: ReceiveWindow;
   readonly #writer: FrameWriter;
-  /** Asks this side made, by id (shared with the channel, which outlives sessions). */
-  readonly #pending: Map<number, PendingAsk>;
   /** The peer's asks being handled, by id. */
   #asks: Map<number, Delivered | null> | null = null;
   #retired = false;
   /** Below this length data can neither nest past the depth limit nor hold a too-long array. */
   readonly #quick: number;
 
-  constructor(
-    host: InboundHost,
-    refs: RefTable,
-    credit: ReceiveWindow,
-    writer: FrameWriter,
-    pending: Map<number, PendingAsk>,
-  ) {
+  constructor(host: InboundHost, refs: RefTable, credit: ReceiveWindow, writer: FrameWriter) {
     this.#host = host;
     this.#refs = refs;
     this.#credit = credit;
     this.#writer = writer;
-    this.#pending = pending;
     this.#quick = 2 * Math.min(host.limits.depth, host.limits.arrayLength);
   }
 
@@ -258,10 +251,9 @@ export class Inbound {
 
   #answered(frame: Frame, scan: boolean): void {
     const id = frame[1] as number;
-    const ask = this.#pending.get(id);
+    const ask = this.#host.takeAsk(id);
     // An answer to an ask that already gave up: nothing waits for it.
     if (!ask) return;
-    this.#pending.delete(id);
     if (frame[0] === Kind.REJECT) {
       ask.reject(fromWireError(frame[2], ask.what));
       return;

@@ -22,7 +22,8 @@ export interface RefHost {
 export class RefTable implements RefExporter, RefImporter {
   readonly #host: RefHost;
   readonly #channel: Router;
-  /** Local guids given to the peer. */
+  /** The local root named in the handshake, and other local guids given to the peer. */
+  #root: string | null = null;
   #given: Set<string> | null = null;
   // Forwarders for references to third parties: id → reference, and back.
   #forwarders: Map<string, Ref> | null = null;
@@ -34,9 +35,13 @@ export class RefTable implements RefExporter, RefImporter {
     this.#channel = channel;
   }
 
-  /** Marks a local guid as given to the peer (the root actor named in the handshake). */
-  give(guid: string): void {
-    (this.#given ??= new Set()).add(guid);
+  /** Marks the local root actor named in the handshake as given to the peer. */
+  giveRoot(guid: string): void {
+    this.#root = guid;
+  }
+
+  #give(guid: string): void {
+    if (guid !== this.#root) (this.#given ??= new Set()).add(guid);
   }
 
   /** The third-party reference a forwarder id stands for. */
@@ -48,7 +53,7 @@ export class RefTable implements RefExporter, RefImporter {
   exportRef(ref: unknown): WireRef {
     if (ref instanceof Ref) {
       if (ref.router === this.#host.router) {
-        this.give(ref.guid);
+        this.#give(ref.guid);
         return { g: ref.guid };
       }
       if (ref.router === this.#channel) return { g: ref.guid, y: 1 };
@@ -74,13 +79,13 @@ export class RefTable implements RefExporter, RefImporter {
     if (wire.y !== 1) return this.#host.makeRemote(wire.g);
     const forwarded = this.#forwarders?.get(wire.g);
     if (forwarded) return forwarded;
-    if (!this.#given?.has(wire.g)) {
+    if (wire.g !== this.#root && !this.#given?.has(wire.g)) {
       throw new TypeError(`reference to actor ${wire.g.slice(0, 64)} was never given to this peer`);
     }
     return this.#host.localRef(wire.g);
   }
 
-  /** Forgets every forwarder and given guid (the session ended). */
+  /** Forgets every forwarder and given guid but the root (the session ended). */
   clear(): void {
     this.#given = null;
     this.#forwarders = null;

@@ -50,9 +50,8 @@ class FakeHost implements WriterHost {
   control(out: string[]): void {
     out.push(...this.due.splice(0));
   }
-  written(text: string, size: number): boolean {
-    if (this.keeps) this.kept.push([text, size]);
-    return this.keeps;
+  written(text: string, size: number): void {
+    this.kept.push([text, size]);
   }
   drained(): void {
     this.drains++;
