@@ -37,6 +37,8 @@ export interface HandshakeHost<S> extends SessionHost {
   readonly authenticate: Authenticate | undefined;
   readonly spaceOptions: SpaceOptions;
   readonly channelOptions: ChannelOptions;
+  /** True once the server shuts down. */
+  readonly closing: boolean;
   /** A session by id. */
   session(id: string): Session | undefined;
   /** A new session started. */
@@ -82,9 +84,11 @@ async function start<S>(host: HandshakeHost<S>, connection: Connection, hello: H
     request: connection.request,
     session: { id, route },
   });
-  if (connection.gone) {
-    // The client left while the factory ran: the actor never paired, but it still stops.
+  if (connection.gone || host.closing) {
+    // The client left (or the server began shutting down) while the factory ran: the actor
+    // never paired, but it still stops.
     stop(actor, 'connection closed during the handshake');
+    if (host.closing) throw new ActorSpaceError('CHANNEL_CLOSED', 'server is shutting down');
     return;
   }
   const space = new ActorSpace(connection.id, host.spaceOptions);

@@ -50,6 +50,8 @@ export class Registry<S> implements ConnectionHost, HandshakeHost<S> {
   readonly sessions = new Map<string, Session>();
   /** Sessions whose client is away. */
   away = 0;
+  /** Set by close(): hellos decided on after it get 1001 instead of a session. */
+  closing = false;
   readonly #events: RegistryEvents;
   /** Sessions being torn down: their spaces' destroy(). */
   readonly #ending = new Set<Promise<void>>();
@@ -133,6 +135,7 @@ export class Registry<S> implements ConnectionHost, HandshakeHost<S> {
 
   /** Ends every session (1001: clients pair again, fresh) and closes every socket; resolves when all are gone. */
   async close(): Promise<void> {
+    this.closing = true;
     for (const session of [...this.sessions.values()])
       session.end(CloseCode.GOING_AWAY, 'server is shutting down');
     for (const connection of [...this.connections])

@@ -152,6 +152,29 @@ describe('ActorServer', () => {
     await vi.waitFor(() => expect(stopped).toHaveBeenCalledTimes(1));
   });
 
+  it('answers 1001 and stops the actor when shutdown begins while a factory runs', async () => {
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const stopped = vi.fn();
+    const actors = server({
+      routes: {
+        '/slow': async () => {
+          await gate;
+          return defineActor({}, { onStop: stopped });
+        },
+      },
+    });
+    const peer = memoryPeer(actors);
+    peer.conn.message(JSON.stringify([Kind.HELLO, { v: PROTOCOL_VERSION, route: '/slow' }]));
+    await Promise.resolve();
+    const closing = actors.close();
+    release();
+    expect((await peer.closed).code).toBe(1001);
+    await closing;
+    expect(stopped).toHaveBeenCalledTimes(1);
+    expect(actors.sessions).toBe(0);
+  });
+
   it('closes 4408 when the peer stops answering heartbeats', async () => {
     const actors = server({ heartbeat: { interval: 10, timeout: 30 } });
     const peer = memoryPeer(actors);
