@@ -333,7 +333,10 @@ export class Channel extends EventEmitter<ChannelEvents> {
    * when they already are): await it between bursts, as with `stream.write()` and 'drain'.
    * @throws ActorSpaceError `CHANNEL_CLOSED` when the channel closes first.
    * @example
-   * for (const row of rows) { if (channel.bufferedAmount > limit) await channel.ready(); ref.tell('row', row); }
+   * for (const row of rows) {
+   *   ref.tell('row', row);
+   *   await channel.ready(); // at once while below the high-water mark
+   * }
    */
   ready(): Promise<void> {
     if (this.#phase === 'closed') return Promise.reject(this.#closedError('wait for ready()'));
