@@ -19,7 +19,15 @@ export function createStatusActor(/** @type {{ session: { id: string } }} */ { s
     },
     {
       setRemoteActor(client) {
-        timer = setInterval(() => client.tell('tick', { seq: seq++, at: Date.now() }), TICK_MS);
+        timer = setInterval(() => {
+          try {
+            client.tell('tick', { seq, at: Date.now() });
+            seq++;
+          } catch {
+            // MAILBOX_FULL: the client has read nothing for a very long time (16 MiB of ticks
+            // wait for it). This tick was refused, not lost: the next one carries the same seq.
+          }
+        }, TICK_MS);
       },
       // The session is over (page closed, or not resumed in time): stop streaming.
       onStop() {
