@@ -35,8 +35,9 @@ function pageWake(retryNow: () => void): () => void {
  * Pairs the page's root actor with a server route. `url` may be relative to the page
  * (`/actorspace`). Reconnects with backoff, and at once on `online` or when the tab shows.
  *
- * @throws ActorSpaceError `UNAUTHORIZED`, `FORBIDDEN`, `NO_SUCH_ACTOR` (unknown route), `PROTOCOL`
- *   (other refusals), `CHANNEL_CLOSED` (unreachable); TypeError (rejects) for bad arguments
+ * @throws ActorSpaceError with the error code of the server's close code when it refuses
+ *   the first handshake (`UNAUTHORIZED`, `FORBIDDEN`, `NO_SUCH_ACTOR`, ... as core's
+ *   `connect()`), `CHANNEL_CLOSED` when unreachable; TypeError (rejects) for bad arguments
  * @example
  * const session = await connect('/actorspace', { route: '/todos', actor: new TodoClient() });
  * session.on('status', (s) => (badge.textContent = s));

@@ -35,7 +35,7 @@ export type RemoteActor<A = any> = ActorRef<A> & { readonly channel: Channel };
 export interface FlowOptions {
   /**
    * Bytes of tells and asks this side accepts beyond what its actors have taken from their
-   * mailboxes: the peer's credit. At least `maxPayload`.
+   * mailboxes: the peer's credit. At least `maxPayload` + 2 (one frame of the largest size).
    * @default 1048576
    */
   window?: number;
@@ -293,6 +293,14 @@ export class Channel extends EventEmitter<ChannelEvents> {
   /** True while a resumable channel waits for a new transport (or for the welcome on one). */
   get suspended(): boolean {
     return this.#phase === 'suspended' || this.#phase === 'resuming';
+  }
+
+  /**
+   * True when losing the transport only suspends this channel: it keeps its session for a
+   * resume (a client that reconnects, a server session whose client can resume).
+   */
+  get resumable(): boolean {
+    return this.#canSuspend && this.#session !== null;
   }
 
   /** The peer's root actor once pairing completed, or null. */
@@ -616,13 +624,9 @@ export class Channel extends EventEmitter<ChannelEvents> {
     this.#session = null;
     if (dropped > 0) {
       this.#report(
-        new ActorSpaceError(
-          'CHANNEL_CLOSED',
-          `${dropped} tells and asks were never delivered: ${error.message}`,
-          {
-            details: { dropped },
-          },
-        ),
+        new ActorSpaceError('CHANNEL_CLOSED', `${dropped} tells were never delivered: ${error.message}`, {
+          details: { dropped },
+        }),
       );
     }
   }

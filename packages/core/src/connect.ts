@@ -316,9 +316,11 @@ function defaultSocket(url: string): WebSocketLike {
 
 /**
  * Pairs a client root actor with a server route and keeps the pairing alive.
- * Resolves once paired; rejects without retrying when the server refuses: `UNAUTHORIZED`
- * (4401), `FORBIDDEN` (4403), `NO_SUCH_ACTOR` (4404, unknown route), `PAYLOAD_TOO_LARGE`
- * (4413), `PROTOCOL` (other refusals), each with `details.code`; with `CHANNEL_CLOSED` when the
+ * Resolves once paired; rejects without retrying when the server closes the first handshake,
+ * with the error code of its close code (`details.code`, `details.reason`): `UNAUTHORIZED`
+ * (4401), `FORBIDDEN` (4403), `NO_SUCH_ACTOR` (4404, unknown route), `TIMEOUT` (4408),
+ * `PAYLOAD_TOO_LARGE` (4413), `MAILBOX_FULL` (4429), `CHANNEL_CLOSED` (1001, shutting down),
+ * `REMOTE_ERROR` (1011), `PROTOCOL` (4400 and anything else); with `CHANNEL_CLOSED` when the
  * server cannot be reached.
  *
  * @throws TypeError (rejects) for a URL that is not ws:// or wss://, or a missing route.

@@ -12,7 +12,7 @@ import {
   type Transport,
 } from '@actorspace/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { once, pairSpaces, rawPeer, rejectionOf, serveHello } from './helpers.js';
+import { framesOf, once, pairSpaces, rawPeer, rejectionOf, serveHello } from './helpers.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -270,6 +270,40 @@ describe('Channel', () => {
       'INVALID_MESSAGE',
     ]);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it('refuses a prototype key spelled with a JSON escape, however short the message', async () => {
+    const peer = rawPeer();
+    const space = new ActorSpace();
+    cleanups.push(() => space.destroy());
+    const seen: unknown[] = [];
+    space.register({ receive: (_t: string, d: unknown) => seen.push(d) }, 'victim');
+    space.addChannel(peer.transport);
+    await flush();
+    peer.push('[2,1,"victim","merge",{"\\u005f_proto__":{"polluted":true}}]');
+    await flush();
+    expect(seen).toEqual([]);
+    expect(framesOf(peer.sent).map((f) => (f[2] as { code: string }).code)).toEqual(['INVALID_MESSAGE']);
+  });
+
+  it('aborts the handlers of the peer\u2019s asks when this side closes the channel', async () => {
+    const { b, ab, ba } = pair();
+    const signals: AbortSignal[] = [];
+    b.register(
+      {
+        receive: (_t: string, _d: unknown, ctx: { signal: AbortSignal }) => {
+          signals.push(ctx.signal);
+          return new Promise(() => {});
+        },
+      },
+      'hang',
+    );
+    const asked = rejectionOf(ab.makeRemote('hang').ask('wait', 1, { timeout: 0 }));
+    await flush();
+    expect(signals).toHaveLength(1);
+    ba.close(1001, 'shutting down');
+    expect(signals[0]?.aborted).toBe(true);
+    expect((await asked).code).toBe('CHANNEL_CLOSED');
   });
 
   it('closes with 4400 on garbage and unknown kinds, 4413 on oversize frames, and the space keeps serving others', async () => {

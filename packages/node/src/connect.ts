@@ -25,10 +25,11 @@ export interface NodeConnectOptions extends Omit<ConnectOptions, 'createSocket'>
  * Pairs a client root actor with a server route from Node and keeps the pairing alive.
  * Resolves once paired.
  *
- * @throws ActorSpaceError `UNAUTHORIZED` (4401), `FORBIDDEN` (4403), `NO_SUCH_ACTOR` (4404,
- *   unknown route), `PAYLOAD_TOO_LARGE` (4413) or `PROTOCOL` (other refusals) with
- *   `details: { code, reason }`, never retried; `CHANNEL_CLOSED` when the server cannot be
- *   reached; TypeError (rejects) for a bad URL or route.
+ * @throws ActorSpaceError with the error code of the close code when the server refuses the
+ *   first handshake (`UNAUTHORIZED` 4401, `FORBIDDEN` 4403 or HTTP 403 at the upgrade,
+ *   `NO_SUCH_ACTOR` 4404, ... as core's `connect()`), never retried, with `details: { code,
+ *   reason }`; `CHANNEL_CLOSED` when the server cannot be reached; TypeError (rejects) for a bad
+ *   URL or route.
  * @example
  * import { connect, defineActor } from '@actorspace/node';
  *

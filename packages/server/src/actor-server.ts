@@ -104,7 +104,11 @@ export interface ActorServerEvents {
    * socket closed before it paired. Sockets that resumed a session end with it.
    */
   disconnect: [connection: ConnectionInfo, code: number, reason: string];
-  /** A failure no caller waited for: a refused or failed handshake, a bad frame, a throwing tell handler. */
+  /**
+   * A failure no caller waited for: a handshake that failed inside the server (a throwing
+   * factory or `authenticate`), a bad frame from a client, a throwing tell handler. Refusals
+   * (4401, 4403, 4404) are answers, not failures: they close the socket without an event.
+   */
   error: [error: ActorSpaceError, connection: ConnectionInfo | null];
 }
 

@@ -55,9 +55,12 @@ export async function accept<S>(
 ): Promise<void> {
   try {
     const old = typeof hello.resume === 'string' ? host.session(hello.resume) : undefined;
-    if (old?.away && old.route === hello.route && (await sameCaller(host, old, connection, hello))) {
-      // Another socket may have resumed it meanwhile: this one then gets a fresh session.
+    if (old?.resumable && old.route === hello.route && (await sameCaller(host, old, connection, hello))) {
       if (connection.gone) return;
+      // The client may come back before this side saw its old socket fail (a half-open TCP
+      // connection, a network switch): the new socket takes the session over.
+      if (!old.away && old.connection !== connection)
+        old.connection.refuse(CloseCode.TIMEOUT, 'replaced by a new connection');
       if (old.away) {
         old.resume(connection, hello);
         return;

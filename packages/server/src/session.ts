@@ -74,6 +74,11 @@ export class Session implements Carried, ChannelObserver {
     return this.channel?.suspended === true;
   }
 
+  /** True when the session can continue over another socket (its client can resume). */
+  get resumable(): boolean {
+    return this.channel !== null && this.channel.state !== 'closed' && this.channel.resumable;
+  }
+
   /** Continues the session over a new connection (the hello asked to resume it). */
   resume(connection: Connection, hello: HelloFields): void {
     if (!this.channel) return;

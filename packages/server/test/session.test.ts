@@ -46,6 +46,24 @@ describe('Session', () => {
     expect(stopped).toHaveBeenCalledTimes(1);
   });
 
+  it('lets a client that comes back before its old socket failed take its session over', async () => {
+    const actors = server(60_000, () => {});
+    const first = memoryPeer(actors);
+    const welcome = await first.pair({ route: '/r', resumable: true });
+    // The server has not seen the first socket fail (a half-open TCP connection).
+    const second = memoryPeer(actors);
+    second.conn.message(
+      JSON.stringify([
+        Kind.HELLO,
+        { v: PROTOCOL_VERSION, route: '/r', resumable: true, resume: welcome.session, ack: 0 },
+      ]),
+    );
+    const resumed = JSON.parse(await second.frame((f) => f.startsWith(`[${Kind.WELCOME},`)))[1];
+    expect(resumed).toMatchObject({ resumed: true, session: welcome.session });
+    expect(await first.closed).toMatchObject({ code: 4408, reason: 'replaced by a new connection' });
+    expect(actors.health()).toMatchObject({ sessions: 1, suspended: 0 });
+  });
+
   it('ends at once when a client that cannot resume loses its socket', async () => {
     const stopped = vi.fn();
     const actors = server(60_000, stopped);

@@ -56,8 +56,11 @@ export interface InboundHost {
   log(message: string, details?: unknown): void;
 }
 
-/** A message naming one of these keys has its data searched for them before decoding. */
-const UNSAFE_KEY = /"(?:__proto__|constructor)"/;
+/**
+ * A message naming one of these keys, or holding a `\u` escape (which could spell one), has
+ * its data searched before decoding, whatever its length.
+ */
+const UNSAFE_KEY = /"(?:__proto__|constructor)"|\\u/;
 
 export class Inbound {
   readonly #host: InboundHost;
@@ -325,7 +328,11 @@ export class Inbound {
   rejectAll(error: ActorSpaceError): void {
     const asks = this.#asks;
     if (!asks) return;
-    for (const id of [...asks.keys()]) this.fail(id, error);
+    for (const [id, delivered] of [...asks]) {
+      this.fail(id, error);
+      // Their handlers stop too: nobody will read what they answer.
+      delivered?.cancel(error);
+    }
   }
 
   /** The session ended: abort every handler still working for the peer; nothing more is sent. */

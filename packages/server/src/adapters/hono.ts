@@ -64,7 +64,7 @@ export function honoRoutes(actors: ActorServer<any>, options: HonoRoutesOptions)
           if (typeof data === 'string' || data instanceof ArrayBuffer || ArrayBuffer.isView(data)) {
             connection?.message(data);
           } else {
-            // A Blob (some runtimes): protocol v1 is text only, so any bytes are a bad frame.
+            // A Blob (some runtimes): the protocol is text only, so any bytes are a bad frame.
             connection?.message(new Uint8Array(0));
           }
         },
