@@ -805,7 +805,10 @@ export class Channel extends EventEmitter<ChannelEvents> {
       this.#c.#drained();
     }
     overBudget(bytes: number): void {
-      this.#c.#violation(`the peer left ${bytes} bytes of answers unread`, CloseCode.RATE_LIMITED);
+      this.#c.#violation(
+        `the peer has not read or acknowledged ${bytes} bytes of answers (flow.answerBuffer)`,
+        CloseCode.RATE_LIMITED,
+      );
     }
     failed(error: unknown): void {
       const c = this.#c;
@@ -878,8 +881,8 @@ export class Channel extends EventEmitter<ChannelEvents> {
       if (ask) pending?.delete(id);
       return ask;
     }
-    counted(): void {
-      this.#c.#resumption?.count();
+    counted(size: number): void {
+      this.#c.#resumption?.count(size);
     }
     report(error: ActorSpaceError): void {
       this.#c.#report(error);

@@ -184,7 +184,7 @@ describe('flow control', () => {
     }
     const [code, reason] = await closed;
     expect(code).toBe(CloseCode.RATE_LIMITED);
-    expect(reason).toMatch(/answers unread/);
+    expect(reason).toMatch(/not read or acknowledged/);
     expect(id).toBeLessThan(1000);
     expect(errors).toEqual(['MAILBOX_FULL']);
   });

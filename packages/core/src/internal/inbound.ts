@@ -49,8 +49,8 @@ export interface InboundHost {
   controlFrame(frame: Frame): void;
   /** The ask this side made with `id`, no longer pending (undefined when it gave up). */
   takeAsk(id: number): PendingAsk | undefined;
-  /** A numbered frame arrived (resumable sessions count them). */
-  counted(): void;
+  /** A numbered frame of about `size` characters arrived (resumable sessions count them). */
+  counted(size: number): void;
   report(error: ActorSpaceError): void;
   violation(message: string, code?: number): void;
   log(message: string, details?: unknown): void;
@@ -108,6 +108,8 @@ export class Inbound {
       first = cost - share * n;
     }
     const scan = message.length > this.#quick || UNSAFE_KEY.test(message);
+    // What each frame weighs for acknowledgements (the sender's replay buffer is in bytes).
+    const size = Math.ceil(message.length / n);
     let freed = 0;
     for (let i = 0; i < n; i++) {
       if (this.#retired) return;
@@ -115,26 +117,26 @@ export class Inbound {
       const cost = share + (i === 0 ? first : 0);
       switch (frame[0]) {
         case Kind.TELL:
-          this.#host.counted();
+          this.#host.counted(size);
           this.#tell(frame[1], frame[2], frame[3], frame[4], frame[5], cost, scan);
           break;
         case Kind.ASK:
-          this.#host.counted();
+          this.#host.counted(size);
           this.#ask(frame[1], frame[2], frame[3], frame[4], frame[5], frame[6], cost, scan);
           break;
         case Kind.RESOLVE:
         case Kind.REJECT:
-          this.#host.counted();
+          this.#host.counted(size);
           this.#answered(frame, scan);
           freed += cost;
           break;
         case Kind.CANCEL:
-          this.#host.counted();
+          this.#host.counted(size);
           this.#cancelled(frame[1]);
           freed += cost;
           break;
         case Kind.ERROR: {
-          this.#host.counted();
+          this.#host.counted(size);
           const wire = frame[1] as { details?: { target?: unknown; type?: unknown } };
           const d = wire.details ?? {};
           const what = describeMessage('tell', String(d.type).slice(0, 256), String(d.target).slice(0, 256));

@@ -15,9 +15,11 @@ export interface ResumptionHost {
   ackDue(now: boolean): void;
 }
 
-// Acknowledge after this many frames at once, with any batch once this many wait, or this
-// long after the first unacknowledged one.
+// Acknowledge at once after this many frames or bytes (the peer's replay buffer is bounded in
+// bytes: large frames must not wait for the count), with any batch once this many frames
+// wait, or this long after the first unacknowledged one.
 const ACK_EVERY = 128;
+const ACK_BYTES = 256 * 1024;
 const ACK_PIGGYBACK = 32;
 const ACK_DELAY = 200;
 
@@ -31,6 +33,8 @@ export class Resumption {
   /** Frames of the session received from the peer, and the count last acknowledged. */
   #received = 0;
   #ackSent = 0;
+  /** Characters received since the last acknowledgement. */
+  #unackedBytes = 0;
   #ackTimer: ReturnType<typeof setTimeout> | null = null;
   /** When the oldest unacknowledged frame was written, or the last acknowledgement came. */
   #since = 0;
@@ -93,11 +97,12 @@ export class Resumption {
     return out;
   }
 
-  /** A numbered frame arrived. */
-  count(): void {
+  /** A numbered frame of about `size` characters arrived. */
+  count(size: number): void {
     this.#received++;
+    this.#unackedBytes += size;
     const waiting = this.#received - this.#ackSent;
-    if (waiting >= ACK_EVERY) this.#host.ackDue(true);
+    if (waiting >= ACK_EVERY || this.#unackedBytes >= ACK_BYTES) this.#host.ackDue(true);
     else if (this.#ackTimer === null) {
       // One timer at a time, left running when an ack rides along with a batch: re-arming it
       // for every request/response pair would cost more than the ack itself.
@@ -114,6 +119,7 @@ export class Resumption {
     const waiting = this.#received - this.#ackSent;
     if (waiting > 0 && (forced || waiting >= ACK_PIGGYBACK)) {
       this.#ackSent = this.#received;
+      this.#unackedBytes = 0;
       out.push(`[${Kind.ACK},${this.#received}]`);
     }
   }
@@ -121,6 +127,7 @@ export class Resumption {
   /** Our position is sent in the handshake: the peer learns it without an ACK. */
   acknowledged(): void {
     this.#ackSent = this.#received;
+    this.#unackedBytes = 0;
   }
 
   /** True when frames have waited for an acknowledgement for longer than `ms`. */

@@ -92,24 +92,37 @@ describe('Resumption', () => {
   it('asks for an ACK at once after 128 unacknowledged frames, and lets one ride along from 32', () => {
     const { resumption, acksDue } = setup();
     stopAfter(resumption);
-    for (let i = 0; i < 31; i++) resumption.count();
+    for (let i = 0; i < 31; i++) resumption.count(10);
     expect(resumption.received).toBe(31);
     expect(acks(resumption, false)).toEqual([]);
-    resumption.count();
+    resumption.count(10);
     expect(acks(resumption, false)).toEqual(['[10,32]']);
     expect(acks(resumption, false)).toEqual([]);
-    for (let i = 0; i < 127; i++) resumption.count();
+    for (let i = 0; i < 127; i++) resumption.count(10);
     expect(acksDue).toEqual([]);
-    resumption.count();
+    resumption.count(10);
     expect(acksDue).toEqual([true]);
     expect(acks(resumption, true)).toEqual(['[10,160]']);
+  });
+
+  it('asks for an ACK at once after 256 KiB unacknowledged, however few the frames', () => {
+    const { resumption, acksDue } = setup();
+    stopAfter(resumption);
+    resumption.count(200 * 1024);
+    expect(acksDue).toEqual([]);
+    resumption.count(100 * 1024);
+    expect(acksDue).toEqual([true]);
+    expect(acks(resumption, true)).toEqual(['[10,2]']);
+    // The count starts again after an ACK.
+    resumption.count(200 * 1024);
+    expect(acksDue).toEqual([true]);
   });
 
   it('writes a forced ACK only when something is unacknowledged', () => {
     const { resumption } = setup();
     stopAfter(resumption);
     expect(acks(resumption, true)).toEqual([]);
-    resumption.count();
+    resumption.count(10);
     expect(acks(resumption, true)).toEqual(['[10,1]']);
     expect(acks(resumption, true)).toEqual([]);
   });
@@ -118,14 +131,14 @@ describe('Resumption', () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     const { resumption, acksDue } = setup();
     stopAfter(resumption);
-    resumption.count();
-    resumption.count();
+    resumption.count(10);
+    resumption.count(10);
     vi.advanceTimersByTime(199);
     expect(acksDue).toEqual([]);
     vi.advanceTimersByTime(1);
     expect(acksDue).toEqual([true]);
     expect(acks(resumption, true)).toEqual(['[10,2]']);
-    resumption.count();
+    resumption.count(10);
     expect(acks(resumption, true)).toEqual(['[10,3]']);
     vi.advanceTimersByTime(1000);
     expect(acksDue).toEqual([true]);
@@ -134,7 +147,7 @@ describe('Resumption', () => {
   it('takes the position sent in a handshake as acknowledged', () => {
     const { resumption } = setup();
     stopAfter(resumption);
-    for (let i = 0; i < 40; i++) resumption.count();
+    for (let i = 0; i < 40; i++) resumption.count(10);
     resumption.acknowledged();
     expect(acks(resumption, true)).toEqual([]);
   });
@@ -161,7 +174,7 @@ describe('Resumption', () => {
   it('forgets everything on reset', () => {
     const { resumption, released } = setup();
     resumption.keep('f1', 3);
-    resumption.count();
+    resumption.count(10);
     resumption.reset();
     expect(resumption.seq).toBe(0);
     expect(resumption.received).toBe(0);

@@ -222,7 +222,7 @@ describe('issue 9: the core under load and abuse', () => {
     const { code, reason } = await greedy.closed;
     clearInterval(flood);
     expect(code).toBe(4429);
-    expect(reason).toMatch(/answers unread/);
+    expect(reason).toMatch(/not read or acknowledged/);
     await new Promise<void>((resolve) =>
       srv.actors.sessions === 0 ? resolve() : srv.actors.once('disconnect', () => resolve()),
     );
