@@ -13,7 +13,7 @@ import { EventEmitter } from './emitter.js';
 import { ActorSpaceError, CloseCode, describeMessage, errorCodeForClose, mailboxFull } from './errors.js';
 import type { Handshake, HandshakeLink, Pairing } from './handshake.js';
 import { type CreditHost, ReceiveWindow } from './internal/credit.js';
-import { FrameWriter, type WriterHost } from './internal/frame-writer.js';
+import { FrameWriter, frameWeight, type WriterHost } from './internal/frame-writer.js';
 import { Heartbeat, type HeartbeatHost, type HeartbeatOptions } from './internal/heartbeat.js';
 import { newId } from './internal/id.js';
 import { asSpaceError, type Delivered, Inbound, type InboundHost } from './internal/inbound.js';
@@ -463,7 +463,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
         `${describeMessage(what, type, target)} is larger than the peer's maxPayload of ${this.#peerMax} bytes`,
       );
     }
-    if (!this.#writer.canHold(text.length + 1)) {
+    if (!this.#writer.canHold(frameWeight(text))) {
       throw mailboxFull(
         describeMessage(what, type, target),
         `channel ${this.id} already holds ${this.#writer.heldData} bytes for the peer; await channel.ready() between bursts or raise flow.sendBuffer`,

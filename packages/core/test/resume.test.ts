@@ -9,6 +9,7 @@ import {
   type Transport,
 } from '@actorspace/core';
 import { afterEach, describe, expect, it } from 'vitest';
+import { frameWeight } from '../src/internal/frame-writer.js';
 import { once, serveHello } from './helpers.js';
 
 /** An in-memory link that can be cut: frames still in flight when it is cut are lost, as on a real network. */
@@ -235,11 +236,12 @@ describe('session resumption', () => {
     const cli = resumableClient();
     const l = link();
     srv.attach(l.server);
-    const ch = cli.connect(l.client, { flow: { sendBuffer: 100 } });
+    const frame = '[1,"root","n",0]';
+    const ch = cli.connect(l.client, { flow: { sendBuffer: 5 * frameWeight(frame) } });
     await once(ch, 'open');
     l.cut();
     for (let i = 0; i < 5; i++) ch.remote!.tell('n', i);
-    expect(ch.bufferedAmount).toBe(5 * '[1,"root","n",0]'.length + 5);
+    expect(ch.bufferedAmount).toBe(5 * frameWeight(frame));
     expect(() => ch.remote!.tell('n', 5)).toThrow(expect.objectContaining({ code: 'MAILBOX_FULL' }));
   });
 

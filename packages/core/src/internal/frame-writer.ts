@@ -44,6 +44,18 @@ export interface WriterLimits {
   highWaterMark: number;
 }
 
+/**
+ * What a held frame weighs against the budgets: its characters and what holding one costs
+ * besides (the string's header, its slots in the queue and the replay buffer). Without it a
+ * budget of tiny frames would hold several times its size.
+ */
+export const FRAME_OVERHEAD = 64;
+
+/** What a frame of this text weighs against the budgets. */
+export function frameWeight(text: string): number {
+  return text.length + FRAME_OVERHEAD;
+}
+
 /** Frames of one turn written together at most; a longer turn writes in chunks of this many. */
 const FLUSH_AT = 32;
 /** How often a writer waiting for the socket to drain looks again, in ms. */
@@ -165,7 +177,7 @@ export class FrameWriter {
     return this.#needDrain;
   }
 
-  /** Whether a tell or ask of `size` bytes fits the send buffer. */
+  /** Whether a tell or ask weighing `size` (see {@link frameWeight}) fits the send buffer. */
   canHold(size: number): boolean {
     return this.#heldData + size <= this.#limits.sendBuffer;
   }
@@ -173,14 +185,14 @@ export class FrameWriter {
   /** Queues a tell (`askId` 0) or an ask; the caller checked {@link canHold}. */
   data(text: string, askId: number): void {
     this.#data.push(text, ++this.#stamp, askId);
-    this.#heldData += text.length + 1;
+    this.#heldData += frameWeight(text);
     if (this.#heldData >= this.#limits.highWaterMark) this.#needDrain = true;
     this.#queued();
   }
 
   /** Queues an answer, cancel or error; past the answer budget the host hears of it instead. */
   other(text: string): void {
-    const size = text.length + 1;
+    const size = frameWeight(text);
     if (this.#heldOther + size > this.#limits.answerBuffer) {
       // Once: the host closes the channel, and that close answers the peer's other asks,
       // which land here again (each would re-enter the close, one stack frame per ask).
@@ -326,7 +338,7 @@ export class FrameWriter {
       // ask that gives up sends the peer a cancel.
       if (id !== 0 && !this.#host.keepAsk(id)) {
         data.shift();
-        this.release(text.length + 1);
+        this.release(frameWeight(text));
         continue;
       }
       data.shift();
@@ -347,7 +359,7 @@ export class FrameWriter {
    * for all of it, so an answer joins one only when the credit covers it too.
    */
   #add(link: Transport, text: string, sign: 1 | -1 | 0): void {
-    const size = sign * (text.length + 1);
+    const size = sign * frameWeight(text);
     const bytes = text.length * 3 + 1;
     if (this.#parts.length > 0) {
       const tooBig = this.#bytes + bytes > this.#host.peerMaxPayload;

@@ -1,5 +1,10 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { FrameWriter, type WriterHost, type WriterLimits } from '../../src/internal/frame-writer.js';
+import {
+  FrameWriter,
+  frameWeight,
+  type WriterHost,
+  type WriterLimits,
+} from '../../src/internal/frame-writer.js';
 import { messageCost } from '../../src/protocol.js';
 import type { Transport } from '../../src/transport.js';
 
@@ -81,8 +86,10 @@ function setup(limits: Partial<WriterLimits> = {}, window = MIB) {
 const tell = (n: number) => `[1,"x","n",${n}]`;
 const ask = (id: number, n: number) => `[2,${id},"x","n",${n}]`;
 const answer = (id: number) => `[3,${id},"ok"]`;
-/** Bytes a queued frame holds: its length and one separator. */
-const size = (frame: string) => frame.length + 1;
+/** What a queued frame weighs against the budgets. */
+const size = (frame: string) => frameWeight(frame);
+/** The credit a frame spends on the wire: its length and one separator. */
+const cost = (frame: string) => frame.length + 1;
 const batch = (...frames: string[]) => `[${frames.join(',')}]`;
 /** Lets the writer's scheduled write (a microtask) run. */
 const endOfTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -117,14 +124,14 @@ describe('FrameWriter', () => {
   });
 
   it('holds tells and asks the peer has no credit for while answers queued after them go ahead', async () => {
-    const { link, writer } = setup({}, size(tell(1)) + 5);
+    const { link, writer } = setup({}, cost(tell(1)) + 5);
     writer.data(tell(1), 0);
     writer.data(ask(2, 2), 2);
     writer.other(answer(9));
     await endOfTurn();
     expect(link.sent).toEqual([tell(1), answer(9)]);
     expect(writer.heldData).toBe(size(ask(2, 2)));
-    expect(writer.credit(size(tell(1)))).toBe(true);
+    expect(writer.credit(cost(tell(1)))).toBe(true);
     await endOfTurn();
     expect(link.sent).toEqual([tell(1), answer(9), ask(2, 2)]);
     expect(writer.heldData).toBe(0);
@@ -138,11 +145,11 @@ describe('FrameWriter', () => {
     await endOfTurn();
     const [message] = link.sent as [string];
     expect(message).toBe(batch('[11,40]', tell(1), answer(7)));
-    const cost = messageCost(message.length, true);
-    expect(cost).toBe(size('[11,40]') + size(tell(1)) + size(answer(7)));
+    const spent = messageCost(message.length, true);
+    expect(spent).toBe(cost('[11,40]') + cost(tell(1)) + cost(answer(7)));
     // The peer can have consumed everything that was charged, and not one byte more.
-    expect(writer.credit(cost + 1)).toBe(false);
-    expect(writer.credit(cost)).toBe(true);
+    expect(writer.credit(spent + 1)).toBe(false);
+    expect(writer.credit(spent)).toBe(true);
   });
 
   it('spends no credit for a message of answers and control frames alone', async () => {
@@ -155,13 +162,13 @@ describe('FrameWriter', () => {
   });
 
   it('writes an answer apart from a tell when the credit does not cover both', async () => {
-    const { link, writer } = setup({}, size(tell(1)));
+    const { link, writer } = setup({}, cost(tell(1)));
     writer.data(tell(1), 0);
     writer.other(answer(7));
     await endOfTurn();
     expect(link.sent).toEqual([tell(1), answer(7)]);
-    expect(writer.credit(size(tell(1)) + 1)).toBe(false);
-    expect(writer.credit(size(tell(1)))).toBe(true);
+    expect(writer.credit(cost(tell(1)) + 1)).toBe(false);
+    expect(writer.credit(cost(tell(1)))).toBe(true);
   });
 
   it('refuses credit that cannot be true: more than was charged, or less than already granted', async () => {
@@ -169,7 +176,7 @@ describe('FrameWriter', () => {
     expect(writer.credit(1)).toBe(false);
     writer.data(tell(1), 0);
     await endOfTurn();
-    const charged = size(tell(1));
+    const charged = cost(tell(1));
     expect(writer.credit(charged + 1)).toBe(false);
     expect(writer.credit(charged - 4)).toBe(true);
     expect(writer.credit(charged - 5)).toBe(false);
@@ -178,19 +185,20 @@ describe('FrameWriter', () => {
   });
 
   it('holds a tell or ask only while it fits the send buffer', async () => {
-    const { host, writer } = setup({ sendBuffer: 40 });
-    expect(writer.canHold(40)).toBe(true);
-    expect(writer.canHold(41)).toBe(false);
+    const budget = size(tell(1)) + 40;
+    const { host, writer } = setup({ sendBuffer: budget, highWaterMark: budget });
+    expect(writer.canHold(budget)).toBe(true);
+    expect(writer.canHold(budget + 1)).toBe(false);
     host.keeps = true;
     writer.data(tell(1), 0);
-    expect(writer.canHold(40 - size(tell(1)))).toBe(true);
-    expect(writer.canHold(41 - size(tell(1)))).toBe(false);
+    expect(writer.canHold(40)).toBe(true);
+    expect(writer.canHold(41)).toBe(false);
     // Written and kept for replay: still held until the peer acknowledges it.
     await endOfTurn();
     expect(writer.heldData).toBe(size(tell(1)));
-    expect(writer.canHold(41 - size(tell(1)))).toBe(false);
+    expect(writer.canHold(41)).toBe(false);
     writer.release(size(tell(1)));
-    expect(writer.canHold(40)).toBe(true);
+    expect(writer.canHold(budget)).toBe(true);
     // Written and not kept: released at once.
     host.keeps = false;
     writer.data(tell(2), 0);
@@ -199,11 +207,11 @@ describe('FrameWriter', () => {
   });
 
   it('needs a drain once the tells and asks held reach the high-water mark, and reports it once they fall below', () => {
-    const { link, host, writer } = setup({ highWaterMark: 30 });
+    const { link, host, writer } = setup({ highWaterMark: 2 * size(tell(1)) + 2 });
     host.link = null;
     writer.data(tell(1), 0);
     writer.data(tell(2), 0);
-    expect(writer.heldData).toBe(28);
+    expect(writer.heldData).toBe(size(tell(1)) + size(tell(2)));
     expect(writer.needDrain).toBe(false);
     writer.data(tell(3), 0);
     expect(writer.needDrain).toBe(true);
@@ -212,15 +220,15 @@ describe('FrameWriter', () => {
     writer.flush();
     expect(link.sent).toHaveLength(1);
     expect(writer.needDrain).toBe(true);
-    writer.release(14);
+    writer.release(size(tell(1)));
     expect(writer.needDrain).toBe(false);
     expect(host.drains).toBe(1);
-    writer.release(14);
+    writer.release(size(tell(2)));
     expect(host.drains).toBe(1);
   });
 
   it('reports the drain when frames that are not kept are written', () => {
-    const { host, writer } = setup({ highWaterMark: 30 });
+    const { host, writer } = setup({ highWaterMark: 2 * size(tell(1)) + 2 });
     for (let i = 1; i <= 3; i++) writer.data(tell(i), 0);
     expect(writer.needDrain).toBe(true);
     writer.flush();
@@ -230,21 +238,23 @@ describe('FrameWriter', () => {
   });
 
   it('calls overBudget and queues nothing for an answer past the answer budget', () => {
-    const { link, host, writer } = setup({ answerBuffer: 30 });
+    const two = size(answer(1)) + size(answer(2));
+    const { link, host, writer } = setup({ answerBuffer: two + 5 });
     host.link = null;
     writer.other(answer(1));
     writer.other(answer(2));
-    expect(writer.heldOther).toBe(22);
+    expect(writer.heldOther).toBe(two);
     writer.other(answer(3));
-    expect(host.overBudgets).toEqual([33]);
-    expect(writer.heldOther).toBe(22);
+    expect(host.overBudgets).toEqual([two + size(answer(3))]);
+    expect(writer.heldOther).toBe(two);
     host.link = link;
     writer.flush();
     expect(link.sent).toEqual([batch(answer(1), answer(2))]);
   });
 
   it('calls overBudget once for a run of refused answers, and again after a reset', () => {
-    const { host, writer } = setup({ answerBuffer: 30 });
+    const two = size(answer(1)) + size(answer(2));
+    const { host, writer } = setup({ answerBuffer: two + 5 });
     host.link = null;
     writer.other(answer(1));
     writer.other(answer(2));
@@ -252,12 +262,13 @@ describe('FrameWriter', () => {
     // those refusals must not tell it again (and re-enter the close).
     writer.other(answer(3));
     writer.other(answer(4));
-    expect(host.overBudgets).toEqual([33]);
+    const over = two + size(answer(3));
+    expect(host.overBudgets).toEqual([over]);
     writer.reset();
     writer.other(answer(5));
     writer.other(answer(6));
     writer.other(answer(7));
-    expect(host.overBudgets).toEqual([33, 33]);
+    expect(host.overBudgets).toEqual([over, over]);
   });
 
   it('writes nothing while the socket holds more than the high-water mark, and resumes once it has drained', async () => {
@@ -312,13 +323,13 @@ describe('FrameWriter', () => {
   });
 
   it('asks keepAsk only once an ask frame goes out, never while it waits for credit', async () => {
-    const { link, host, writer } = setup({}, size(ask(2, 2)));
+    const { link, host, writer } = setup({}, cost(ask(2, 2)));
     writer.data(tell(1), 0);
     writer.data(ask(2, 2), 2);
     await endOfTurn();
     expect(link.sent).toEqual([tell(1)]);
     expect(host.asked).toEqual([]);
-    writer.credit(size(tell(1)));
+    writer.credit(cost(tell(1)));
     await endOfTurn();
     expect(host.asked).toEqual([2]);
     expect(link.sent).toEqual([tell(1), ask(2, 2)]);
