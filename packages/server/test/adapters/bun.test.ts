@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { runAdapterSuite, type StartedServer } from '../adapter-suite.js';
 import type { SuiteConfig } from '../fixtures/suite-server.js';
 
-const BUN = fileURLToPath(new URL('../../node_modules/.bin/bun', import.meta.url));
+// The binary itself, not the `.bin/bun` shell wrapper: killing the wrapper would leave Bun running.
+const BUN = fileURLToPath(new URL('../../node_modules/bun/bin/bun.exe', import.meta.url));
 const SCRIPT = fileURLToPath(new URL('../fixtures/bun-server.mjs', import.meta.url));
 const BUILT = fileURLToPath(new URL('../../dist/adapters/bun.js', import.meta.url));
 
@@ -16,9 +17,11 @@ function startBun(config: SuiteConfig): Promise<StartedServer> {
   if (!existsSync(BUILT)) {
     throw new Error('the Bun adapter test runs the built package: run `pnpm build` first');
   }
+  // Its own process group, so stopping it stops anything it started too.
   const child: ChildProcess = spawn(BUN, ['run', SCRIPT], {
     env: { ...process.env, SUITE_CONFIG: JSON.stringify(config) },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
   });
   let stderr = '';
   child.stderr?.on('data', (chunk) => (stderr += chunk));
@@ -41,7 +44,7 @@ function startBun(config: SuiteConfig): Promise<StartedServer> {
         stops: async () =>
           ((await (await fetch(`${httpUrl}/admin/stops`)).json()) as { stops: number }).stops,
         stop: async () => {
-          if (child.exitCode === null) child.kill();
+          if (child.exitCode === null && child.pid !== undefined) process.kill(-child.pid, 'SIGTERM');
           await exited;
         },
       });
