@@ -73,6 +73,11 @@ export interface DefaultResourceOptions {
   bundleUrl: string;
 }
 
+/** The icon of a zero-build page without a favicon.svg of its own. */
+const FAVICON =
+  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><title>ActorSpace</title>' +
+  '<circle cx="11" cy="16" r="7" fill="#3b5bdb"/><circle cx="21" cy="16" r="7" fill="none" stroke="#3b5bdb" stroke-width="3"/></svg>';
+
 /** MIME types of the file extensions pages commonly use. */
 export const MIME: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -154,7 +159,10 @@ export class DefaultResourceProvider implements ResourceProvider {
     if (path === '/boot.js') return { content: this.boot(), contentType: MIME['.js'] as string };
     if (path === '/client.js') return readFileResource(this.#options.client);
     const file = safeJoin(this.#dir, path);
-    return file ? readFileResource(file) : null;
+    const found = file ? await readFileResource(file) : null;
+    // A favicon.svg next to the client module wins; otherwise ActorSpace's own.
+    if (!found && path === '/favicon.svg') return { content: FAVICON, contentType: MIME['.svg'] as string };
+    return found;
   }
 
   /** The HTML page: a `<div id="app">`, the import map, and the boot module. */
@@ -167,6 +175,7 @@ export class DefaultResourceProvider implements ResourceProvider {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(title)}</title>
+<link rel="icon" href="${escapeHtml(`${base}/favicon.svg`)}">
 <script type="importmap">${scriptJson({ imports: { '@actorspace/browser': bundleUrl } })}</script>
 <link rel="modulepreload" href="${escapeHtml(bundleUrl)}">
 </head>
@@ -181,18 +190,40 @@ export class DefaultResourceProvider implements ResourceProvider {
   /**
    * The boot module: makes the client root actor from the client module's default export (a
    * class constructed with no arguments, or a factory), pairs it, and keeps the session's
-   * status on `<html data-actorspace>` for styles and tests.
+   * status on `<html data-actorspace>` for styles and tests. Before the client module runs it
+   * sets `globalThis.actorspace.traffic`: `on(listener)` / `off(listener)` for every message
+   * the page's socket sends (`'out'`) or receives (`'in'`), with its time, for tools that show
+   * the traffic; with no listener it costs one check per message.
    */
   boot(): string {
     const { route, mountPath } = this.#options;
     return `import { ActorSpace, connect } from '@actorspace/browser';
-import Client from './client.js';
 
 const root = document.documentElement;
 const isClass = (f) => typeof f === 'function' && /^class[\\s{]/.test(Function.prototype.toString.call(f));
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+// The traffic tap, published before the client module runs so that it can listen from the start.
+const listeners = new Set();
+const traffic = { on: (fn) => void listeners.add(fn), off: (fn) => void listeners.delete(fn) };
+const tell = (direction, data) => {
+  for (const fn of listeners) fn({ direction, data: String(data), at: performance.now() });
+};
+globalThis.actorspace = { traffic };
+const createSocket = (url) => {
+  const ws = new WebSocket(url);
+  const send = ws.send.bind(ws);
+  ws.send = (data) => {
+    if (listeners.size) tell('out', data);
+    send(data);
+  };
+  ws.addEventListener('message', (event) => listeners.size && tell('in', event.data));
+  return ws;
+};
+
+
 async function start() {
+  const { default: Client } = await import('./client.js');
   if (typeof Client !== 'function') throw new TypeError('the client module must default-export an actor class or a factory');
   const actor = isClass(Client) ? new Client() : await Client();
   // One space for every attempt, so a failed first attempt does not stop the actor.
@@ -200,7 +231,7 @@ async function start() {
   const ref = space.register(actor);
   for (let attempt = 0; ; attempt++) {
     try {
-      return { actor, session: await connect(${scriptJson(mountPath)}, { route: ${scriptJson(route)}, actor: ref, space }) };
+      return { actor, session: await connect(${scriptJson(mountPath)}, { route: ${scriptJson(route)}, actor: ref, space, createSocket }) };
     } catch (error) {
       // The server cannot be reached (down, restarting): try again with backoff. A refusal is final.
       if (error?.code !== 'CHANNEL_CLOSED') throw error;
@@ -214,7 +245,7 @@ try {
   const { actor, session } = await start();
   root.dataset.actorspace = session.status;
   session.on('status', (status) => (root.dataset.actorspace = status));
-  globalThis.actorspace = { session, actor };
+  Object.assign(globalThis.actorspace, { session, actor });
 } catch (error) {
   root.dataset.actorspace = 'error';
   console.error('ActorSpace could not start this page:', error);

@@ -73,9 +73,19 @@ describe('zero-build pages and static folders', () => {
     expect(html).toContain('<script type="importmap">');
     expect(html).toContain('src="/tools/boot.js"');
     const boot = await (await fetch(`${base}/tools/boot.js`)).text();
-    expect(boot).toContain("import Client from './client.js'");
+    expect(boot).toContain("await import('./client.js')");
+    expect(boot).toContain('globalThis.actorspace = { traffic }');
     expect(boot).toContain('"/actorspace"');
     expect(boot).toContain('route: "/tools"');
+  });
+
+  it('links a favicon and serves ActorSpace\u2019s own unless the client folder has one', async () => {
+    const html = await (await fetch(`${base}/tools`)).text();
+    expect(html).toContain('<link rel="icon" href="/tools/favicon.svg">');
+    const icon = await fetch(`${base}/tools/favicon.svg`);
+    expect(icon.status).toBe(200);
+    expect(icon.headers.get('content-type')).toBe('image/svg+xml');
+    expect(await icon.text()).toContain('<title>ActorSpace</title>');
   });
 
   it('lets the route\u2019s provider add and override resources and delegates the rest', async () => {

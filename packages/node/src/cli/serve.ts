@@ -130,7 +130,16 @@ export async function serve(options: ServeOptions = {}): Promise<ServeHandle> {
     throw configError(at, messageOf(error), error);
   }
 
-  const server = createServer();
+  // The host's own answer for what the engine does not serve: an index of the pages at `/`.
+  const server = createServer((req, res) => {
+    if (req.method === 'GET' && new URL(req.url ?? '/', 'http://x').pathname === '/') {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-cache' });
+      res.end(indexPage(actors, displayName(file, cwd)));
+      return;
+    }
+    res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
+    res.end('Not found');
+  });
   const sockets = new Set<Socket>();
   server.on('connection', (socket) => {
     sockets.add(socket);
@@ -338,4 +347,33 @@ function kindOf(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
   return `a ${typeof value}`;
+}
+
+/** The page `actorspace serve` answers `/` with: the config's routes, linked where they have a page. */
+function indexPage(actors: ActorServer, config: string): string {
+  const escape = (text: string): string => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  const rows = [...actors.routes]
+    .map(([route, def]) => {
+      const name = escape(def.title ?? route);
+      return def.client
+        ? `<li><a href="${escape(route)}">${name}</a> <code>${escape(route)}</code></li>`
+        : `<li>${name} <code>${escape(route)}</code> (no page: pair with <code>connect()</code>)</li>`;
+    })
+    .join('\n');
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>ActorSpace: ${escape(config)}</title>
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem}code{color:#555}</style>
+</head>
+<body>
+<h1>Routes of ${escape(config)}</h1>
+<ul>
+${rows}
+</ul>
+</body>
+</html>
+`;
 }

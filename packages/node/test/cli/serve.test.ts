@@ -62,6 +62,23 @@ afterAll(() => {
 });
 
 describe('serve', () => {
+  it('answers / with an index of the routes, linking those with a page', async () => {
+    const folder = mkdtempSync(join(dir, 'index-'));
+    mkdirSync(join(folder, 'client'));
+    writeFileSync(join(folder, 'client', 'tools.js'), 'export default class Tools { receive() {} }\n');
+    const file = config(
+      `export default { routes: { '/tools': { server: () => ({ receive() {} }), client: './client/tools.js', title: 'Tools' }, '/api': () => ({ receive() {} }) } };\n`,
+      folder,
+    );
+    const handle = await start({ config: file, port: 0 });
+    const res = await fetch(`${handle.url}/`);
+    expect(res.status).toBe(200);
+    const html = await res.text();
+    expect(html).toContain('<a href="/tools">Tools</a>');
+    expect(html).toContain('<code>/api</code> (no page');
+    expect((await fetch(`${handle.url}/nothing-here`)).status).toBe(404);
+  });
+
   it('serves a config file on a free port, and a Node client pairs with its route', async () => {
     const server = await start({ config: config(ECHO), port: 0 });
     expect(server.port).toBeGreaterThan(0);
