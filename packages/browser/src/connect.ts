@@ -39,11 +39,14 @@ function pageWake(retryNow: () => void): () => void {
  *   the first handshake (`UNAUTHORIZED`, `FORBIDDEN`, `NO_SUCH_ACTOR`, ... as core's
  *   `connect()`), `CHANNEL_CLOSED` when unreachable; TypeError (rejects) for bad arguments
  * @example
- * const session = await connect('/actorspace', { route: '/todos', actor: new TodoClient() });
- * session.on('status', (s) => (badge.textContent = s));
+ * import type { todos } from '../server/todos.js'; // types only: nothing of the server is bundled
+ * const session = await connect<typeof todos>('/actorspace', { route: '/todos', actor: new TodoClient() });
+ * badge.textContent = session.status;
+ * session.on('status', (status) => (badge.textContent = status));
+ * await session.server.api().add({ text: 'milk' });
  */
-export async function connect(url: string, options: BrowserConnectOptions): Promise<Session> {
-  const session = await coreConnect(resolveSocketUrl(url), { wake: pageWake, ...options });
+export async function connect<A = any>(url: string, options: BrowserConnectOptions): Promise<Session<A>> {
+  const session = await coreConnect<A>(resolveSocketUrl(url), { wake: pageWake, ...options });
   endWithPage(session);
   return session;
 }
@@ -52,7 +55,7 @@ export async function connect(url: string, options: BrowserConnectOptions): Prom
  * Closes the session when the page goes away, so the server ends it at once instead of
  * holding it for the resume window as it would for a dropped network.
  */
-function endWithPage(session: Session): void {
+function endWithPage<A>(session: Session<A>): void {
   const win = globalThis as unknown as Partial<Window>;
   if (typeof win.addEventListener !== 'function') return;
   const onHide = (): void => {

@@ -20,13 +20,30 @@ export interface AskOptions {
 /** The handler map of an actor made by `defineActor`, or a handler map itself. */
 export type Handlers<A> = A extends { readonly handlers: infer H } ? H : A;
 
+/**
+ * True when `A` names no message types: `any`, or an actor with its own `receive` and no
+ * handler map (a class actor). References to such actors take any message.
+ */
+type Untyped<A> = 0 extends 1 & A
+  ? true
+  : A extends { readonly handlers: unknown }
+    ? false
+    : A extends { receive(...args: any[]): unknown }
+      ? true
+      : false;
+
 type Param<F> = F extends (data: infer D, ...rest: any[]) => unknown ? D : never;
 
 /**
  * The typed proxy of an actor's handlers: each handler becomes an async function of its
  * data. `ref.api().addTodo({ text })` is `ref.ask('addTodo', { text })`.
  */
-export type RemoteApi<A> = {
+export type RemoteApi<A> =
+  Untyped<A> extends true
+    ? { readonly [type: string]: (data?: any, opts?: AskOptions) => Promise<any> }
+    : TypedApi<A>;
+
+type TypedApi<A> = {
   readonly [K in keyof Handlers<A> as K extends string ? K : never]: Handlers<A>[K] extends (
     ...args: any[]
   ) => unknown
@@ -36,7 +53,29 @@ export type RemoteApi<A> = {
     : never;
 };
 
-/** A reference to an actor, local or remote: the same interface either way. */
+/** The message types of an actor type (its handler names). */
+export type MessageType<A> = Extract<keyof Handlers<A>, string>;
+
+/** What a tell or ask of `K` takes after its type: the handler's data (optional when it may be undefined). */
+type DataArgs<A, K extends MessageType<A>, Extra extends unknown[] = []> = Handlers<A>[K] extends (
+  ...args: any[]
+) => unknown
+  ? undefined extends Param<Handlers<A>[K]>
+    ? [data?: Param<Handlers<A>[K]>, ...Extra]
+    : [data: Param<Handlers<A>[K]>, ...Extra]
+  : never;
+
+/** What an ask of `K` resolves with: the handler's return value, awaited. */
+type AnswerOf<A, K extends MessageType<A>> = Handlers<A>[K] extends (...args: any[]) => infer R ? Awaited<R> : never;
+
+/** `string` for a reference that names no message types; `never` (no such overload) for a typed one. */
+type AnyName<A> = Untyped<A> extends true ? string : never;
+
+/**
+ * A reference to an actor, local or remote: the same interface either way. Typed with the
+ * actor's type (`ActorRef<typeof todos>`), `tell`, `ask` and `api()` know its message types,
+ * their data and their answers.
+ */
 export interface ActorRef<A = any> {
   readonly guid: string;
   /**
@@ -45,15 +84,19 @@ export interface ActorRef<A = any> {
    *   or mailbox is full: see `Channel.ready()`), `PAYLOAD_TOO_LARGE`, `INVALID_MESSAGE`;
    *   TypeError for a type that is not a string of 1-256 characters.
    */
-  tell(type: string, data?: unknown): void;
+  tell(type: AnyName<A>, data?: unknown): void;
+  tell<K extends MessageType<A>>(type: K, ...args: DataArgs<A, K>): void;
   /** Alias of {@link ActorRef.tell}. */
-  receive(type: string, data?: unknown): void;
+  receive(type: AnyName<A>, data?: unknown): void;
+  receive<K extends MessageType<A>>(type: K, ...args: DataArgs<A, K>): void;
   /**
    * Sends a message and resolves with the handler's return value.
    * @throws ActorSpaceError `TIMEOUT`, `ABORTED`, `NO_SUCH_ACTOR`, `CHANNEL_CLOSED`, `REMOTE_ERROR`,
-   *   `MAILBOX_FULL`, `PAYLOAD_TOO_LARGE`, `INVALID_MESSAGE`, `UNAUTHORIZED`, `FORBIDDEN`
+   *   `MAILBOX_FULL`, `PAYLOAD_TOO_LARGE`, `INVALID_MESSAGE`, `UNAUTHORIZED`, `FORBIDDEN`;
+   *   TypeError (rejects) for a type that is not a string of 1-256 characters.
    */
-  ask<R = unknown>(type: string, data?: unknown, opts?: AskOptions): Promise<R>;
+  ask<R = unknown>(type: AnyName<A>, data?: unknown, opts?: AskOptions): Promise<R>;
+  ask<K extends MessageType<A>>(type: K, ...args: DataArgs<A, K, [opts?: AskOptions]>): Promise<AnswerOf<A, K>>;
   /** A typed proxy: `ref.api().addTodo(x)` is `ref.ask('addTodo', x)`. */
   api(): RemoteApi<A>;
 }
@@ -75,7 +118,7 @@ export interface Router {
 }
 
 /** The common reference implementation; `router` decides local or remote. */
-export class Ref<A = any> implements ActorRef<A> {
+export class Ref<A = any> {
   readonly [REF_MARK] = true;
   readonly guid: string;
   /** @internal */
@@ -106,6 +149,11 @@ export class Ref<A = any> implements ActorRef<A> {
 
   toJSON(): { guid: string } {
     return { guid: this.guid };
+  }
+
+  /** This reference under the type of the actor it names: one class serves every actor type. */
+  typed<T>(): ActorRef<T> {
+    return this as unknown as ActorRef<T>;
   }
 }
 

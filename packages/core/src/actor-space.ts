@@ -71,7 +71,7 @@ const QUIET: Logger = Object.freeze({});
 interface ActorEntry {
   actor: Actor;
   mailbox: Mailbox;
-  ref: ActorRef;
+  ref: Ref;
 }
 
 function positive(name: string, value: number | undefined, fallback: number, allowZero = false): number {
@@ -322,9 +322,9 @@ export class ActorSpace extends EventEmitter<SpaceEvents> {
     const core = this.#core;
     if (core.entries.has(guid))
       throw new TypeError(`actor guid "${guid}" is already registered in space ${this.id}`);
-    const ref = new Ref<A>(core, guid);
+    const ref = new Ref(core, guid);
     core.entries.set(guid, { actor, mailbox: new Mailbox(actor, ref, core.mailboxLimit, core), ref });
-    return ref;
+    return ref.typed<A>();
   }
 
   /** Unregisters an actor: waiting asks reject with `NO_SUCH_ACTOR`, then `onStop` is called. */
@@ -352,7 +352,7 @@ export class ActorSpace extends EventEmitter<SpaceEvents> {
     const entry = this.#core.entries.get(guid);
     if (!entry)
       throw new ActorSpaceError('NO_SUCH_ACTOR', `no actor "${guid}" is registered in space ${this.id}`);
-    return entry.ref as ActorRef<A>;
+    return entry.ref.typed<A>();
   }
 
   /**

@@ -7,10 +7,13 @@ import type { Caller } from './caller.js';
 import type { Channel, RemoteActor } from './channel.js';
 import { ActorSpaceError } from './errors.js';
 
-/** Facts about the message being handled. */
-export interface MessageContext {
+/**
+ * Facts about the message being handled. `Sender` types `sender` where the handler knows who
+ * sends it (`ctx: MessageContext<typeof clientActor>` in a server handler).
+ */
+export interface MessageContext<Sender = any> {
   /** A reply-capable reference to the sending actor, when the message was sent from inside one. */
-  readonly sender?: ActorRef;
+  readonly sender?: ActorRef<Sender>;
   /** Who is calling; set by the channel (the server's `authenticate`) or `system` for local messages. */
   readonly caller?: Caller;
   /** The channel the message came over; absent for local messages. */

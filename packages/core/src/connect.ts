@@ -76,8 +76,11 @@ export interface SessionEvents {
 
 const SERVER_CALLER = { id: 'server', type: 'system' } as const;
 
-/** A client's pairing with a server route. Made by {@link connect}. */
-export class Session extends EventEmitter<SessionEvents> {
+/**
+ * A client's pairing with a server route. Made by {@link connect}; `A` is the server root
+ * actor's type (`connect<typeof todos>(...)`), which types `server`.
+ */
+export class Session<A = any> extends EventEmitter<SessionEvents> {
   /** The client's space; the client root actor lives here. */
   readonly space: ActorSpace;
   readonly #url: string;
@@ -112,10 +115,10 @@ export class Session extends EventEmitter<SessionEvents> {
    * The server root actor of the current pairing.
    * @throws ActorSpaceError `CHANNEL_CLOSED` when the session is not paired.
    */
-  get server(): RemoteActor {
+  get server(): RemoteActor<A> {
     const remote = this.#channel?.remote;
     if (!remote) throw new ActorSpaceError('CHANNEL_CLOSED', 'the session is not paired with a server actor');
-    return remote;
+    return remote as RemoteActor<A>;
   }
 
   /** The server's session id for the current pairing. */
@@ -325,19 +328,20 @@ function defaultSocket(url: string): WebSocketLike {
  *
  * @throws TypeError (rejects) for a URL that is not ws:// or wss://, or a missing route.
  * @example
- * const session = await connect('ws://localhost:8080/actorspace', { route: '/todos', actor: myRoot });
- * await session.server.ask('add', { text: 'milk' });
+ * import type { todos } from './server/todos.js'; // the server root actor, made with defineActor
+ * const session = await connect<typeof todos>('ws://localhost:8080/actorspace', { route: '/todos', actor: myRoot });
+ * await session.server.api().add({ text: 'milk' }); // typed from the server's handlers
  */
-export function connect(url: string, options: ConnectOptions): Promise<Session> {
+export function connect<A = any>(url: string, options: ConnectOptions): Promise<Session<A>> {
   if (typeof url !== 'string' || !/^wss?:\/\//i.test(url)) {
     return Promise.reject(new TypeError(`connect() needs a ws:// or wss:// URL, got ${String(url)}`));
   }
   if (!options || typeof options.route !== 'string' || options.route.length === 0) {
     return Promise.reject(new TypeError('connect() needs options.route, e.g. "/todos"'));
   }
-  let session: Session;
+  let session: Session<A>;
   try {
-    session = new Session(url, options);
+    session = new Session<A>(url, options);
   } catch (error) {
     return Promise.reject(error);
   }

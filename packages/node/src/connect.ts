@@ -41,7 +41,7 @@ export interface NodeConnectOptions extends Omit<ConnectOptions, 'createSocket'>
  * await session.server.ask('add', { text: 'milk' });
  * await session.close();
  */
-export function connect(url: string, options: NodeConnectOptions): Promise<Session> {
+export function connect<A = any>(url: string, options: NodeConnectOptions): Promise<Session<A>> {
   const { headers, ws, createSocket, ...rest } = options ?? ({} as NodeConnectOptions);
   const make =
     createSocket ??
@@ -52,7 +52,7 @@ export function connect(url: string, options: NodeConnectOptions): Promise<Sessi
         ...ws,
         headers: { ...ws?.headers, ...headers },
       }));
-  return coreConnect(url, { ...rest, createSocket: make });
+  return coreConnect<A>(url, { ...rest, createSocket: make });
 }
 
 // HTTP statuses a server may refuse an upgrade with, as the close code a handshake refusal
