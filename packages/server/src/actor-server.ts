@@ -21,6 +21,7 @@ import { normalizeHeaders } from './internal/headers.js';
 import { DEFAULT_PATH, normalizePath, pathnameOf } from './internal/paths.js';
 import type { Tracer } from './internal/peer-transport.js';
 import { type RateLimit, RateLimiter, rateLimit } from './internal/rate-limit.js';
+import { checkImports, type Imports } from './modules.js';
 import { PageServer, type StaticOptions } from './pages.js';
 import type { HeadersLike, Peer, PeerConnection } from './peer.js';
 import { Registry } from './registry.js';
@@ -93,6 +94,15 @@ export interface ActorServerOptions<S extends Record<string, unknown> = Record<s
   root?: string;
   /** Folders served as is, e.g. an app's build output with `spa: true`. @default none */
   static?: StaticOptions | StaticOptions[];
+  /**
+   * Bare specifiers every zero-build page may import (a route's `imports` add to them): a URL,
+   * or `true` for an installed package that ships browser ESM, served from `node_modules` under
+   * `<path>/modules/` (only the packages listed; nothing else there is reachable).
+   * @default only `@actorspace/browser`
+   * @example
+   * imports: { preact: true, 'preact/hooks': true, '@app/ui': '/ui/index.js' }
+   */
+  imports?: Imports;
 }
 
 /** Events of an {@link ActorServer}. */
@@ -182,6 +192,7 @@ export class ActorServer<
       [...this.#routes].map(([route, def]) => ({ route, ...def })),
       options.root ?? process.cwd(),
       statics,
+      checkImports(options.imports, 'createActorServer'),
     );
     const resumeTtl = options.resume === false ? 0 : positive('resume.ttl', options.resume?.ttl, 120_000);
     const channelOptions: ChannelOptions = {

@@ -16,6 +16,7 @@ export {
 } from './actor-server.js';
 export type { UpgradeRequest } from './connection.js';
 export type { Authenticate, AuthRequest } from './handshake.js';
+export type { Imports } from './modules.js';
 export type { StaticOptions } from './pages.js';
 export type { HeadersLike, Peer, PeerConnection, PeerRequest } from './peer.js';
 export {

@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { extname, isAbsolute, join } from 'node:path';
 import { brotliCompressSync, gzipSync, constants as zlibConstants } from 'node:zlib';
+import { type Imports, ModuleServer } from './modules.js';
 import {
   CompositeResourceProvider,
   DefaultResourceProvider,
@@ -78,6 +79,7 @@ export interface PageRoute {
   client?: string;
   title?: string;
   resources?: ResourceProvider;
+  imports?: Imports;
 }
 
 /** Serves pages, the bundle and static folders for the engine's `http()`. */
@@ -85,17 +87,21 @@ export class PageServer {
   readonly #routes: PageRoute[];
   readonly #root: string;
   readonly #static: StaticOptions[];
-  readonly #providers = new Map<string, ResourceProvider>();
+  readonly #providers = new Map<string, Promise<ResourceProvider>>();
   readonly #encoded = new WeakMap<object, Encoded>();
   readonly #byText = new Map<string, Encoded>();
+  readonly #imports: Imports;
+  readonly #modules: ModuleServer;
 
-  constructor(routes: PageRoute[], root: string, statics: StaticOptions[]) {
+  constructor(routes: PageRoute[], root: string, statics: StaticOptions[], imports: Imports = {}) {
     // Longer routes first, so `/a/b` wins over `/a`.
     this.#routes = routes
       .filter((r) => r.client || r.resources)
       .sort((a, b) => b.route.length - a.route.length);
     this.#root = root;
     this.#static = statics.map((s) => ({ ...s, dir: isAbsolute(s.dir) ? s.dir : join(root, s.dir) }));
+    this.#imports = imports;
+    this.#modules = new ModuleServer(root, [imports, ...this.#routes.map((r) => r.imports ?? {})]);
   }
 
   /** True when some route serves a page or a static folder is configured. */
@@ -111,6 +117,7 @@ export class PageServer {
   /** True when `pathname` is the bundle, under a page route, or under a static folder. */
   matches(pathname: string, mountPath: string): boolean {
     if (pathname.startsWith(`${mountPath}/browser.`)) return true;
+    if (this.#modules.matches(pathname, mountPath)) return true;
     for (const route of this.#routes) if (relativeTo(route.route, pathname) !== null) return true;
     for (const dir of this.#static) if (relativeTo(dir.prefix ?? '/', pathname) !== null) return true;
     return false;
@@ -131,6 +138,10 @@ export class PageServer {
         return this.#reply(request, { content: b.content, contentType: MIME['.js'] as string }, b);
       }
       return null;
+    }
+    if (this.#modules.matches(pathname, mountPath)) {
+      const resource = await this.#modules.serve(pathname, mountPath);
+      return resource ? this.#reply(request, resource) : notFound();
     }
     for (const route of this.#routes) {
       const rel = relativeTo(route.route, pathname);
@@ -154,24 +165,32 @@ export class PageServer {
     return null;
   }
 
-  async #provider(route: PageRoute, mountPath: string): Promise<ResourceProvider> {
+  #provider(route: PageRoute, mountPath: string): Promise<ResourceProvider> {
     const key = `${mountPath} ${route.route}`;
     let provider = this.#providers.get(key);
     if (!provider) {
-      const b = await loadBrowserBundle();
-      const fallback = route.client
-        ? new DefaultResourceProvider({
-            route: route.route,
-            client: isAbsolute(route.client) ? route.client : join(this.#root, route.client),
-            title: route.title ?? route.route,
-            mountPath,
-            bundleUrl: `${mountPath}/browser.${b.hash}.js`,
-          })
-        : null;
-      provider = new CompositeResourceProvider(route.resources, fallback);
+      provider = this.#makeProvider(route, mountPath);
       this.#providers.set(key, provider);
+      // A failed import map (a package not installed) is tried again on the next request.
+      provider.catch(() => this.#providers.delete(key));
     }
     return provider;
+  }
+
+  async #makeProvider(route: PageRoute, mountPath: string): Promise<ResourceProvider> {
+    const b = await loadBrowserBundle();
+    const imports = await this.#modules.importMap({ ...this.#imports, ...route.imports }, mountPath);
+    const fallback = route.client
+      ? new DefaultResourceProvider({
+          route: route.route,
+          client: isAbsolute(route.client) ? route.client : join(this.#root, route.client),
+          title: route.title ?? route.route,
+          mountPath,
+          bundleUrl: `${mountPath}/browser.${b.hash}.js`,
+          imports,
+        })
+      : null;
+    return new CompositeResourceProvider(route.resources, fallback);
   }
 
   #reply(request: ResourceRequest, resource: Resource, cacheKey?: object): PageResponse {

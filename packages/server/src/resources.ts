@@ -71,6 +71,8 @@ export interface DefaultResourceOptions {
   mountPath: string;
   /** URL of the browser bundle the import map points `@actorspace/browser` to. */
   bundleUrl: string;
+  /** More entries of the page's import map: bare specifier → URL. @default none */
+  imports?: Record<string, string>;
 }
 
 /** The icon of a zero-build page without a favicon.svg of its own. */
@@ -167,7 +169,7 @@ export class DefaultResourceProvider implements ResourceProvider {
 
   /** The HTML page: a `<div id="app">`, the import map, and the boot module. */
   page(): string {
-    const { title, route, bundleUrl } = this.#options;
+    const { title, route, bundleUrl, imports } = this.#options;
     const base = route === '/' ? '' : route;
     return `<!doctype html>
 <html lang="en">
@@ -176,7 +178,7 @@ export class DefaultResourceProvider implements ResourceProvider {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(title)}</title>
 <link rel="icon" href="${escapeHtml(`${base}/favicon.svg`)}">
-<script type="importmap">${scriptJson({ imports: { '@actorspace/browser': bundleUrl } })}</script>
+<script type="importmap">${scriptJson({ imports: { ...imports, '@actorspace/browser': bundleUrl } })}</script>
 <link rel="modulepreload" href="${escapeHtml(bundleUrl)}">
 </head>
 <body>

@@ -4,6 +4,7 @@
  */
 import type { Actor, Caller } from '@actorspace/core';
 import type { UpgradeRequest } from './connection.js';
+import { checkImports, type Imports } from './modules.js';
 import type { ResourceProvider } from './resources.js';
 
 /** What a route factory receives for each new session. */
@@ -31,6 +32,12 @@ export interface RouteDefinition<S = Record<string, unknown>> {
   title?: string;
   /** Customises the page's resources. */
   resources?: ResourceProvider;
+  /**
+   * Bare specifiers the page's client modules may import, over the server's `imports`: a URL,
+   * or `true` for an installed package served by name.
+   * @default none
+   */
+  imports?: Imports;
 }
 
 /** A route: a factory, or a {@link RouteDefinition}. */
@@ -65,6 +72,7 @@ export function normalizeRoutes<S>(
         `createActorServer: route "${name}" must be a factory function or { server: factory, client?, title? }`,
       );
     }
+    if (def.imports !== undefined) checkImports(def.imports, `createActorServer: route "${name}"`);
     out.set(name, def);
   }
   return out;

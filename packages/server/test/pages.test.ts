@@ -162,3 +162,105 @@ describe('zero-build pages and static folders', () => {
     expect((await fetch(`${base}/elsewhere`)).status).toBe(418);
   });
 });
+
+describe('imports of zero-build pages', () => {
+  let root: string;
+  const stops: Array<() => Promise<void>> = [];
+
+  beforeAll(() => {
+    root = mkdtempSync(join(tmpdir(), 'actorspace-imports-'));
+    mkdirSync(join(root, 'page'));
+    writeFileSync(join(root, 'page', 'client.js'), 'export default class Page { receive() {} }\n');
+    const lib = join(root, 'node_modules', 'tinylib');
+    mkdirSync(join(lib, 'dist'), { recursive: true });
+    writeFileSync(
+      join(lib, 'package.json'),
+      JSON.stringify({
+        name: 'tinylib',
+        version: '1.2.3',
+        exports: {
+          '.': { browser: './dist/browser.js', require: './index.cjs', default: './index.js' },
+          './extra': './extra.js',
+          './package.json': './package.json',
+        },
+      }),
+    );
+    writeFileSync(join(lib, 'dist', 'browser.js'), 'export const tiny = 1;\n');
+    writeFileSync(join(lib, 'extra.js'), 'export const extra = 2;\n');
+    mkdirSync(join(root, 'node_modules', 'private'), { recursive: true });
+    writeFileSync(join(root, 'node_modules', 'private', 'secret.js'), 'export const secret = 1;\n');
+  });
+
+  afterAll(async () => {
+    for (const stop of stops.splice(0)) await stop();
+  });
+
+  async function start(options: Partial<Parameters<typeof createActorServer>[0]>) {
+    const actors = createActorServer({
+      root,
+      routes: { '/page': { server: () => defineActor({}), client: 'page/client.js' } },
+      ...options,
+    });
+    const server = createServer((_req, res) => {
+      res.statusCode = 418;
+      res.end('host');
+    });
+    attach(server, actors);
+    const url = `http://127.0.0.1:${await listen(server)}`;
+    stops.push(async () => {
+      await actors.close();
+      await closeServer(server);
+    });
+    return url;
+  }
+
+  it('maps listed packages and URLs in the import map, and serves the packages by name with immutable caching', async () => {
+    const url = await start({
+      imports: { tinylib: true, '@app/ui': '/ui/index.js' },
+      routes: {
+        '/page': {
+          server: () => defineActor({}),
+          client: 'page/client.js',
+          imports: { 'tinylib/extra': true },
+        },
+      },
+    });
+    const html = await (await fetch(`${url}/page`)).text();
+    const map = JSON.parse(/<script type="importmap">(.*?)<\/script>/.exec(html)?.[1] ?? '{}').imports;
+    expect(map).toMatchObject({
+      tinylib: '/actorspace/modules/tinylib@1.2.3/dist/browser.js',
+      'tinylib/extra': '/actorspace/modules/tinylib@1.2.3/extra.js',
+      '@app/ui': '/ui/index.js',
+      '@actorspace/browser': expect.stringMatching(/^\/actorspace\/browser\.\w+\.js$/),
+    });
+    const mod = await fetch(`${url}/actorspace/modules/tinylib@1.2.3/dist/browser.js`);
+    expect(mod.status).toBe(200);
+    expect(mod.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    expect(mod.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+    expect(await mod.text()).toContain('tiny = 1');
+  });
+
+  it('reaches nothing else under node_modules: unlisted packages, other versions, paths out of the package', async () => {
+    const url = await start({ imports: { tinylib: true } });
+    for (const path of [
+      '/actorspace/modules/private@1.0.0/secret.js',
+      '/actorspace/modules/tinylib@9.9.9/dist/browser.js',
+      '/actorspace/modules/tinylib@1.2.3/..%2Fprivate%2Fsecret.js',
+      '/actorspace/modules/tinylib@1.2.3/missing.js',
+    ]) {
+      expect((await fetch(`${url}${path}`)).status, path).toBe(404);
+    }
+  });
+
+  it('refuses malformed imports when the server is created', () => {
+    expect(() => createActorServer({ routes: {}, imports: { '': '/x.js' } })).toThrow(TypeError);
+    expect(() => createActorServer({ routes: {}, imports: { x: 5 as never } })).toThrow(TypeError);
+    expect(() => createActorServer({ routes: {}, imports: { '../x': true } })).toThrow(TypeError);
+  });
+
+  it('answers a page whose listed package is not installed with an error, and the host keeps working', async () => {
+    const url = await start({ imports: { 'not-installed': true } });
+    expect((await fetch(`${url}/page`)).status).toBe(500);
+    expect((await fetch(`${url}/other`)).status).toBe(418);
+  });
+});
