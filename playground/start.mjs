@@ -1,8 +1,9 @@
 // @ts-check
-// Starts the playground: one node:http server that serves the index page and the shared
-// stylesheet itself, with ActorSpace attached for the demos' pages and sockets. The CLI
+// Starts the playground: one node:http server that serves the index page, the shared
+// stylesheet, the How it works panel's modules and the code view's source itself, with
+// ActorSpace attached for the demos' pages and sockets. The CLI
 // (server.mjs) and the e2e suite both call startPlayground().
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,21 +19,63 @@ import { createTodoStore } from './todos/store.mjs';
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const MOUNT = '/actorspace';
 
-/** The demos: route, title, and the one line the index shows. */
+/**
+ * The demos: route, title, the one line the index shows, and the files the code view
+ * shows, in the order their README says to read them (paths in the demo's folder).
+ */
 export const DEMOS = [
-  { route: '/counter', title: 'Counter', blurb: 'The smallest pairing: asks in, a value pushed back.' },
+  {
+    route: '/counter',
+    title: 'Counter',
+    blurb: 'The smallest pairing: asks in, a value pushed back.',
+    files: ['server.mjs', 'client/client.js', 'client/ui.js'],
+  },
   {
     route: '/todos',
     title: 'Todos',
     blurb: 'A list shared live by every tab, saved to a file in the background.',
+    files: ['store.mjs', 'server.mjs', 'client/client.js', 'client/ui.js'],
   },
-  { route: '/chat', title: 'Chat', blurb: 'Messages to everyone, and who is online as tabs come and go.' },
+  {
+    route: '/chat',
+    title: 'Chat',
+    blurb: 'Messages to everyone, and who is online as tabs come and go.',
+    files: ['server.mjs', 'room.mjs', 'client/client.js', 'client/ui.js'],
+  },
   {
     route: '/status',
     title: 'Connection status',
     blurb: 'Drop the connection and watch the session resume with no message lost.',
+    files: ['client/client.js', 'server.mjs', 'client/ui.js'],
   },
 ];
+
+/**
+ * The code view's allowlist: `/source/<demo>/<file>` → the file on disk, for exactly the
+ * files DEMOS names. The URL is looked up as it is, never joined into a path, so nothing
+ * else of the folder (`.data/`, `start.mjs`, `../`) can be reached through it.
+ */
+const SOURCES = new Map(
+  DEMOS.flatMap((d) => d.files.map((file) => [`/source${d.route}/${file}`, join(HERE, d.route, file)])),
+);
+
+/** `GET /source/<demo>`: the code view's list of files, with where each one runs. */
+const SOURCE_LISTS = new Map(
+  DEMOS.map((d) => [
+    `/source${d.route}`,
+    JSON.stringify({
+      files: d.files.map((file) => {
+        const client = file.startsWith('client/');
+        return {
+          path: file,
+          side: client ? 'client' : 'server',
+          url: `/source${d.route}/${file}`,
+          served: client ? `${d.route}/${file.slice('client/'.length)}` : null,
+        };
+      }),
+    }),
+  ]),
+);
 
 /**
  * @typedef {object} Playground
@@ -70,6 +113,10 @@ export async function startPlayground({
   });
 
   const css = await readFile(join(HERE, 'style.css'));
+  // The modules of the panel every demo page shows (`shared/*.js`), served at `/shared/<file>`.
+  const shared = new Set(
+    (await readdir(join(HERE, 'shared'))).filter((f) => f.endsWith('.js')).map((f) => `/shared/${f}`),
+  );
   const icon = await readFile(join(HERE, 'favicon.svg'));
   const server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
@@ -83,6 +130,15 @@ export async function startPlayground({
       // Browsers ask every origin for one; the zero-build pages have no <link rel="icon">.
       res.writeHead(200, { 'content-type': 'image/svg+xml', 'cache-control': 'max-age=3600' });
       res.end(icon);
+    } else if (req.method === 'GET' && shared.has(path)) {
+      // The teaching panel's modules, imported by every demo's client/ui.js.
+      sendFile(res, join(HERE, path), 'text/javascript; charset=utf-8');
+    } else if (req.method === 'GET' && SOURCE_LISTS.has(path)) {
+      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-cache' });
+      res.end(SOURCE_LISTS.get(path));
+    } else if (req.method === 'GET' && SOURCES.has(path)) {
+      // Source for reading, never for running: plain text, and the browser may not sniff it into a script.
+      sendFile(res, /** @type {string} */ (SOURCES.get(path)), 'text/plain; charset=utf-8');
     } else if (req.method === 'POST' && path === '/status/drop') {
       // The status demo's "drop connection" button.
       res.writeHead(200, { 'content-type': 'application/json' });
@@ -144,6 +200,29 @@ export async function startPlayground({
   };
 }
 
+/**
+ * Sends a file of the playground (read at each request, so edits show on reload).
+ * @param {import('node:http').ServerResponse} res
+ * @param {string} file
+ * @param {string} type
+ */
+function sendFile(res, file, type) {
+  readFile(file).then(
+    (content) => {
+      res.writeHead(200, {
+        'content-type': type,
+        'cache-control': 'no-cache',
+        'x-content-type-options': 'nosniff',
+      });
+      res.end(content);
+    },
+    () => {
+      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end('Not found');
+    },
+  );
+}
+
 function indexPage() {
   const items = DEMOS.map(
     (d) => `<li><a href="${d.route}">${d.title}</a> <span class="muted">— ${d.blurb}</span></li>`,
@@ -165,6 +244,10 @@ function indexPage() {
     <ul class="plain demos card">
       ${items}
     </ul>
+    <p class="small">Every demo page has a <strong>How it works</strong> panel beside the app:
+      <strong>Traffic</strong> lists the frames on the page's WebSocket as they go by (asks, tells,
+      answers and errors, with the time each ask waited for its answer), and <strong>Code</strong>
+      shows the demo's own server and client source (open a demo with <code>#code</code> to start there).</p>
     <p class="small muted">Source: <code>playground/&lt;demo&gt;/</code> — start with each demo's README.
       Health: <a href="${MOUNT}/health">${MOUNT}/health</a></p>
   </main>

@@ -1,6 +1,8 @@
 // @ts-check
 // The chat DOM: message list, who is online, and the input.
 
+import { mountTeachingPanel } from '../../shared/teaching-panel.js';
+
 /**
  * @param {{ say(text: string): Promise<boolean> }} actions
  * @returns {import('./client.js').ChatView}
@@ -27,6 +29,8 @@ export function createChatView(actions) {
         <ul class="plain online small" data-testid="online"></ul>
       </div>
     </div>`;
+  // Beside the app: the live traffic of this page's socket, and this demo's source.
+  mountTeachingPanel('chat');
   const $ = (/** @type {string} */ id) =>
     /** @type {HTMLElement} */ (app.querySelector(`[data-testid="${id}"]`));
   const input = /** @type {HTMLInputElement} */ ($('say'));

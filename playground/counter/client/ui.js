@@ -1,6 +1,8 @@
 // @ts-check
 // The counter's DOM: renders into the page's #app and reports clicks as actions.
 
+import { mountTeachingPanel } from '../../shared/teaching-panel.js';
+
 /**
  * @param {{ increment(): void; decrement(): void }} actions
  * @returns {import('./client.js').CounterView}
@@ -20,6 +22,8 @@ export function createCounterView(actions) {
       <button data-testid="increment" aria-label="increment">+1</button>
     </div>
     <p class="muted small" data-testid="error"></p>`;
+  // Beside the app: the live traffic of this page's socket, and this demo's source.
+  mountTeachingPanel('counter');
   const $ = (/** @type {string} */ id) =>
     /** @type {HTMLElement} */ (app.querySelector(`[data-testid="${id}"]`));
   $('increment').addEventListener('click', () => actions.increment());

@@ -3,6 +3,8 @@
 // status changes. The status comes from `<html data-actorspace>`, which the zero-build
 // page keeps in step with the session's `status` events.
 
+import { mountTeachingPanel } from '../../shared/teaching-panel.js';
+
 /**
  * @param {{ drop(): Promise<void> }} actions
  * @returns {(stats: import('./client.js').TickStats) => void}
@@ -30,6 +32,8 @@ export function createStatusView(actions) {
       </div>
       <ul class="plain log muted" data-testid="log"></ul>
     </div>`;
+  // Beside the app: the live traffic of this page's socket, and this demo's source.
+  mountTeachingPanel('status');
   const $ = (/** @type {string} */ id) =>
     /** @type {HTMLElement} */ (app.querySelector(`[data-testid="${id}"]`));
   const button = /** @type {HTMLButtonElement} */ ($('drop'));

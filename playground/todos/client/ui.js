@@ -1,6 +1,8 @@
 // @ts-check
 // The todos DOM: builds the page once, then re-renders the list from each state it gets.
 
+import { mountTeachingPanel } from '../../shared/teaching-panel.js';
+
 /**
  * @param {import('./client.js').TodoActions} actions
  * @returns {(todos: import('./client.js').Todo[]) => void}
@@ -25,6 +27,8 @@ export function createTodosView(actions) {
         <button type="button" class="secondary" data-testid="clear-done">Clear done</button>
       </p>
     </div>`;
+  // Beside the app: the live traffic of this page's socket, and this demo's source.
+  mountTeachingPanel('todos');
   const $ = (/** @type {string} */ id) =>
     /** @type {HTMLElement} */ (app.querySelector(`[data-testid="${id}"]`));
   const form = /** @type {HTMLFormElement} */ ($('add-form'));

@@ -351,13 +351,13 @@ function kindOf(value: unknown): string {
 
 /** The page `actorspace serve` answers `/` with: the config's routes, linked where they have a page. */
 function indexPage(actors: ActorServer, config: string): string {
-  const escape = (text: string): string => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  const html = (text: string): string => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
   const rows = [...actors.routes]
     .map(([route, def]) => {
-      const name = escape(def.title ?? route);
+      const name = html(def.title ?? route);
       return def.client
-        ? `<li><a href="${escape(route)}">${name}</a> <code>${escape(route)}</code></li>`
-        : `<li>${name} <code>${escape(route)}</code> (no page: pair with <code>connect()</code>)</li>`;
+        ? `<li><a href="${html(route)}">${name}</a> <code>${html(route)}</code></li>`
+        : `<li>${name} <code>${html(route)}</code> (no page: pair with <code>connect()</code>)</li>`;
     })
     .join('\n');
   return `<!doctype html>
@@ -365,11 +365,11 @@ function indexPage(actors: ActorServer, config: string): string {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>ActorSpace: ${escape(config)}</title>
+<title>ActorSpace: ${html(config)}</title>
 <style>body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem}code{color:#555}</style>
 </head>
 <body>
-<h1>Routes of ${escape(config)}</h1>
+<h1>Routes of ${html(config)}</h1>
 <ul>
 ${rows}
 </ul>
