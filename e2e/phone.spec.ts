@@ -72,7 +72,15 @@ test.describe('at phone width', () => {
     await expectNoSideways(page, PHONE.width);
   });
 
-  for (const demo of ['counter', 'todos', 'chat', 'status']) {
+  test('/poll fits, and its vote buttons work', async ({ page, playground }) => {
+    await openDemo(page, `${playground.url}/poll`);
+    await expectReachable(page, 'vote-4');
+    await page.getByTestId('vote-4').click();
+    await expect(page.getByTestId('count-4')).toHaveText('1');
+    await expectNoSideways(page, PHONE.width);
+  });
+
+  for (const demo of ['counter', 'todos', 'chat', 'status', 'poll']) {
     test(`/${demo}: the How it works panel fits too, traffic and code`, async ({ page, playground }) => {
       await openDemo(page, `${playground.url}/${demo}`);
       await expect(page.getByTestId('traffic-row').first()).toBeVisible();

@@ -12,6 +12,8 @@ import { attach } from '@actorspace/server/node';
 import { createChatRoom } from './chat/room.mjs';
 import { createChatActor } from './chat/server.mjs';
 import { createCounterActor } from './counter/server.mjs';
+import { createPoll } from './poll/poll.mjs';
+import { createPollActor } from './poll/server.mjs';
 import { createStatusActor } from './status/server.mjs';
 import { createTodosActor } from './todos/server.mjs';
 import { createTodoStore } from './todos/store.mjs';
@@ -47,6 +49,12 @@ export const DEMOS = [
     title: 'Connection status',
     blurb: 'Drop the connection and watch the session resume with no message lost.',
     files: ['client/client.js', 'server.mjs', 'client/ui.js'],
+  },
+  {
+    route: '/poll',
+    title: 'Poll',
+    blurb: 'A Preact page with no build: packages imported by name from node_modules.',
+    files: ['client/ui.js', 'server.mjs', 'poll.mjs', 'client/client.js'],
   },
 ];
 
@@ -99,7 +107,7 @@ export async function startPlayground({
 
   const actors = createActorServer({
     root: HERE, // the `client` paths below are relative to this folder
-    services: { todos, chat: createChatRoom() },
+    services: { todos, chat: createChatRoom(), poll: createPoll() },
     routes: {
       '/counter': { server: createCounterActor, client: './counter/client/client.js', title: 'Counter' },
       '/todos': { server: createTodosActor, client: './todos/client/client.js', title: 'Todos' },
@@ -108,6 +116,13 @@ export async function startPlayground({
         server: createStatusActor,
         client: './status/client/client.js',
         title: 'Connection status',
+      },
+      // Preact and htm, served by name from node_modules: the page imports them with no build.
+      '/poll': {
+        server: createPollActor,
+        client: './poll/client/client.js',
+        title: 'Poll',
+        imports: { preact: true, 'preact/hooks': true, htm: true },
       },
     },
   });

@@ -3,6 +3,8 @@
 import { defineActor } from '@actorspace/browser';
 import { createChatView } from './ui.js';
 
+/** @typedef {import('@actorspace/browser').RemoteActor<import('../server.mjs').ChatActor>} ServerActor */
+
 /** @typedef {import('../room.mjs').ChatMessage} ChatMessage */
 /**
  * @typedef {object} ChatView
@@ -13,7 +15,7 @@ import { createChatView } from './ui.js';
 
 /** @param {(actions: { say(text: string): Promise<boolean> }) => ChatView} createView */
 export function createChatClient(createView) {
-  /** @type {import('@actorspace/browser').RemoteActor<import('../server.mjs').ChatActor> | null} */
+  /** @type {ServerActor | null} */
   let server = null;
 
   const view = createView({
@@ -29,7 +31,8 @@ export function createChatClient(createView) {
       message: (/** @type {ChatMessage} */ message) => view.message(message),
     },
     {
-      setRemoteActor(remote) {
+      // Typed as the server actor: its asks are checked against its handlers.
+      setRemoteActor(/** @type {ServerActor} */ remote) {
         server = remote;
       },
     },

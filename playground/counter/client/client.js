@@ -5,6 +5,8 @@
 import { defineActor } from '@actorspace/browser';
 import { createCounterView } from './ui.js';
 
+/** @typedef {import('@actorspace/browser').RemoteActor<import('../server.mjs').CounterActor>} ServerActor */
+
 /**
  * @typedef {object} CounterView
  * @property {(value: number) => void} show
@@ -15,7 +17,7 @@ import { createCounterView } from './ui.js';
  * @param {(actions: { increment(): void; decrement(): void }) => CounterView} createView
  */
 export function createCounterClient(createView) {
-  /** @type {import('@actorspace/browser').RemoteActor<import('../server.mjs').CounterActor> | null} */
+  /** @type {ServerActor | null} */
   let server = null;
 
   // User intents become asks to the server actor. An ask rejects with an ActorSpaceError
@@ -32,7 +34,8 @@ export function createCounterClient(createView) {
     // The server pushes the value after each change and once when the pairing completes.
     { value: (/** @type {number} */ n) => view.show(n) },
     {
-      setRemoteActor(remote) {
+      // Typed as the server actor: its asks are checked against its handlers.
+      setRemoteActor(/** @type {ServerActor} */ remote) {
         server = remote;
       },
     },

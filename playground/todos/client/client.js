@@ -5,6 +5,8 @@
 import { defineActor } from '@actorspace/browser';
 import { createTodosView } from './ui.js';
 
+/** @typedef {import('@actorspace/browser').RemoteActor<import('../server.mjs').TodosActor>} ServerActor */
+
 /** @typedef {import('../store.mjs').Todo} Todo */
 /**
  * @typedef {object} TodoActions
@@ -16,7 +18,7 @@ import { createTodosView } from './ui.js';
 
 /** @param {(actions: TodoActions) => (todos: Todo[]) => void} createView */
 export function createTodosClient(createView) {
-  /** @type {import('@actorspace/browser').RemoteActor<import('../server.mjs').TodosActor> | null} */
+  /** @type {ServerActor | null} */
   let server = null;
 
   /** @type {TodoActions} */
@@ -31,7 +33,8 @@ export function createTodosClient(createView) {
   return defineActor(
     { state: (/** @type {Todo[]} */ todos) => render(todos) },
     {
-      setRemoteActor(remote) {
+      // Typed as the server actor: its asks are checked against its handlers.
+      setRemoteActor(/** @type {ServerActor} */ remote) {
         server = remote;
       },
     },
