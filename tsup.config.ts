@@ -22,12 +22,16 @@ const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { name: string }
 const entry = ENTRIES[pkg.name];
 if (!entry) throw new Error(`tsup.config.ts has no entries for ${pkg.name}`);
 
+// `npm run playground -- --watch` rebuilds in place: cleaning dist would take the packages away
+// from the running server (and from anything else using the build) at every save.
+const watching = process.env.ACTORSPACE_WATCH === '1';
+
 const library = {
   entry,
   format: ['esm', 'cjs'],
   dts: true,
   sourcemap: true,
-  clean: pkg.name !== '@actorspace/browser',
+  clean: pkg.name !== '@actorspace/browser' && !watching,
   target: 'es2022',
   platform: 'neutral',
   splitting: false,

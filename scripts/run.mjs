@@ -2,8 +2,8 @@
 // The README's two commands land here: `npm run playground` and `npm test` (or the same
 // through pnpm). On a fresh machine with only Node and npm it installs what is missing
 // (pnpm, the workspace's packages, Debian's chromium for e2e), then runs the task.
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -83,15 +83,145 @@ const p = pnpm();
 install(p);
 const pn = (...args) => run(p[0], [...p.slice(1), ...args]);
 
+/** The newest modification time of a file or of anything under a folder (node_modules aside). */
+function newest(path) {
+  if (!existsSync(path)) return 0;
+  const stat = statSync(path);
+  if (!stat.isDirectory()) return stat.mtimeMs;
+  let max = stat.mtimeMs;
+  for (const entry of readdirSync(path)) {
+    if (entry !== 'node_modules') max = Math.max(max, newest(join(path, entry)));
+  }
+  return max;
+}
+
+/**
+ * Workspace packages whose build is older than their sources (or than the sources of the
+ * workspace packages they depend on: the browser bundle holds the core). Empty when the build
+ * is current, so the playground starts at once.
+ */
+function stalePackages() {
+  const dir = (name) => join(ROOT, 'packages', name.replace('@actorspace/', ''));
+  const shared = newest(join(ROOT, 'tsup.config.ts'));
+  const inputs = (name) => {
+    const manifest = JSON.parse(readFileSync(join(dir(name), 'package.json'), 'utf8'));
+    const deps = Object.keys(manifest.dependencies ?? {}).filter((d) => d.startsWith('@actorspace/'));
+    return Math.max(
+      newest(join(dir(name), 'src')),
+      newest(join(dir(name), 'package.json')),
+      ...deps.map((d) => inputs(d)),
+    );
+  };
+  return readdirSync(join(ROOT, 'packages'))
+    .map((d) => `@actorspace/${d}`)
+    .filter((name) => {
+      const built = join(dir(name), 'dist', 'index.js');
+      if (!existsSync(built)) return true;
+      return statSync(built).mtimeMs < Math.max(shared, inputs(name));
+    });
+}
+
+/** Processes of this checkout (and the servers tests start) other than this one and its parents. */
+function ourProcesses() {
+  const out = spawnSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' }).stdout ?? '';
+  const mine = new Set([process.pid, process.ppid]);
+  const watched = [ROOT, '/usr/bin/chromium', 'redis-server', 'nats-server', 'bun.exe'];
+  return out
+    .split('\n')
+    .map((line) => line.trim().match(/^(\d+)\s+(.*)$/))
+    .filter((m) => m && !mine.has(Number(m[1])) && watched.some((w) => m[2].includes(w)))
+    .map((m) => ({ pid: Number(m[1]), args: m[2] }));
+}
+
+/**
+ * Fails the run when a process a test started is still alive after the suites ended (after a
+ * grace of 5 s for processes that are on their way out), and stops those processes.
+ */
+function checkNoLeftovers(before) {
+  const known = new Set(before.map((p) => p.pid));
+  let left = [];
+  for (let waited = 0; waited <= 5000; waited += 250) {
+    left = ourProcesses().filter((p) => !known.has(p.pid));
+    if (left.length === 0) return;
+    spawnSync('sleep', ['0.25']);
+  }
+  console.error(`\n✖ ${left.length} process(es) started by the tests outlived them:`);
+  for (const p of left) {
+    console.error(`  ${p.pid} ${p.args.slice(0, 200)}`);
+    try {
+      process.kill(p.pid, 'SIGKILL');
+    } catch {}
+  }
+  process.exit(1);
+}
+
 switch (task) {
-  case 'playground':
-    log('building packages');
-    pn('run', 'build');
+  case 'playground': {
+    const args = process.argv.slice(3);
+    const watch = args.includes('--watch');
+    const rest = args.filter((a) => a !== '--watch');
+    const server = join(ROOT, 'playground', 'server.mjs');
+    const stale = stalePackages();
+    if (stale.length > 0) {
+      log(`building ${stale.join(', ')}`);
+      pn(...stale.flatMap((name) => ['--filter', name]), 'run', 'build');
+    }
+    if (watch) {
+      // Packages rebuild on save (tsup --watch) and the server restarts when its code or a
+      // package's build changes; client modules are served fresh, so a page reload shows them.
+      log('watching packages and the playground (Ctrl+C stops)');
+      const children = [
+        spawn(
+          p[0],
+          [
+            ...p.slice(1),
+            '-r',
+            '--parallel',
+            '--filter',
+            './packages/*',
+            'exec',
+            'tsup',
+            '--config',
+            '../../tsup.config.ts',
+            '--watch',
+            '--silent',
+          ],
+          { cwd: ROOT, stdio: 'inherit', detached: true, env: { ...process.env, ACTORSPACE_WATCH: '1' } },
+        ),
+        spawn(
+          process.execPath,
+          [
+            '--watch-path',
+            join(ROOT, 'playground'),
+            '--watch-path',
+            join(ROOT, 'packages', 'server', 'dist'),
+            '--watch-path',
+            join(ROOT, 'packages', 'core', 'dist'),
+            server,
+            ...rest,
+          ],
+          { cwd: ROOT, stdio: 'inherit', detached: true },
+        ),
+      ];
+      const stop = () => {
+        for (const child of children) {
+          try {
+            process.kill(-child.pid, 'SIGTERM');
+          } catch {}
+        }
+        process.exit(0);
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      break;
+    }
     log('starting the playground');
-    run(process.execPath, [join(ROOT, 'playground', 'server.mjs'), ...process.argv.slice(3)]);
+    run(process.execPath, [server, ...rest]);
     break;
+  }
   case 'test': {
     const started = Date.now();
+    const before = ourProcesses();
     log('lint');
     pn('run', 'lint');
     log('build');
@@ -117,7 +247,9 @@ switch (task) {
       counts.passed += e2e.passed;
       counts.failed += e2e.failed;
     }
-    log('package checks (publint, attw, exports, size-limit)');
+    log('no test process outlives the run');
+    checkNoLeftovers(before);
+    log('package checks (publint, attw, exports, size-limit, tarballs)');
     pn('run', 'check:pkg');
     log(`all green in ${Math.round((Date.now() - started) / 1000)} s`);
     // The closing line CI reads: every vitest test and Playwright spec.

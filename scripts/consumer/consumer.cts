@@ -1,0 +1,7 @@
+// The same packages from CommonJS (require), through their .d.cts.
+import core = require('@actorspace/core');
+import server = require('@actorspace/server');
+import node = require('@actorspace/server/node');
+
+const actors = server.createActorServer({ routes: { '/': () => core.defineActor({ ping: () => 'pong' }) } });
+node.attach(require('node:http').createServer(), actors);
