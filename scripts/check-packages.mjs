@@ -122,6 +122,12 @@ try {
     ['-p', 'tsconfig.json'],
     consumer,
   );
+  quiet(
+    'consumer project: the installed actorspace command',
+    join(consumer, 'node_modules', '.bin', 'actorspace'),
+    ['--help'],
+    consumer,
+  );
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
