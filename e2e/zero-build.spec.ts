@@ -2,7 +2,7 @@
 // import map, with no bundler, and the index links them all.
 import { expect, openDemo, test } from './fixtures/playground.js';
 
-const DEMOS = ['/counter', '/todos', '/chat', '/status'];
+const DEMOS = ['/counter', '/todos', '/chat', '/status', '/poll'];
 
 test.describe('zero-build pages', () => {
   test('the index links every demo', async ({ page, playground }) => {
