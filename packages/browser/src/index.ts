@@ -1,6 +1,8 @@
 /**
- * @actorspace/browser: what a web page imports. The core API plus a page-aware `connect()`;
+ * `@actorspace/browser`: what a web page imports. The core API plus a page-aware `connect()`;
  * the same file, bundled, is what servers serve at `<path>/browser.js` for zero-build pages.
+ *
+ * @module @actorspace/browser
  */
 export {
   type Actor,

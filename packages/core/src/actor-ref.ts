@@ -18,7 +18,12 @@ export interface AskOptions {
 }
 
 /** The handler map of an actor made by `defineActor`, or a handler map itself. */
-export type Handlers<A> = A extends { readonly handlers: infer H } ? H : A;
+export type Handlers<A> = A extends {
+  /** The handler map `defineActor` keeps on the actor it builds. */
+  readonly handlers: infer H;
+}
+  ? H
+  : A;
 
 /**
  * True when `A` names no message types: `any`, or an actor with its own `receive` and no
@@ -40,7 +45,10 @@ type Param<F> = F extends (data: infer D, ...rest: any[]) => unknown ? D : never
  */
 export type RemoteApi<A> =
   Untyped<A> extends true
-    ? { readonly [type: string]: (data?: any, opts?: AskOptions) => Promise<any> }
+    ? {
+        /** Any message type: asks the actor with the data and resolves with its answer. */
+        readonly [type: string]: (data?: any, opts?: AskOptions) => Promise<any>;
+      }
     : TypedApi<A>;
 
 type TypedApi<A> = {
@@ -66,7 +74,9 @@ type DataArgs<A, K extends MessageType<A>, Extra extends unknown[] = []> = Handl
   : never;
 
 /** What an ask of `K` resolves with: the handler's return value, awaited. */
-type AnswerOf<A, K extends MessageType<A>> = Handlers<A>[K] extends (...args: any[]) => infer R ? Awaited<R> : never;
+type AnswerOf<A, K extends MessageType<A>> = Handlers<A>[K] extends (...args: any[]) => infer R
+  ? Awaited<R>
+  : never;
 
 /** `string` for a reference that names no message types; `never` (no such overload) for a typed one. */
 type AnyName<A> = Untyped<A> extends true ? string : never;
@@ -77,26 +87,50 @@ type AnyName<A> = Untyped<A> extends true ? string : never;
  * their data and their answers.
  */
 export interface ActorRef<A = any> {
+  /** The actor's id in its space; a remote reference addresses the same guid on the peer. */
   readonly guid: string;
   /**
-   * Sends a one-way message.
+   * Sends a one-way message to an actor whose message types are not known (a class actor, or
+   * `ActorRef<any>`): any type, any data.
    * @throws ActorSpaceError `NO_SUCH_ACTOR`, `CHANNEL_CLOSED`, `MAILBOX_FULL` (the send buffer
    *   or mailbox is full: see `Channel.ready()`), `PAYLOAD_TOO_LARGE`, `INVALID_MESSAGE`;
    *   TypeError for a type that is not a string of 1-256 characters.
    */
   tell(type: AnyName<A>, data?: unknown): void;
+  /**
+   * Sends a one-way message of one of the actor's handler types, with that handler's data.
+   * @throws ActorSpaceError `NO_SUCH_ACTOR`, `CHANNEL_CLOSED`, `MAILBOX_FULL` (the send buffer
+   *   or mailbox is full: see `Channel.ready()`), `PAYLOAD_TOO_LARGE`, `INVALID_MESSAGE`;
+   *   TypeError for a type that is not a string of 1-256 characters.
+   * @example
+   * todos.tell('add', { text: 'milk' });
+   */
   tell<K extends MessageType<A>>(type: K, ...args: DataArgs<A, K>): void;
-  /** Alias of {@link ActorRef.tell}. */
+  /** Alias of {@link ActorRef.tell} for an actor whose message types are not known. */
   receive(type: AnyName<A>, data?: unknown): void;
+  /** Alias of {@link ActorRef.tell} for one of the actor's handler types. */
   receive<K extends MessageType<A>>(type: K, ...args: DataArgs<A, K>): void;
   /**
-   * Sends a message and resolves with the handler's return value.
+   * Sends a message to an actor whose message types are not known and resolves with the
+   * handler's return value, typed `R`.
    * @throws ActorSpaceError `TIMEOUT`, `ABORTED`, `NO_SUCH_ACTOR`, `CHANNEL_CLOSED`, `REMOTE_ERROR`,
    *   `MAILBOX_FULL`, `PAYLOAD_TOO_LARGE`, `INVALID_MESSAGE`, `UNAUTHORIZED`, `FORBIDDEN`;
    *   TypeError (rejects) for a type that is not a string of 1-256 characters.
    */
   ask<R = unknown>(type: AnyName<A>, data?: unknown, opts?: AskOptions): Promise<R>;
-  ask<K extends MessageType<A>>(type: K, ...args: DataArgs<A, K, [opts?: AskOptions]>): Promise<AnswerOf<A, K>>;
+  /**
+   * Sends a message of one of the actor's handler types and resolves with that handler's
+   * return value (awaited).
+   * @throws ActorSpaceError `TIMEOUT`, `ABORTED`, `NO_SUCH_ACTOR`, `CHANNEL_CLOSED`, `REMOTE_ERROR`,
+   *   `MAILBOX_FULL`, `PAYLOAD_TOO_LARGE`, `INVALID_MESSAGE`, `UNAUTHORIZED`, `FORBIDDEN`;
+   *   TypeError (rejects) for a type that is not a string of 1-256 characters.
+   * @example
+   * const list = await todos.ask('list', undefined, { timeout: 5000 });
+   */
+  ask<K extends MessageType<A>>(
+    type: K,
+    ...args: DataArgs<A, K, [opts?: AskOptions]>
+  ): Promise<AnswerOf<A, K>>;
   /** A typed proxy: `ref.api().addTodo(x)` is `ref.ask('addTodo', x)`. */
   api(): RemoteApi<A>;
 }

@@ -27,8 +27,11 @@ import { isWebSocketLike, type WebSocketLike, webSocketTransport } from './trans
 
 /** Where a space writes what it notices. Every method is optional; the default writes nothing. */
 export interface Logger {
+  /** Routine events, for tracing: a channel suspended, a session resumed, an error reported to listeners. */
   debug?(message: string, details?: unknown): void;
+  /** Something went wrong and was dealt with: a peer closed for a bad frame, an `onStop` that threw. */
   warn?(message: string, details?: unknown): void;
+  /** A failure inside the library or the app that needs a look: an internal error, a listener that threw. */
   error?(message: string, details?: unknown): void;
 }
 

@@ -58,7 +58,10 @@ export interface ActorOptions {
 export function defineActor<H extends Record<string, Handler>>(
   handlers: H,
   options: ActorOptions = {},
-): Actor & { readonly handlers: H } {
+): Actor & {
+  /** The handler map the actor was built from; its type is what `RemoteActor<typeof actor>` reads. */
+  readonly handlers: H;
+} {
   if (typeof handlers !== 'object' || handlers === null) {
     throw new TypeError('defineActor needs an object of message handlers');
   }

@@ -29,7 +29,10 @@ import type { Transport } from './transport.js';
 export type { HeartbeatOptions } from './internal/heartbeat.js';
 
 /** A reference to an actor on the other side of a channel. */
-export type RemoteActor<A = any> = ActorRef<A> & { readonly channel: Channel };
+export type RemoteActor<A = any> = ActorRef<A> & {
+  /** The channel the reference sends over. */
+  readonly channel: Channel;
+};
 
 /** Flow control of a channel, in bytes (characters of encoded frames). */
 export interface FlowOptions {
@@ -57,9 +60,16 @@ export interface FlowOptions {
 
 /** Called on a channel's life events, without listeners: one object can watch many channels. */
 export interface ChannelObserver {
+  /** Pairing completed (at once for a channel without a handshake), like the `open` event. */
   opened?(channel: Channel): void;
+  /** A resumable channel lost its transport and waits for a new one, like the `suspend` event. */
   suspended?(channel: Channel, code: number, reason: string): void;
+  /**
+   * A suspended channel paired again, like the `resume` event: `resumed` is true when the
+   * session continues where it stopped, false when it starts afresh.
+   */
   resumed?(channel: Channel, resumed: boolean): void;
+  /** The channel closed for good, like the `close` event. */
   closed?(channel: Channel, code: number, reason: string): void;
 }
 
@@ -319,7 +329,12 @@ export class Channel extends EventEmitter<ChannelEvents> {
   }
 
   /** Code and reason the channel closed with, or null while it is not closed. */
-  get closeInfo(): { code: number; reason: string } | null {
+  get closeInfo(): {
+    /** The close code (1000 for a normal close; docs/protocol.md lists the others). */
+    code: number;
+    /** The close reason, for people. */
+    reason: string;
+  } | null {
     return this.#closeInfo;
   }
 

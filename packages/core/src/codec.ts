@@ -13,17 +13,21 @@ export const REF_MARK: unique symbol = Symbol.for('actorspace.ref');
 
 /** How a reference travels: the guid to address, and `y` when it points into the receiver's own space. */
 export interface WireRef {
+  /** The guid of the actor the reference names. */
   g: string;
+  /** Set when the actor lives in the receiver's own space (a reference travelling back home). */
   y?: 1;
 }
 
 /** Turns references into wire form while encoding (supplied by the sending channel). */
 export interface RefExporter {
+  /** The wire form of one actor reference met in the data. */
   exportRef(ref: unknown): WireRef;
 }
 
 /** Turns wire references back into working references while decoding (supplied by the receiving channel). */
 export interface RefImporter {
+  /** The working reference for one wire reference met in the data. */
   importRef(wire: WireRef): unknown;
 }
 
@@ -474,6 +478,9 @@ export function encode(value: unknown, exporter: RefExporter | null): unknown {
  * Encodes message data as it travels in frames: a JSON-safe value and, when the value held
  * special values, its superjson meta (`undefined` for plain JSON, `0` for `undefined` data).
  * Actor references need a channel (`refs`); without one they throw.
+ * @param value The message data.
+ * @param exporter Turns actor references into their wire form; a channel passes its own.
+ * @returns The frame's `json` and `meta` fields.
  * @throws ActorSpaceError `INVALID_MESSAGE` when the data holds a key superjson refuses
  * (`__proto__`, `prototype`, `constructor`) next to special values, a 64-bit typed array, a
  * reference without a channel, or nests too deeply to encode.
@@ -484,7 +491,12 @@ export function encode(value: unknown, exporter: RefExporter | null): unknown {
 export function encodeData(
   value: unknown,
   exporter: RefExporter | null = null,
-): { json: unknown; meta: unknown } {
+): {
+  /** The JSON-safe value: the data itself when it holds nothing special. */
+  json: unknown;
+  /** The superjson meta that restores the special values, or `undefined` for plain JSON. */
+  meta: unknown;
+} {
   try {
     const json = encode(value, exporter);
     return { json, meta: encodedMeta };

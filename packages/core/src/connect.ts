@@ -67,6 +67,7 @@ export type SessionStatus = 'connecting' | 'open' | 'reconnecting' | 'closed';
 
 /** Events of a {@link Session}. */
 export interface SessionEvents {
+  /** The session moved to `status` (see {@link Session.status}). */
   status: [status: SessionStatus];
   /** The tells and asks held for the server fell below the high-water mark again. */
   drain: [];

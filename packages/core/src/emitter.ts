@@ -37,7 +37,7 @@ export class EventEmitter<Events extends EventMap<Events> = Record<string, unkno
     return this;
   }
 
-  /** Alias of {@link EventEmitter.on}. */
+  /** Alias of {@link on}. */
   addListener<E extends keyof Events>(event: E, listener: (...args: Events[E]) => void): this {
     return this.on(event, listener);
   }
@@ -73,7 +73,7 @@ export class EventEmitter<Events extends EventMap<Events> = Record<string, unkno
     return this;
   }
 
-  /** Alias of {@link EventEmitter.off}. */
+  /** Alias of {@link off}. */
   removeListener<E extends keyof Events>(event: E, listener: (...args: Events[E]) => void): this {
     return this.off(event, listener);
   }

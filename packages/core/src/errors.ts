@@ -56,7 +56,11 @@ const TABLE = {
   INVALID_MESSAGE: [CloseCode.BAD_FRAME, 400],
 } as const satisfies Record<string, readonly [number, number]>;
 
-/** Every failure an ActorSpace API can report. */
+/**
+ * Every failure an ActorSpace API can report (docs/protocol.md has the table of codes, close
+ * codes and HTTP statuses).
+ * @useDeclaredType
+ */
 export type ErrorCode = keyof typeof TABLE;
 
 /** True when `code` is one of the {@link ErrorCode}s. */
@@ -103,6 +107,13 @@ export class ActorSpaceError extends Error {
   /** Structured facts about the failure, when there are any. */
   readonly details?: unknown;
 
+  /**
+   * Makes an error with a code from {@link ErrorCode}; the library makes these, and so can
+   * handlers that want the asker to see a code rather than `REMOTE_ERROR`.
+   * @param code What failed.
+   * @param message What happened, for people.
+   * @param options `details` and `cause`.
+   */
   constructor(code: ErrorCode, message: string, options: ActorSpaceErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'ActorSpaceError';

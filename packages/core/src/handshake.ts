@@ -25,11 +25,19 @@ export interface HandshakeLink {
   readonly session: string | null;
   /** Whether this side can resume (keeps and numbers its frames). */
   readonly resumable: boolean;
-  /** This side's largest incoming frame and credit window, in bytes. */
+  /** This side's largest incoming frame, in bytes. */
   readonly maxPayload: number;
+  /** This side's credit window: bytes of tells and asks it accepts beyond what it has consumed. */
   readonly window: number;
   /** Where this side stands in the session, for a resume. */
-  position(): { ack: number; received: number; consumed: number };
+  position(): {
+    /** Data frames of the session received so far. */
+    ack: number;
+    /** Bytes of tells and asks received so far. */
+    received: number;
+    /** Bytes of tells and asks consumed (taken from mailboxes) so far. */
+    consumed: number;
+  };
   /** Pairing completed. */
   paired(pairing: Pairing): void;
 }
@@ -48,11 +56,15 @@ export interface Pairing {
   resumed: boolean;
   /** Whether the peer can resume. */
   resumable: boolean;
-  /** The peer's limits and, when resumed, where it stands. */
+  /** The peer's largest incoming frame, in bytes. */
   maxPayload?: number;
+  /** The peer's credit window, in bytes. */
   window?: number;
+  /** When resumed: data frames of the session the peer has received. */
   ack?: number;
+  /** When resumed: bytes of tells and asks the peer has received. */
   received?: number;
+  /** When resumed: bytes of tells and asks the peer has consumed. */
   consumed?: number;
 }
 

@@ -1,7 +1,9 @@
 /**
- * @actorspace/core: the transport-agnostic heart of ActorSpace. Imported by
- * @actorspace/browser, @actorspace/node and @actorspace/server, and directly by code that
+ * `@actorspace/core`: the transport-agnostic heart of ActorSpace. Imported by
+ * `@actorspace/browser`, `@actorspace/node` and `@actorspace/server`, and directly by code that
  * runs actor spaces over its own transports (workers, iframes, tests).
+ *
+ * @module @actorspace/core
  */
 export {
   type Actor,
@@ -29,7 +31,14 @@ export {
   type HeartbeatOptions,
   type RemoteActor,
 } from './channel.js';
-export { type DataLimits, decodeData, encodeData } from './codec.js';
+export {
+  type DataLimits,
+  decodeData,
+  encodeData,
+  type RefExporter,
+  type RefImporter,
+  type WireRef,
+} from './codec.js';
 export {
   backoffDelay,
   type ConnectOptions,

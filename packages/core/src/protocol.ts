@@ -11,25 +11,41 @@ export const PROTOCOL_VERSION = 2;
 
 /** Frame kinds. Numbers keep frames short; docs/protocol.md names each one. */
 export const Kind = {
+  /** A one-way message: `[1, target, type, data, meta?, sender?]`. */
   TELL: 1,
+  /** A message that wants an answer: `[2, id, target, type, data, meta?, sender?]`. */
   ASK: 2,
+  /** The answer to an ask: `[3, id, data, meta?]`. */
   RESOLVE: 3,
+  /** An ask failed: `[4, id, error]`. */
   REJECT: 4,
+  /** The asker gave up on an ask (timeout, abort): `[5, id]`. */
   CANCEL: 5,
+  /** A failure that no ask waits for: `[6, error]`. */
   ERROR: 6,
+  /** Heartbeat probe, answered with PONG: `[8]`. */
   PING: 8,
+  /** The answer to a PING: `[9]`. */
   PONG: 9,
+  /** Resumable sessions: numbered frames received so far, `[10, n]`. */
   ACK: 10,
+  /** Bytes of tells and asks consumed so far, which gives the peer credit: `[11, consumed]`. */
   CREDIT: 11,
+  /** The client's first message: `[16, {v, ...}]` ({@link HelloFields}). */
   HELLO: 16,
+  /** The server's first message, the answer to a hello: `[17, {v, ...}]` ({@link WelcomeFields}). */
   WELCOME: 17,
 } as const;
 
 /** Client → server, first frame of a paired channel. */
 export interface HelloFields {
+  /** The protocol version the client speaks ({@link PROTOCOL_VERSION}). */
   v: number;
+  /** The server route to pair with. */
   route?: string;
+  /** The guid of the client's root actor. */
   actor?: string;
+  /** Credentials for the server's `authenticate`. */
   token?: string;
   /** Session to resume; `ack`, `received` and `consumed` then say where the client stands. */
   resume?: string;
@@ -41,24 +57,33 @@ export interface HelloFields {
   window?: number;
   /** With `resume`: data frames of the session received so far. */
   ack?: number;
-  /** With `resume`: bytes of tells and asks received, and consumed, so far (credit accounting). */
+  /** With `resume`: bytes of tells and asks received so far (credit accounting). */
   received?: number;
+  /** With `resume`: bytes of tells and asks consumed so far (credit accounting). */
   consumed?: number;
 }
 
 /** Server → client answer to a hello; nothing else is sent before it. */
 export interface WelcomeFields {
+  /** The protocol version the server speaks ({@link PROTOCOL_VERSION}). */
   v: number;
+  /** The guid of the server's root actor (absent when the session resumes). */
   actor?: string;
+  /** The session id, which the client sends back to resume. */
   session?: string;
+  /** Largest frame the server accepts, in bytes. */
   maxPayload?: number;
+  /** Bytes of tells and asks the server accepts beyond what it has consumed (its credit window). */
   window?: number;
   /** The server keeps this session for a resume (the client asked, and the server allows it). */
   resumable?: boolean;
   /** True when the hello's `resume` session continues; `ack`, `received`, `consumed` then say where the server stands. */
   resumed?: boolean;
+  /** With `resumed`: data frames of the session the server has received. */
   ack?: number;
+  /** With `resumed`: bytes of tells and asks the server has received. */
   received?: number;
+  /** With `resumed`: bytes of tells and asks the server has consumed. */
   consumed?: number;
 }
 
@@ -92,7 +117,13 @@ export type Frame =
 
 /** A frame that broke the protocol: the channel closes with `closeCode`. */
 export class ProtocolViolation extends Error {
+  /** The close code to close the connection with: 4400 (`BAD_FRAME`) or 4413 (`PAYLOAD_TOO_LARGE`). */
   readonly closeCode: number;
+  /**
+   * Makes the error for one protocol breach.
+   * @param message What broke the protocol.
+   * @param closeCode The close code to close with. @defaultValue `CloseCode.BAD_FRAME` (4400)
+   */
   constructor(message: string, closeCode: number = CloseCode.BAD_FRAME) {
     super(message);
     this.name = 'ProtocolViolation';

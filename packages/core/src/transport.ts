@@ -13,12 +13,14 @@ export type CloseHandler = (code: number, reason: string) => void;
  * is open; `close` is idempotent; after close, `send` is ignored.
  */
 export interface Transport {
+  /** Sends one frame to the peer, in order; ignored after close. */
   send(frame: string): void;
   /**
    * Bytes accepted by `send` and not yet handed to the network, when the transport knows
    * (`WebSocket.bufferedAmount`); a channel stops writing while it is above its high-water mark.
    */
   readonly bufferedAmount?: number;
+  /** Closes the transport (idempotent); both sides' close handlers get `code` and `reason`. */
   close(code?: number, reason?: string): void;
   /** Sets the one handler for incoming frames. */
   onMessage(handler: FrameHandler): void;
@@ -52,7 +54,9 @@ export abstract class TransportBase {
     return this.#closed;
   }
 
+  /** Sends one frame to the peer; implementations ignore it once {@link closed} is true. */
   abstract send(frame: string): void;
+  /** Closes the underlying link and calls {@link finish}; a second call does nothing. */
   abstract close(code?: number, reason?: string): void;
 
   /** Sets the one handler for incoming frames; frames that arrived earlier are handed to it now. */

@@ -1,8 +1,10 @@
 /**
- * @actorspace/node: the Node entry. Imported by Node clients of an ActorSpace server
+ * `@actorspace/node`: the Node entry. Imported by Node clients of an ActorSpace server
  * (service processes, AI agents, scripts) and by code that runs actor spaces across
  * worker_threads, and by scripts that start a server from an actorspace.config.js with
- * `serve()`. It re-exports what such code needs from @actorspace/core.
+ * `serve()`. It re-exports what such code needs from `@actorspace/core`.
+ *
+ * @module @actorspace/node
  */
 export {
   type Actor,

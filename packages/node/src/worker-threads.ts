@@ -7,9 +7,13 @@ import { messagePortTransport, type Transport } from '@actorspace/core';
 
 /** What the transport needs of a Worker, `parentPort` or a worker_threads MessagePort. */
 export interface WorkerPortLike {
+  /** Sends a frame (or the close marker) to the other thread. */
   postMessage(value: unknown): void;
+  /** Listens for the frames the other thread posts. */
   on(event: 'message', listener: (value: unknown) => void): unknown;
+  /** Listens for the end of the other side: a Worker's `exit`, a port's `close`. */
   on(event: 'exit' | 'close', listener: (...args: any[]) => void): unknown;
+  /** Stops listening, when the transport closes. */
   off(event: string, listener: (...args: any[]) => void): unknown;
 }
 

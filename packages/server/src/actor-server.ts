@@ -86,7 +86,12 @@ export interface ActorServerOptions<S extends Record<string, unknown> = Record<s
    * its socket.
    * @default { ttl: 120000 }
    */
-  resume?: { ttl?: number } | false;
+  resume?:
+    | {
+        /** Milliseconds a suspended session waits for its client. @default 120000 */
+        ttl?: number;
+      }
+    | false;
   /**
    * Folder that relative paths (a route's `client`, a static `dir`) are resolved against.
    * @default process.cwd()
@@ -124,21 +129,27 @@ export interface ActorServerEvents {
 
 /** An HTTP request handed to {@link ActorServer.http}, in a runtime-neutral shape. */
 export interface HttpRequest {
+  /** The HTTP method; the engine answers `GET` and `HEAD` only. */
   method: string;
   /** Absolute or path-only URL. */
   url: string;
+  /** The request headers (`If-None-Match`, `Accept-Encoding`, `Accept`), in any common shape. */
   headers?: HeadersLike;
 }
 
 /** The engine's HTTP answer; the adapter writes it with its framework's response API. */
 export interface HttpResponse {
+  /** The HTTP status code. */
   status: number;
+  /** Response headers, lower-cased names. */
   headers: Record<string, string>;
+  /** The response body (empty for `HEAD` and 304). */
   body: string | Uint8Array;
 }
 
 /** Health report served at `GET <path>/health`. */
 export interface HealthReport {
+  /** `closing` once {@link ActorServer.close} has been called, `ok` before. */
   status: 'ok' | 'closing';
   /** Open sockets, paired or not. */
   connections: number;

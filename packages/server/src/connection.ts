@@ -12,11 +12,13 @@ import type { Peer, PeerConnection, PeerRequest } from './peer.js';
 
 /** The upgrade request, as routes and `authenticate` see it. */
 export interface UpgradeRequest {
+  /** The request URL, absolute or path-only (`/actorspace?x=1`). */
   url: string;
   /** Lower-cased header names. */
   headers: Record<string, string>;
   /** The browser's `Origin` header, or null for non-browser clients. */
   origin: string | null;
+  /** The client's address, when the runtime knows it (behind a proxy: the proxy's). */
   remoteAddress?: string;
 }
 

@@ -1,7 +1,9 @@
 /**
- * @actorspace/server: the runtime-agnostic engine. Imported by server code that mounts
+ * `@actorspace/server`: the runtime-agnostic engine. Imported by server code that mounts
  * actor pairing; each framework's adapter is its own subpath (`@actorspace/server/node`,
  * `/express`, `/fastify`, `/bun`, `/hono`).
+ *
+ * @module @actorspace/server
  */
 export {
   ActorServer,

@@ -6,7 +6,10 @@
 
 /** Request headers in any common shape: WHATWG `Headers`, or Node's header object. */
 export type HeadersLike =
-  | { forEach(callback: (value: string, key: string) => void): void }
+  | {
+      /** Calls `callback` with each header (WHATWG `Headers`). */
+      forEach(callback: (value: string, key: string) => void): void;
+    }
   | Record<string, string | string[] | undefined>;
 
 /** Facts about the HTTP request a socket was upgraded from. */

@@ -9,7 +9,9 @@ import { extname, normalize, resolve, sep } from 'node:path';
 
 /** One resource: its bytes and MIME type, optionally its cache policy. */
 export interface Resource {
+  /** The bytes, or text sent as UTF-8. */
   content: string | Uint8Array;
+  /** The `Content-Type` header, e.g. `text/css; charset=utf-8` (see {@link contentTypeOf}). */
   contentType: string;
   /** `Cache-Control` value. @default 'no-cache' (revalidated with an ETag) */
   cacheControl?: string;
@@ -17,7 +19,9 @@ export interface Resource {
 
 /** The request a resource is served for. */
 export interface ResourceRequest {
+  /** `GET` or `HEAD`. */
   method: string;
+  /** The request URL, path-only or absolute. */
   url: string;
   /** Lower-cased header names. */
   headers: Record<string, string>;
@@ -29,6 +33,11 @@ export interface ResourceRequest {
  * the next provider (finally the default one) answer.
  */
 export interface ResourceProvider {
+  /**
+   * The resource at `path` (relative to the route), or null to pass.
+   * @param path `/` for the page, `/client.js`, `/boot.js`, or a file's path next to the client module.
+   * @param request The HTTP request it is served for.
+   */
   getResource(path: string, request: ResourceRequest): Resource | null | Promise<Resource | null>;
 }
 
@@ -41,6 +50,11 @@ export interface ResourceProvider {
 export class CompositeResourceProvider implements ResourceProvider {
   readonly #providers: ResourceProvider[];
 
+  /**
+   * Chains providers, typically a route's own before a {@link DefaultResourceProvider}.
+   * @param providers The providers to ask, in order; null and undefined are skipped.
+   * @throws TypeError when a provider has no `getResource` method.
+   */
   constructor(...providers: Array<ResourceProvider | null | undefined>) {
     this.#providers = providers.filter((p): p is ResourceProvider => !!p);
     for (const p of this.#providers) {
@@ -50,6 +64,7 @@ export class CompositeResourceProvider implements ResourceProvider {
     }
   }
 
+  /** The first non-null answer of the providers, in order, or null when none has the resource. */
   async getResource(path: string, request: ResourceRequest): Promise<Resource | null> {
     for (const provider of this.#providers) {
       const found = await provider.getResource(path, request);
@@ -151,11 +166,19 @@ export class DefaultResourceProvider implements ResourceProvider {
   readonly #options: DefaultResourceOptions;
   readonly #dir: string;
 
+  /**
+   * Makes the provider of one route's page; the engine makes one for every route with a `client`.
+   * @param options The route, its client module, the page title and the URLs the page uses.
+   */
   constructor(options: DefaultResourceOptions) {
     this.#options = options;
     this.#dir = resolve(options.client, '..');
   }
 
+  /**
+   * The page (`/`), the boot module (`/boot.js`), the client module (`/client.js`), a file next
+   * to the client module, or ActorSpace's icon for a missing `/favicon.svg`; null otherwise.
+   */
   async getResource(path: string): Promise<Resource | null> {
     if (path === '/' || path === '') return { content: this.page(), contentType: MIME['.html'] as string };
     if (path === '/boot.js') return { content: this.boot(), contentType: MIME['.js'] as string };

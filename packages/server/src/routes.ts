@@ -16,7 +16,12 @@ export interface RouteContext<S = Record<string, unknown>> {
   /** The upgrade request: URL, lower-cased headers, origin and client address. */
   request: UpgradeRequest;
   /** The session this root actor serves. */
-  session: { id: string; route: string };
+  session: {
+    /** The session id, as sent to the client in the welcome. */
+    id: string;
+    /** The route the session was paired with, e.g. `/todos`. */
+    route: string;
+  };
 }
 
 /** Makes the root actor of one session of a route. */

@@ -12,11 +12,17 @@ type Listener = (...args: any[]) => void;
  * worker_threads, where a Worker's `exit` and a port's `close` also end the transport).
  */
 export interface PortLike {
+  /** Sends a frame (or the close marker) to the other side. */
   postMessage(message: unknown): void;
+  /** EventTarget ports: listens for `message` events (used when `on` / `off` are absent). */
   addEventListener?(type: 'message', listener: (event: { data: unknown }) => void): void;
+  /** EventTarget ports: stops listening, when the transport closes. */
   removeEventListener?(type: 'message', listener: (event: { data: unknown }) => void): void;
+  /** EventEmitter ports: listens for `message`, and for `exit` / `close` (the other side is gone). */
   on?(event: string, listener: Listener): unknown;
+  /** EventEmitter ports: stops listening, when the transport closes. */
   off?(event: string, listener: Listener): unknown;
+  /** Starts delivery on a MessagePort that was not started; called once, if present. */
   start?(): void;
 }
 

@@ -3,13 +3,19 @@ import { ABNORMAL_CLOSURE, type Transport, TransportBase } from '../transport.js
 
 /** The part of the WHATWG WebSocket API the transport uses; `ws` sockets fit it too. */
 export interface WebSocketLike {
+  /** 0 connecting, 1 open, 2 closing, 3 closed: frames sent while connecting wait for `open`. */
   readonly readyState: number;
   /** Bytes queued by `send` and not yet sent (every WebSocket has it; optional for look-alikes). */
   readonly bufferedAmount?: number;
+  /** Set to `arraybuffer` on browser sockets, so a binary frame arrives as bytes, never a Blob. */
   binaryType?: string;
+  /** Sends one text frame. */
   send(data: string): void;
+  /** Closes the socket (the transport cuts `reason` to the 123 bytes WebSocket allows). */
   close(code?: number, reason?: string): void;
+  /** Listens for `open`, `message`, `close` and `error`. */
   addEventListener(type: string, listener: (event: any) => void): void;
+  /** Stops listening, when the transport closes. */
   removeEventListener(type: string, listener: (event: any) => void): void;
 }
 

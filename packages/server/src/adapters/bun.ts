@@ -1,6 +1,8 @@
 /**
- * @actorspace/server/bun: `fetch` and `websocket` handlers for `Bun.serve`. Bun's server
+ * `@actorspace/server/bun`: `fetch` and `websocket` handlers for `Bun.serve`. Bun's server
  * types are described structurally here, so the package needs no bun-types to build.
+ *
+ * @module @actorspace/server/bun
  */
 import type { ActorServer, HttpResponse } from '../actor-server.js';
 import { DEFAULT_PATH, normalizePath, pathnameOf } from '../internal/paths.js';
@@ -8,22 +10,39 @@ import type { PeerConnection, PeerRequest } from '../peer.js';
 
 /** What the adapter keeps on each Bun socket (`ws.data`). */
 export interface BunSocketData {
+  /** The upgrade request (URL, headers, remote address), kept for the engine's `authenticate`. */
   request: PeerRequest;
+  /** The engine's connection for the socket, from `open` until `close`. */
   connection: PeerConnection | null;
 }
 
 /** The part of Bun's `ServerWebSocket` the adapter uses. */
 export interface BunWebSocket {
+  /** What the adapter stored at the upgrade. */
   data: BunSocketData;
+  /** Sends one text frame. */
   send(data: string): unknown;
+  /** Closes the socket. */
   close(code?: number, reason?: string): void;
+  /** Bytes queued and not yet sent, for the engine's flow control. */
   getBufferedAmount?(): number;
 }
 
 /** The part of Bun's `Server` the adapter uses. */
 export interface BunServer {
-  upgrade(request: Request, options: { data: BunSocketData }): boolean;
-  requestIP?(request: Request): { address: string } | null;
+  /** Upgrades the request to a WebSocket carrying `data`; false when it is not an upgrade. */
+  upgrade(
+    request: Request,
+    options: {
+      /** What the socket carries as `ws.data`. */
+      data: BunSocketData;
+    },
+  ): boolean;
+  /** The client's address, for the engine's `remoteAddress`. */
+  requestIP?(request: Request): {
+    /** The IP address. */
+    address: string;
+  } | null;
 }
 
 /** A host `fetch` handler for everything that is not the engine's. */
@@ -39,11 +58,21 @@ export interface BunHandlersOptions {
 
 /** What {@link bunHandlers} returns: spread it into `Bun.serve`. */
 export interface BunHandlers {
+  /**
+   * Bun's `fetch`: upgrades WebSocket requests to `path`, answers the engine's HTTP endpoints,
+   * and hands every other request to the host's `fetch` (or answers 404). Resolves undefined
+   * once Bun has taken the upgrade.
+   */
   fetch(request: Request, server: BunServer): Promise<Response | undefined>;
+  /** Bun's `websocket` handlers, which hand each socket to the engine. */
   websocket: {
+    /** Bun's frame size limit: above the engine's `maxPayload`, so the engine closes oversize frames with 4413. */
     maxPayloadLength: number;
+    /** Hands a new socket to the engine. */
     open(ws: BunWebSocket): void;
+    /** Passes an incoming frame to the engine. */
     message(ws: BunWebSocket, message: string | ArrayBufferView | ArrayBuffer): void;
+    /** Tells the engine the socket is gone. */
     close(ws: BunWebSocket, code: number, reason: string): void;
   };
 }

@@ -1,7 +1,9 @@
 /**
- * @actorspace/server/express: mounts the engine in an Express 5 (or 4) app. The upgrade goes
+ * `@actorspace/server/express`: mounts the engine in an Express 5 (or 4) app. The upgrade goes
  * through the node adapter; the engine's HTTP endpoints become an Express middleware, so
  * they sit in the app's middleware order like any other route.
+ *
+ * @module @actorspace/server/express
  */
 import type { Server as HttpServer } from 'node:http';
 import type { Application, NextFunction, Request, RequestHandler, Response } from 'express';

@@ -1,7 +1,9 @@
 /**
- * @actorspace/server/fastify: a Fastify 5 plugin. The upgrade is taken on Fastify's raw
- * server through the node adapter (no @fastify/websocket needed); the engine's HTTP
+ * `@actorspace/server/fastify`: a Fastify 5 plugin. The upgrade is taken on Fastify's raw
+ * server through the node adapter (no `@fastify/websocket` needed); the engine's HTTP
  * endpoints become Fastify routes.
+ *
+ * @module @actorspace/server/fastify
  */
 import { ActorSpaceError } from '@actorspace/core';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';

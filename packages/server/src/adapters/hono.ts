@@ -1,7 +1,9 @@
 /**
- * @actorspace/server/hono: a Hono sub-app with the engine's WebSocket endpoint and HTTP
+ * `@actorspace/server/hono`: a Hono sub-app with the engine's WebSocket endpoint and HTTP
  * endpoints, for any runtime Hono's `upgradeWebSocket` helper supports (tested on Node with
- * @hono/node-ws).
+ * `@hono/node-ws`).
+ *
+ * @module @actorspace/server/hono
  */
 import { Hono, type MiddlewareHandler } from 'hono';
 import type { UpgradeWebSocket, WSContext, WSEvents } from 'hono/ws';

@@ -1,7 +1,9 @@
 /**
- * @actorspace/server/node: mounts the engine on a `node:http` / `node:https` server with `ws`
+ * `@actorspace/server/node`: mounts the engine on a `node:http` / `node:https` server with `ws`
  * in noServer mode. Imported by plain Node servers, and reused by the Express and Fastify
  * adapters for the upgrade.
+ *
+ * @module @actorspace/server/node
  */
 import type { Server as HttpServer, IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
