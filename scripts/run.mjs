@@ -155,6 +155,25 @@ function checkNoLeftovers(before) {
   process.exit(1);
 }
 
+/**
+ * Fails when the generated API reference differs from the committed one (the sources' TSDoc
+ * changed and `pnpm docs:api` was not run): the run has regenerated it, so committing it fixes
+ * the failure. Outside a git checkout there is nothing to compare with.
+ */
+function checkDocsCurrent() {
+  const status = spawnSync('git', ['status', '--porcelain', '--', 'docs/api'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
+  if (status.status !== 0) return;
+  if (status.stdout.trim() !== '') {
+    console.error(
+      `\n✖ docs/api was out of date with the sources' TSDoc; it is regenerated now, commit it:\n${status.stdout}`,
+    );
+    process.exit(1);
+  }
+}
+
 switch (task) {
   case 'playground': {
     const args = process.argv.slice(3);
@@ -228,6 +247,9 @@ switch (task) {
     pn('run', 'build');
     log('typecheck');
     pn('run', 'typecheck');
+    log('API reference: every export documented, docs/api current');
+    pn('run', 'docs:api');
+    checkDocsCurrent();
     log('unit and integration tests');
     const vitestReport = join(ROOT, 'test-results', 'vitest.json');
     pn('exec', 'vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile=${vitestReport}`);
