@@ -5,6 +5,7 @@
  */
 import type { Caller } from './caller.js';
 import { REF_MARK } from './codec.js';
+import type { DataOf, AnswerOf as EntryAnswer } from './definitions.js';
 
 /** Options of one ask. */
 export interface AskOptions {
@@ -37,8 +38,6 @@ type Untyped<A> = 0 extends 1 & A
       ? true
       : false;
 
-type Param<F> = F extends (data: infer D, ...rest: any[]) => unknown ? D : never;
-
 /**
  * The typed proxy of an actor's handlers: each handler becomes an async function of its
  * data. `ref.api().addTodo({ text })` is `ref.ask('addTodo', { text })`.
@@ -52,31 +51,23 @@ export type RemoteApi<A> =
     : TypedApi<A>;
 
 type TypedApi<A> = {
-  readonly [K in keyof Handlers<A> as K extends string ? K : never]: Handlers<A>[K] extends (
-    ...args: any[]
-  ) => unknown
-    ? undefined extends Param<Handlers<A>[K]>
-      ? (data?: Param<Handlers<A>[K]>, opts?: AskOptions) => Promise<Awaited<ReturnType<Handlers<A>[K]>>>
-      : (data: Param<Handlers<A>[K]>, opts?: AskOptions) => Promise<Awaited<ReturnType<Handlers<A>[K]>>>
-    : never;
+  readonly [K in MessageType<A>]: (...args: DataArgs<A, K, [opts?: AskOptions]>) => Promise<AnswerOf<A, K>>;
 };
 
 /** The message types of an actor type (its handler names). */
 export type MessageType<A> = Extract<keyof Handlers<A>, string>;
 
-/** What a tell or ask of `K` takes after its type: the handler's data (optional when it may be undefined). */
-type DataArgs<A, K extends MessageType<A>, Extra extends unknown[] = []> = Handlers<A>[K] extends (
-  ...args: any[]
-) => unknown
-  ? undefined extends Param<Handlers<A>[K]>
-    ? [data?: Param<Handlers<A>[K]>, ...Extra]
-    : [data: Param<Handlers<A>[K]>, ...Extra]
-  : never;
+/**
+ * What a tell or ask of `K` takes after its type: the entry's data (its `input` schema's, or
+ * its handler's parameter), optional when it may be undefined.
+ */
+type DataArgs<A, K extends MessageType<A>, Extra extends unknown[] = []> =
+  undefined extends DataOf<Handlers<A>[K]>
+    ? [data?: DataOf<Handlers<A>[K]>, ...Extra]
+    : [data: DataOf<Handlers<A>[K]>, ...Extra];
 
-/** What an ask of `K` resolves with: the handler's return value, awaited. */
-type AnswerOf<A, K extends MessageType<A>> = Handlers<A>[K] extends (...args: any[]) => infer R
-  ? Awaited<R>
-  : never;
+/** What an ask of `K` resolves with: the entry's `output` schema's output, or its handler's return, awaited. */
+type AnswerOf<A, K extends MessageType<A>> = EntryAnswer<Handlers<A>[K]>;
 
 /** `string` for a reference that names no message types; `never` (no such overload) for a typed one. */
 type AnyName<A> = Untyped<A> extends true ? string : never;

@@ -14,6 +14,7 @@ import {
   type RemoteActor,
 } from './channel.js';
 import { type DataLimits, dataLimits, type Limits } from './codec.js';
+import type { OutputValidationError } from './definitions.js';
 import { EventEmitter } from './emitter.js';
 import { ActorSpaceError, CloseCode, describeMessage, mailboxFull } from './errors.js';
 import { newId } from './internal/id.js';
@@ -126,7 +127,7 @@ class SpaceCore implements ChannelHost, Router {
 
   /** The caller of local messages (made on first use). */
   get system(): Caller {
-    this.#system ??= { id: this.space.id, type: 'system' };
+    this.#system ??= { id: this.space.id, type: 'system', claims: {} };
     return this.#system;
   }
 
@@ -175,6 +176,11 @@ class SpaceCore implements ChannelHost, Router {
 
   channelClosed(channel: Channel): void {
     this.channels.delete(channel);
+  }
+
+  /** An answer its output schema refused: the handler's bug, which the asker cannot fix. */
+  answerRefused(guid: string, error: OutputValidationError): void {
+    this.log('error', `actor ${guid}: ${error.message}`, error.issues);
   }
 
   /** What a tell's handler threw: nobody waits for its answer, so the space reports it. */

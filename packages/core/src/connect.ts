@@ -7,6 +7,7 @@ import type { Actor } from './actor.js';
 import type { ActorRef } from './actor-ref.js';
 import { isActorRef } from './actor-ref.js';
 import { ActorSpace, type SpaceOptions } from './actor-space.js';
+import type { Caller } from './caller.js';
 import type { Channel, FlowOptions, HeartbeatOptions, RemoteActor } from './channel.js';
 import type { DataLimits } from './codec.js';
 import { EventEmitter } from './emitter.js';
@@ -75,7 +76,7 @@ export interface SessionEvents {
   error: [error: ActorSpaceError];
 }
 
-const SERVER_CALLER = { id: 'server', type: 'system' } as const;
+const SERVER_CALLER: Caller = { id: 'server', type: 'system', claims: {} };
 
 /**
  * A client's pairing with a server route. Made by {@link connect}; `A` is the server root

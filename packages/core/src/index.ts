@@ -8,7 +8,9 @@
 export {
   type Actor,
   type ActorOptions,
+  type DefinedActor,
   defineActor,
+  describeActor,
   type Handler,
   type MessageContext,
 } from './actor.js';
@@ -20,7 +22,7 @@ export {
   type RemoteApi,
 } from './actor-ref.js';
 export { ActorSpace, type Logger, type SpaceEvents, type SpaceOptions } from './actor-space.js';
-export type { Caller } from './caller.js';
+export type { Caller, CallerType } from './caller.js';
 export {
   Channel,
   type ChannelEvents,
@@ -49,6 +51,26 @@ export {
   type SessionStatus,
   type WebSocketFactory,
 } from './connect.js';
+export {
+  type AnswerOf,
+  type DataOf,
+  type DefinedEntries,
+  type DefinitionFor,
+  type EntriesOf,
+  type Entry,
+  type InputOf,
+  type Issue,
+  type MessageDefinition,
+  type MessageDescription,
+  type OutputFor,
+  type OutputOf,
+  OutputValidationError,
+  type Schema,
+  type SchemaByCaller,
+  type StandardJSONSchemaV1,
+  type StandardSchemaV1,
+  type TypedDefinition,
+} from './definitions.js';
 export { EventEmitter, type EventMap } from './emitter.js';
 export {
   ActorSpaceError,

@@ -5,10 +5,12 @@
  * Messages are linked in place, so a cancelled ask leaves the queue at once and the queue's
  * storage is exactly what it holds.
  */
-import type { Actor, MessageContext } from './actor.js';
+import type { Actor } from './actor.js';
 import type { ActorRef } from './actor-ref.js';
 import type { Caller } from './caller.js';
 import type { Channel } from './channel.js';
+import type { MessageContext } from './context.js';
+import { OutputValidationError } from './definitions.js';
 import type { ActorSpaceError } from './errors.js';
 import { enter } from './internal/running.js';
 
@@ -115,9 +117,12 @@ function isThenable(v: unknown): v is PromiseLike<unknown> {
   return typeof v === 'object' && v !== null && typeof (v as PromiseLike<unknown>).then === 'function';
 }
 
-/** Reports what a tell's handler threw, since nobody waits for its answer. */
+/** Reports what nobody else will: a tell's handler that threw, an answer its schema refused. */
 export interface TellErrorReporter {
+  /** A tell's handler threw: nobody waits for its answer. */
   tellFailed(guid: string, error: unknown, envelope: Envelope): void;
+  /** An ask's answer failed its output schema: the asker gets `REMOTE_ERROR`, the bug is logged. */
+  answerRefused(guid: string, error: OutputValidationError): void;
 }
 
 export class Mailbox {
@@ -255,6 +260,7 @@ export class Mailbox {
   }
 
   #fail(env: Envelope, error: unknown): void {
+    if (error instanceof OutputValidationError) this.#reporter.answerRefused(this.#ref.guid, error);
     if (env.reply) env.reject(error);
     else this.#reporter.tellFailed(this.#ref.guid, error, env);
   }

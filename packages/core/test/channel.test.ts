@@ -581,13 +581,13 @@ describe('capability passing', () => {
       }),
     );
     const [bc, cb] = createMemoryTransportPair();
-    B.addChannel(bc, { caller: { id: 'carol', type: 'client' } });
+    B.addChannel(bc, { caller: { id: 'carol', type: 'client', claims: {} } });
     const cToB = C.addChannel(cb);
     B.register(defineActor({ give: () => ({ svc: dRef }) }), 'b');
     const { svc } = await cToB.makeRemote('b').ask<{ svc: ActorRef }>('give');
     svc.tell('who');
-    expect(await svc.ask('whoAsk')).toEqual({ id: 'carol', type: 'client' });
-    expect(callers).toEqual([{ id: 'carol', type: 'client' }]);
+    expect(await svc.ask('whoAsk')).toEqual({ id: 'carol', type: 'client', claims: {} });
+    expect(callers).toEqual([{ id: 'carol', type: 'client', claims: {} }]);
   });
 
   it('releases forwarded references when their channel closes', async () => {

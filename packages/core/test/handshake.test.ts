@@ -61,7 +61,7 @@ describe('pairing', () => {
           { setRemoteActor: (r) => void (serverSaw = r) },
         ),
       );
-      return { actor: root, session: 'sess-1', caller: { id: 'u1', type: 'client' } };
+      return { actor: root, session: 'sess-1', caller: { id: 'u1', type: 'client', claims: {} } };
     });
     const clientRoot = client.register(
       defineActor({ ping: () => 'pong' }, { setRemoteActor: (r) => void (clientSaw = r) }),
@@ -76,7 +76,7 @@ describe('pairing', () => {
     expect(clientSaw).toBe(ch.remote);
     expect(serverSaw!.guid).toBe('croot');
     expect(await serverSaw!.ask('ping')).toBe('pong');
-    expect((await serverChannel)!.caller).toEqual({ id: 'u1', type: 'client' });
+    expect((await serverChannel)!.caller).toEqual({ id: 'u1', type: 'client', claims: {} });
   });
 
   it('queues messages sent before the welcome and delivers them in order once paired', async () => {

@@ -43,7 +43,12 @@ function slowActor() {
 }
 
 function mailbox(actor: Actor, limit = 1000, reporter?: TellErrorReporter): Mailbox {
-  return new Mailbox(actor, new Ref(router, 'box'), limit, reporter ?? { tellFailed: () => {} });
+  return new Mailbox(
+    actor,
+    new Ref(router, 'box'),
+    limit,
+    reporter ?? { tellFailed: () => {}, answerRefused: () => {} },
+  );
 }
 
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -151,7 +156,10 @@ describe('Mailbox', () => {
   it('rejects the waiting asks and the running one on stop(), aborts the running handler, and accepts nothing more', async () => {
     const slow = slowActor();
     const tellErrors: unknown[] = [];
-    const box = mailbox(slow.actor, 1000, { tellFailed: (_g, error) => void tellErrors.push(error) });
+    const box = mailbox(slow.actor, 1000, {
+      tellFailed: (_g, error) => void tellErrors.push(error),
+      answerRefused: () => {},
+    });
     const from = recorder();
     box.push(envelope(from.origin, 1, 'running'), false);
     box.push(envelope(from.origin, 2, 'waiting ask'), false);
@@ -198,7 +206,7 @@ describe('Mailbox', () => {
         },
       },
       1000,
-      { tellFailed: (guid, error) => void reported.push([guid, error]) },
+      { tellFailed: (guid, error) => void reported.push([guid, error]), answerRefused: () => {} },
     );
     const from = recorder();
     box.push(envelope(from.origin, 0, 'sync'), false);

@@ -46,7 +46,7 @@ describe('connect (Node)', () => {
 
   it('pairs and sends headers with the upgrade request', async () => {
     const session = await connect(url, { route: '/echo', headers: { 'x-user': 'ada' }, reconnect: false });
-    expect(await session.server.ask('whoami')).toEqual({ id: 'ada', type: 'client' });
+    expect(await session.server.ask('whoami')).toEqual({ id: 'ada', type: 'client', claims: {} });
     await session.close();
     expect(session.status).toBe('closed');
   });

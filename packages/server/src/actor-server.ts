@@ -6,7 +6,6 @@
  */
 import {
   type ActorSpaceError,
-  type Caller,
   type ChannelOptions,
   CloseCode,
   type DataLimits,
@@ -16,8 +15,8 @@ import {
   type Logger,
 } from '@actorspace/core';
 import { Connection, type ConnectionInfo } from './connection.js';
-import type { AuthRequest } from './handshake.js';
-import { normalizeHeaders } from './internal/headers.js';
+import type { Authenticate } from './handshake.js';
+import { headerOf, normalizeHeaders } from './internal/headers.js';
 import { DEFAULT_PATH, normalizePath, pathnameOf } from './internal/paths.js';
 import type { Tracer } from './internal/peer-transport.js';
 import { type RateLimit, RateLimiter, rateLimit } from './internal/rate-limit.js';
@@ -26,6 +25,7 @@ import { PageServer, type StaticOptions } from './pages.js';
 import type { HeadersLike, Peer, PeerConnection } from './peer.js';
 import { Registry } from './registry.js';
 import { normalizeRoutes, type Route, type RouteDefinition } from './routes.js';
+import { createTokenVerifier, type VerifyAccessTokenOptions } from './tokens.js';
 
 export type { ConnectionInfo } from './connection.js';
 export type { RateLimit } from './internal/rate-limit.js';
@@ -37,15 +37,26 @@ export interface ActorServerOptions<S extends Record<string, unknown> = Record<s
   /** Shared services injected into every factory as `ctx.services`. @default {} */
   services?: S;
   /**
-   * Runs on each hello. Return the caller, or null to refuse with close code 4401; throw an
-   * `ActorSpaceError('FORBIDDEN')` to refuse with 4403.
-   * @default every client is accepted as an anonymous `{ id: <connection id>, type: 'client' }`
+   * Runs on each hello (after the access token, if any, is verified: `req.verified`). Return
+   * the caller (`client` or `service`, never `system`), or null to refuse with close code 4401;
+   * throw an `ActorSpaceError('FORBIDDEN')` to refuse with 4403.
+   * @default the token's caller with `tokens`; without, every client is accepted as an
+   *   anonymous `{ id: <connection id>, type: 'client', claims: {} }`
    */
-  authenticate?: (req: AuthRequest) => Caller | null | undefined | Promise<Caller | null | undefined>;
+  authenticate?: Authenticate;
+  /**
+   * Verifies the signed access token of each hello (`connect(url, { token })`) and makes its
+   * caller `ctx.caller`. Invalid, expired or missing tokens are refused with 4401, a token
+   * bound to another route or actor with 4403. `authenticate`, if given, decides last.
+   * @default none: no token is checked
+   * @example
+   * tokens: { secret: process.env.ACTORSPACE_SECRET, audience: 'my-app' }
+   */
+  tokens?: VerifyAccessTokenOptions;
   /**
    * Browser origins allowed to connect, checked at the upgrade (HTTP 403 otherwise). A request
    * without an `Origin` header (a non-browser client) is always allowed.
-   * @default every origin
+   * @default same-origin: the Origin's host must be the request's `Host` (or `X-Forwarded-Host`)
    */
   origins?: string[] | ((origin: string) => boolean);
   /** Largest incoming frame in bytes; a larger one closes the connection with 4413. @default 1048576 */
@@ -162,6 +173,26 @@ export interface HealthReport {
 }
 
 const DEFAULT_HEARTBEAT: HeartbeatOptions = { interval: 25_000, timeout: 30_000 };
+
+/** A frame with the value of any `"token"` field replaced, for traces. */
+function redactToken(frame: string): string {
+  return frame.includes('"token"')
+    ? frame.replace(/"token"\s*:\s*"(?:[^"\\]|\\.)*"/g, '"token":"[redacted]"')
+    : frame;
+}
+
+/** True when the origin's host is the host the request was sent to (directly or through a proxy). */
+function sameOrigin(origin: string, headers: HeadersLike | undefined): boolean {
+  let host: string;
+  try {
+    host = new URL(origin).host.toLowerCase();
+  } catch {
+    return false;
+  }
+  return ['host', 'x-forwarded-host'].some((name) =>
+    (headerOf(headers, name) ?? '').split(',').some((value) => value.trim().toLowerCase() === host),
+  );
+}
 const TRACE_LIMIT = 200;
 
 /**
@@ -220,6 +251,7 @@ export class ActorServer<
         routes: this.#routes,
         services: (options.services ?? {}) as S,
         authenticate: options.authenticate,
+        verifyToken: options.tokens === undefined ? undefined : createTokenVerifier(options.tokens),
         spaceOptions: {
           maxPayload,
           ...(options.mailboxLimit !== undefined && { mailboxLimit: options.mailboxLimit }),
@@ -278,11 +310,14 @@ export class ActorServer<
   }
 
   /**
-   * Whether a browser `Origin` may open a socket. Adapters call it at the upgrade and answer
-   * HTTP 403 when it is false. A missing origin (non-browser client) is always allowed.
+   * Whether a browser `Origin` may open a socket. Adapters call it at the upgrade with the
+   * request's headers and answer HTTP 403 when it is false. A missing origin (a non-browser
+   * client) is always allowed. Without `origins`, only the page's own origin is: the Origin's
+   * host must be the request's `Host` (or, behind a proxy, `X-Forwarded-Host`).
    */
-  checkOrigin(origin: string | null | undefined): boolean {
-    if (origin === undefined || origin === null || origin === '' || !this.#origins) return true;
+  checkOrigin(origin: string | null | undefined, headers?: HeadersLike): boolean {
+    if (origin === undefined || origin === null || origin === '') return true;
+    if (!this.#origins) return sameOrigin(origin, headers);
     try {
       return this.#origins(origin) === true;
     } catch (error) {
@@ -394,7 +429,8 @@ export class ActorServer<
 
   #tracer(id: string): Tracer {
     return (direction, frame) => {
-      const text = typeof frame === 'string' ? frame : `<${frame.byteLength} binary bytes>`;
+      // A hello's access token never reaches a log, development traces included.
+      const text = typeof frame === 'string' ? redactToken(frame) : `<${frame.byteLength} binary bytes>`;
       const cut = text.length > TRACE_LIMIT ? `${text.slice(0, TRACE_LIMIT)}...` : text;
       this.#log('debug', `${id} ${direction === 'in' ? '<-' : '->'} ${cut}`);
     };

@@ -18,23 +18,37 @@ import {
 import type { Connection, UpgradeRequest } from './connection.js';
 import type { RouteDefinition } from './routes.js';
 import { Session, type SessionHost } from './session.js';
+import type { VerifiedToken } from './tokens.js';
 
-/** What `authenticate` receives: the upgrade request plus the hello's token. */
+/** What `authenticate` receives: the upgrade request, the hello's token, and what it says. */
 export interface AuthRequest extends UpgradeRequest {
   /** The token the client sent in its hello, if any. */
   token: string | undefined;
+  /**
+   * The caller of the hello's access token, verified (signature, expiry, audience, route and
+   * actor binding) when the server has `tokens`; null without a token or without `tokens`.
+   */
+  verified: VerifiedToken | null;
 }
 
-/** Decides who is calling; null refuses with 4401. */
+/** Decides who is calling; null refuses with 4401. A returned caller's `claims` default to `{}`. */
 export type Authenticate = (
   req: AuthRequest,
-) => Caller | null | undefined | Promise<Caller | null | undefined>;
+) => CallerInit | null | undefined | Promise<CallerInit | null | undefined>;
+
+/** A caller as `authenticate` may return it: `claims` may be left out; never `system`. */
+export interface CallerInit extends Omit<Caller, 'claims'> {
+  /** What authentication learned about the caller. @default {} */
+  claims?: Record<string, unknown>;
+}
 
 /** What deciding on a hello needs from the engine. */
 export interface HandshakeHost<S> extends SessionHost {
   readonly routes: ReadonlyMap<string, RouteDefinition<S>>;
   readonly services: S;
   readonly authenticate: Authenticate | undefined;
+  /** Verifies access tokens (the server's `tokens`), or undefined when it has none. */
+  readonly verifyToken: ((token: string) => Promise<VerifiedToken>) | undefined;
   readonly spaceOptions: SpaceOptions;
   readonly channelOptions: ChannelOptions;
   /** True once the server shuts down. */
@@ -78,7 +92,11 @@ async function start<S>(host: HandshakeHost<S>, connection: Connection, hello: H
   if (!definition) {
     throw new ActorSpaceError('NO_SUCH_ACTOR', `no route "${route.slice(0, 64)}" on this server`);
   }
-  const caller = (await authenticate(host, connection, hello)) ?? { id: connection.id, type: 'client' };
+  const caller = (await authenticate(host, connection, hello)) ?? {
+    id: connection.id,
+    type: 'client',
+    claims: {},
+  };
   if (connection.gone) return;
   const id = crypto.randomUUID();
   const actor = await definition.server({
@@ -110,27 +128,59 @@ async function start<S>(host: HandshakeHost<S>, connection: Connection, hello: H
   session.open(hello, root, host.channelOptions);
 }
 
-/** The caller `authenticate` returns for this hello, or undefined when there is no `authenticate`. */
+/**
+ * Who sends this hello: from its access token (when the server has `tokens`), then from
+ * `authenticate` (which sees the verified token and may decide otherwise); undefined when the
+ * server has neither, for an anonymous client.
+ * @throws ActorSpaceError `UNAUTHORIZED` (4401) for a missing, invalid or expired token, or
+ *   when `authenticate` returns null; `FORBIDDEN` (4403) for a token bound to another route
+ *   or actor; TypeError when `authenticate` returns something that is not a caller.
+ */
 async function authenticate<S>(
   host: HandshakeHost<S>,
   connection: Connection,
   hello: HelloFields,
 ): Promise<Caller | undefined> {
-  if (!host.authenticate) return undefined;
+  let verified: VerifiedToken | null = null;
+  if (host.verifyToken && hello.token !== undefined) {
+    verified = await host.verifyToken(hello.token);
+    if (verified.route !== undefined && verified.route !== hello.route) {
+      throw new ActorSpaceError('FORBIDDEN', 'the access token is for another route');
+    }
+    if (verified.actor !== undefined && verified.actor !== hello.actor) {
+      throw new ActorSpaceError('FORBIDDEN', 'the access token is for another actor');
+    }
+  }
+  if (!host.authenticate) {
+    if (!host.verifyToken) return undefined;
+    if (!verified) throw new ActorSpaceError('UNAUTHORIZED', 'an access token is required');
+    const { route: _route, actor: _actor, ...caller } = verified;
+    return caller;
+  }
   const request = connection.request;
   const req: AuthRequest = {
     url: request.url,
     headers: request.headers,
     origin: request.origin,
     token: hello.token,
+    verified,
   };
   if (request.remoteAddress !== undefined) req.remoteAddress = request.remoteAddress;
   const caller = await host.authenticate(req);
   if (!caller) throw new ActorSpaceError('UNAUTHORIZED', `authentication failed for route "${hello.route}"`);
-  if (typeof caller !== 'object' || typeof caller.id !== 'string' || typeof caller.type !== 'string') {
-    throw new TypeError('authenticate must return { id, type } or null');
+  if (
+    typeof caller !== 'object' ||
+    typeof caller.id !== 'string' ||
+    (caller.type !== 'client' && caller.type !== 'service')
+  ) {
+    throw new TypeError('authenticate must return { id, type: "client" | "service", claims? } or null');
   }
-  return caller;
+  const claims = caller.claims;
+  return {
+    id: caller.id,
+    type: caller.type,
+    claims: typeof claims === 'object' && claims !== null ? claims : {},
+  };
 }
 
 /** Resuming needs the caller the session has, when the server authenticates. */

@@ -17,7 +17,7 @@ export {
   type RateLimit,
 } from './actor-server.js';
 export type { UpgradeRequest } from './connection.js';
-export type { Authenticate, AuthRequest } from './handshake.js';
+export type { Authenticate, AuthRequest, CallerInit } from './handshake.js';
 export type { Imports } from './modules.js';
 export type { StaticOptions } from './pages.js';
 export type { HeadersLike, Peer, PeerConnection, PeerRequest } from './peer.js';
@@ -31,3 +31,14 @@ export {
   type ResourceRequest,
 } from './resources.js';
 export type { ActorFactory, Route, RouteContext, RouteDefinition } from './routes.js';
+export {
+  type AsymmetricKey,
+  type CreateAccessTokenOptions,
+  createAccessToken,
+  createTokenVerifier,
+  type Secret,
+  type TokenCaller,
+  type VerifiedToken,
+  type VerifyAccessTokenOptions,
+  verifyAccessToken,
+} from './tokens.js';

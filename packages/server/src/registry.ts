@@ -14,6 +14,7 @@ import type { Connection, ConnectionHost, ConnectionInfo } from './connection.js
 import { type Authenticate, accept, type HandshakeHost } from './handshake.js';
 import type { RouteDefinition } from './routes.js';
 import type { Session } from './session.js';
+import type { VerifiedToken } from './tokens.js';
 
 /** Where the registry reports what happens (the server's events). */
 export interface RegistryEvents {
@@ -27,6 +28,7 @@ export interface RegistryOptions<S> {
   routes: ReadonlyMap<string, RouteDefinition<S>>;
   services: S;
   authenticate: Authenticate | undefined;
+  verifyToken: ((token: string) => Promise<VerifiedToken>) | undefined;
   spaceOptions: SpaceOptions;
   channelOptions: ChannelOptions;
   maxPayload: number;
@@ -39,6 +41,7 @@ export class Registry<S> implements ConnectionHost, HandshakeHost<S> {
   readonly routes: ReadonlyMap<string, RouteDefinition<S>>;
   readonly services: S;
   readonly authenticate: Authenticate | undefined;
+  readonly verifyToken: ((token: string) => Promise<VerifiedToken>) | undefined;
   readonly spaceOptions: SpaceOptions;
   readonly channelOptions: ChannelOptions;
   readonly maxPayload: number;
@@ -60,6 +63,7 @@ export class Registry<S> implements ConnectionHost, HandshakeHost<S> {
     this.routes = options.routes;
     this.services = options.services;
     this.authenticate = options.authenticate;
+    this.verifyToken = options.verifyToken;
     this.spaceOptions = options.spaceOptions;
     this.channelOptions = options.channelOptions;
     this.maxPayload = options.maxPayload;

@@ -191,7 +191,26 @@ describe('ActorServer', () => {
     const fn = server({ origins: (o) => o.endsWith('.app.test') });
     expect(fn.checkOrigin('https://a.app.test')).toBe(true);
     expect(fn.checkOrigin('https://app.evil')).toBe(false);
-    expect(server().checkOrigin('https://any.test')).toBe(true);
+  });
+
+  it('allows only the same origin by default: the Origin host is the Host (or X-Forwarded-Host)', () => {
+    const actors = server();
+    expect(actors.checkOrigin('http://app.test:8080', { host: 'app.test:8080' })).toBe(true);
+    expect(actors.checkOrigin('https://APP.test', { host: 'app.test' })).toBe(true);
+    // Another site, another port of the same host, or a page with no host to compare to.
+    expect(actors.checkOrigin('https://evil.test', { host: 'app.test' })).toBe(false);
+    expect(actors.checkOrigin('http://app.test:3000', { host: 'app.test:8080' })).toBe(false);
+    expect(actors.checkOrigin('https://app.test')).toBe(false);
+    expect(actors.checkOrigin('null', { host: 'app.test' })).toBe(false);
+    // Behind a proxy that rewrites Host: the host the browser used is in X-Forwarded-Host.
+    expect(
+      actors.checkOrigin(
+        'https://app.test',
+        new Headers({ host: 'backend:3000', 'x-forwarded-host': 'app.test' }),
+      ),
+    ).toBe(true);
+    // Not a browser: no Origin header.
+    expect(actors.checkOrigin(undefined, { host: 'app.test' })).toBe(true);
   });
 
   it('answers health under the mount path and nothing else', async () => {

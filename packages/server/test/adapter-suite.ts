@@ -134,7 +134,7 @@ export function runAdapterSuite(name: string, harness: AdapterHarness): void {
 
     it('passes the caller returned by authenticate to handlers', async () => {
       const session = await open('alice');
-      expect(await session.server.ask('whoami')).toEqual({ id: 'alice', type: 'client' });
+      expect(await session.server.ask('whoami')).toEqual({ id: 'alice', type: 'client', claims: {} });
     });
 
     it('keeps two sessions isolated', async () => {

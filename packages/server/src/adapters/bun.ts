@@ -100,7 +100,7 @@ export function bunHandlers(actors: ActorServer<any>, options: BunHandlersOption
     async fetch(request, server) {
       const pathname = pathnameOf(request.url);
       if (pathname === path && request.headers.get('upgrade')?.toLowerCase() === 'websocket') {
-        if (!actors.checkOrigin(request.headers.get('origin')))
+        if (!actors.checkOrigin(request.headers.get('origin'), request.headers))
           return new Response('Forbidden', { status: 403 });
         const address = server.requestIP?.(request)?.address;
         const peerRequest: PeerRequest = { url: request.url, headers: request.headers };

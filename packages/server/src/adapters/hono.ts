@@ -41,7 +41,7 @@ export function honoRoutes(actors: ActorServer<any>, options: HonoRoutesOptions)
   const app = new Hono();
 
   const checkOrigin: MiddlewareHandler = async (c, next) => {
-    if (!actors.checkOrigin(c.req.header('origin'))) return c.text('Forbidden', 403);
+    if (!actors.checkOrigin(c.req.header('origin'), c.req.raw.headers)) return c.text('Forbidden', 403);
     await next();
   };
 

@@ -69,7 +69,7 @@ export function attach(
       if (server.listenerCount('upgrade') === 1) refuseUpgrade(socket, 404, 'Not Found');
       return;
     }
-    if (!actors.checkOrigin(req.headers.origin)) {
+    if (!actors.checkOrigin(req.headers.origin, req.headers)) {
       refuseUpgrade(socket, 403, 'Forbidden');
       return;
     }

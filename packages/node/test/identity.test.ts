@@ -1,0 +1,242 @@
+// Identity over real sockets: a server with `tokens` makes each hello's verified token the
+// caller of every message, refuses forged, stale and misdirected tokens with 4401/4403,
+// admits services only to what their definitions list, refreshes tokens on reconnect and
+// resumes a session only for the same caller.
+import { createServer, type Server } from 'node:http';
+import type { Socket } from 'node:net';
+import { type ActorSpaceError, connect, defineActor } from '@actorspace/node';
+import { type ActorServer, createAccessToken, createActorServer } from '@actorspace/server';
+import { attach } from '@actorspace/server/node';
+import { SignJWT, UnsecuredJWT } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+
+const SECRET = 'identity-test-secret-0123456789abcdef';
+const token = (caller: { id: string; type: 'client' | 'service' }, more: object = {}) =>
+  createAccessToken({ secret: SECRET, caller, expiresIn: '5m', audience: 'todo-app', ...more });
+
+describe('identity over real sockets', () => {
+  let server: Server;
+  let actors: ActorServer;
+  let url: string;
+  const sockets = new Set<Socket>();
+  const sessionsStarted: string[] = [];
+
+  beforeAll(async () => {
+    actors = createActorServer({
+      tokens: { secret: SECRET, audience: 'todo-app' },
+      routes: {
+        '/todos': (ctx) => {
+          sessionsStarted.push(ctx.caller.id);
+          return defineActor({
+            whoami: (_: unknown, c) => c.caller,
+            add: {
+              input: z.object({ text: z.string().min(1) }),
+              callers: ['client', 'service'],
+              handler: ({ text }) => text.toUpperCase(),
+            },
+            purge: { callers: ['service'], description: 'Back office only', handler: () => 'purged' },
+          });
+        },
+        '/other': () => defineActor({ ping: () => 'pong' }),
+      },
+    });
+    server = createServer();
+    server.on('connection', (socket) => {
+      sockets.add(socket);
+      socket.once('close', () => sockets.delete(socket));
+    });
+    attach(server, actors);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const address = server.address();
+    url = `ws://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/actorspace`;
+  });
+
+  afterAll(async () => {
+    await actors.close();
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  });
+
+  /** The refusal a connect gets: its code and close code. */
+  const refusal = async (options: Parameters<typeof connect>[1]) => {
+    const error = (await connect(url, { reconnect: false, ...options }).then(
+      async (s) => {
+        await s.close();
+        return null;
+      },
+      (e: unknown) => e,
+    )) as ActorSpaceError | null;
+    return error && { code: error.code, close: (error.details as { code: number }).code };
+  };
+
+  it("makes the token's caller ctx.caller, with its claims", async () => {
+    const session = await connect(url, {
+      route: '/todos',
+      token: await token({ id: 'alice', type: 'client' }, { claims: { plan: 'pro' } }),
+      reconnect: false,
+    });
+    expect(await session.server.ask('whoami')).toEqual({
+      id: 'alice',
+      type: 'client',
+      claims: { plan: 'pro' },
+    });
+    expect(await session.server.ask('add', { text: 'milk' })).toBe('MILK');
+    await session.close();
+  });
+
+  it('refuses forged, stale and missing tokens with 4401 (UNAUTHORIZED)', async () => {
+    const key = new TextEncoder().encode(SECRET);
+    const claim = { actorspace: { type: 'service' } };
+    const forged = [
+      // no token at all
+      undefined,
+      // signed with another key
+      await createAccessToken({
+        secret: 'not-the-server-secret-0123456789abcdef',
+        caller: { id: 'mallory', type: 'service' },
+        expiresIn: 60,
+        audience: 'todo-app',
+      }),
+      // alg none
+      new UnsecuredJWT(claim).setSubject('mallory').setAudience('todo-app').setExpirationTime('1h').encode(),
+      // expired
+      await new SignJWT(claim)
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject('mallory')
+        .setAudience('todo-app')
+        .setExpirationTime(Math.floor(Date.now() / 1000) - 5)
+        .sign(key),
+      // for another audience
+      await createAccessToken({
+        secret: SECRET,
+        caller: { id: 'm', type: 'service' },
+        expiresIn: 60,
+        audience: 'x',
+      }),
+      // garbage
+      'x'.repeat(100),
+    ];
+    for (const t of forged) {
+      expect(await refusal({ route: '/todos', ...(t === undefined ? {} : { token: t }) })).toEqual({
+        code: 'UNAUTHORIZED',
+        close: 4401,
+      });
+    }
+  });
+
+  it('refuses a token bound to another route or actor with 4403 (FORBIDDEN)', async () => {
+    const forTodos = await token({ id: 'alice', type: 'client' }, { route: '/todos' });
+    expect(await refusal({ route: '/other', token: forTodos })).toEqual({ code: 'FORBIDDEN', close: 4403 });
+    const page = defineActor({});
+    const forPage = await token({ id: 'alice', type: 'client' }, { actor: 'page-7' });
+    expect(await refusal({ route: '/todos', token: forPage, actor: page })).toEqual({
+      code: 'FORBIDDEN',
+      close: 4403,
+    });
+    // The right route is accepted.
+    const ok = await connect(url, { route: '/todos', token: forTodos, reconnect: false });
+    await ok.close();
+  });
+
+  it('lets a service call what lists it, and refuses a client the service-only handler', async () => {
+    const service = await connect(url, {
+      route: '/todos',
+      token: await token({ id: 'billing', type: 'service' }),
+      reconnect: false,
+    });
+    expect(await service.server.ask('purge')).toBe('purged');
+    expect(await service.server.ask('add', { text: 'x' })).toBe('X');
+    const page = await connect(url, {
+      route: '/todos',
+      token: await token({ id: 'alice', type: 'client' }),
+      reconnect: false,
+    });
+    await expect(page.server.ask('purge')).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    await expect(page.server.ask('add', { text: '' })).rejects.toMatchObject({
+      code: 'INVALID_MESSAGE',
+      details: { issues: [{ path: ['text'] }] },
+    });
+    // The session survives refusals.
+    expect(await page.server.ask('whoami')).toMatchObject({ id: 'alice' });
+    await service.close();
+    await page.close();
+  });
+
+  it('asks for a fresh token on every reconnect and resumes the same session', async () => {
+    let issued = 0;
+    const session = await connect(url, {
+      route: '/todos',
+      token: async () => {
+        issued++;
+        return token({ id: 'carol', type: 'client' });
+      },
+      reconnect: { initialDelay: 10, jitter: false },
+    });
+    const id = session.id;
+    const before = sessionsStarted.length;
+    const reopened = new Promise<void>((resolve) => session.on('status', (s) => s === 'open' && resolve()));
+    for (const socket of sockets) socket.destroy();
+    await reopened;
+    expect(issued).toBe(2);
+    expect(session.id).toBe(id);
+    expect(sessionsStarted.length).toBe(before);
+    expect(await session.server.ask('whoami')).toMatchObject({ id: 'carol' });
+    await session.close();
+  });
+
+  it('does not resume a session for another caller: it starts a fresh one', async () => {
+    let who = 'dave';
+    const session = await connect(url, {
+      route: '/todos',
+      token: () => token({ id: who, type: 'client' }),
+      reconnect: { initialDelay: 10, jitter: false },
+    });
+    const id = session.id;
+    who = 'eve';
+    const reopened = new Promise<void>((resolve) => session.on('status', (s) => s === 'open' && resolve()));
+    for (const socket of sockets) socket.destroy();
+    await reopened;
+    expect(session.id).not.toBe(id);
+    expect(await session.server.ask('whoami')).toMatchObject({ id: 'eve' });
+    await session.close();
+  });
+
+  it('never logs a token, dev traces included', async () => {
+    const logged: string[] = [];
+    const record = (message: string, details?: unknown) => {
+      logged.push(message, JSON.stringify(details) ?? '');
+    };
+    const traced = createActorServer({
+      dev: true,
+      logger: { debug: record, warn: record, error: record },
+      tokens: { secret: SECRET, audience: 'todo-app' },
+      routes: { '/todos': () => defineActor({ ping: () => 'pong' }) },
+    });
+    const http = createServer();
+    attach(http, traced);
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    const port = (http.address() as { port: number }).port;
+    const good = await token({ id: 'alice', type: 'client' });
+    const session = await connect(`ws://127.0.0.1:${port}/actorspace`, {
+      route: '/todos',
+      token: good,
+      reconnect: false,
+    });
+    expect(await session.server.ask('ping')).toBe('pong');
+    await session.close();
+    const bad = `${good.slice(0, -4)}AAAA`;
+    await connect(`ws://127.0.0.1:${port}/actorspace`, {
+      route: '/todos',
+      token: bad,
+      reconnect: false,
+    }).catch(() => {});
+    await traced.close();
+    await new Promise<void>((resolve) => http.close(() => resolve()));
+    const everything = logged.join('\n');
+    expect(everything).toContain('[redacted]'); // the hello was traced
+    for (const secret of [good, bad, good.split('.')[1] as string]) expect(everything).not.toContain(secret);
+  });
+});
