@@ -3,15 +3,18 @@
 // stylesheet, the How it works panel's modules and the code view's source itself, with
 // ActorSpace attached for the demos' pages and sockets. The CLI
 // (server.mjs) and the e2e suite both call startPlayground().
-import { readdir, readFile } from 'node:fs/promises';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createActorServer } from '@actorspace/server';
+import { createAccessToken, createActorServer } from '@actorspace/server';
 import { attach } from '@actorspace/server/node';
 import { createChatRoom } from './chat/room.mjs';
 import { createChatActor } from './chat/server.mjs';
 import { createCounterActor } from './counter/server.mjs';
+import { createDesk } from './desk/desk.mjs';
+import { createDeskActor } from './desk/server.mjs';
 import { createPoll } from './poll/poll.mjs';
 import { createPollActor } from './poll/server.mjs';
 import { createStatusActor } from './status/server.mjs';
@@ -55,6 +58,12 @@ export const DEMOS = [
     title: 'Poll',
     blurb: 'A Preact page with no build: packages imported by name from node_modules.',
     files: ['client/ui.js', 'server.mjs', 'poll.mjs', 'client/client.js'],
+  },
+  {
+    route: '/desk',
+    title: 'Help desk',
+    blurb: 'Sign in with a token; pages open tickets, only a back-office service resolves them.',
+    files: ['server.mjs', 'client/client.js', 'agent.mjs', 'desk.mjs', 'client/ui.js'],
   },
 ];
 
@@ -104,10 +113,17 @@ export async function startPlayground({
   dataDir = join(HERE, '.data'),
 } = {}) {
   const todos = await createTodoStore({ file: join(dataDir, 'todos.json') });
+  const secret = await deskSecret(dataDir);
 
   const actors = createActorServer({
     root: HERE, // the `client` paths below are relative to this folder
-    services: { todos, chat: createChatRoom(), poll: createPoll() },
+    services: { todos, chat: createChatRoom(), poll: createPoll(), desk: createDesk() },
+    // Access tokens signed with the playground's secret are verified on every connection...
+    tokens: { secret },
+    // ...and the desk requires one; the other demos take anonymous pages too, named after the
+    // page's root actor, which stays the same across reconnects (so their sessions resume).
+    authenticate: ({ route, verified, actor }) =>
+      route === '/desk' ? verified : (verified ?? { id: `guest-${actor ?? randomUUID()}`, type: 'client' }),
     routes: {
       '/counter': { server: createCounterActor, client: './counter/client/client.js', title: 'Counter' },
       '/todos': { server: createTodosActor, client: './todos/client/client.js', title: 'Todos' },
@@ -124,6 +140,7 @@ export async function startPlayground({
         title: 'Poll',
         imports: { preact: true, 'preact/hooks': true, htm: true },
       },
+      '/desk': { server: createDeskActor, client: './desk/client/client.js', title: 'Help desk' },
     },
   });
 
@@ -154,6 +171,19 @@ export async function startPlayground({
     } else if (req.method === 'GET' && SOURCES.has(path)) {
       // Source for reading, never for running: plain text, and the browser may not sniff it into a script.
       sendFile(res, /** @type {string} */ (SOURCES.get(path)), 'text/plain; charset=utf-8');
+    } else if (req.method === 'POST' && path === '/desk/login') {
+      // The host app's login route: here any name signs in; a real app checks a password or
+      // its single sign-on, then issues the token the page connects with.
+      login(req, secret).then(
+        (token) => {
+          res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+          res.end(JSON.stringify({ token }));
+        },
+        (error) => {
+          res.writeHead(400, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ error: String(error.message) }));
+        },
+      );
     } else if (req.method === 'POST' && path === '/status/drop') {
       // The status demo's "drop connection" button.
       res.writeHead(200, { 'content-type': 'application/json' });
@@ -269,4 +299,37 @@ function indexPage() {
 </body>
 </html>
 `;
+}
+
+/**
+ * The secret the desk's tokens are signed with: `ACTORSPACE_SECRET`, or a random one kept in
+ * the data folder, where the back-office agent (desk/agent.mjs) reads it too.
+ * @param {string} dataDir
+ */
+async function deskSecret(dataDir) {
+  if (process.env.ACTORSPACE_SECRET) return process.env.ACTORSPACE_SECRET;
+  const file = join(dataDir, 'desk-secret');
+  const existing = await readFile(file, 'utf8').catch(() => null);
+  if (existing) return existing.trim();
+  const secret = randomBytes(32).toString('hex');
+  await mkdir(dataDir, { recursive: true });
+  await writeFile(file, secret, { mode: 0o600 });
+  return secret;
+}
+
+/**
+ * `POST /desk/login` with `{ name }`: a client token bound to the desk, for one hour.
+ * @param {import('node:http').IncomingMessage} req
+ * @param {string} secret
+ */
+async function login(req, secret) {
+  let body = '';
+  for await (const chunk of req) {
+    body += chunk;
+    if (body.length > 1024) throw new Error('request too large');
+  }
+  const name = String(JSON.parse(body || '{}').name ?? '').trim();
+  if (!/^[\p{L}\p{N} ._-]{1,32}$/u.test(name))
+    throw new Error('a name of 1 to 32 letters, digits, spaces, . _ -');
+  return createAccessToken({ secret, caller: { id: name, type: 'client' }, route: '/desk', expiresIn: '1h' });
 }

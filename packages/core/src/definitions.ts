@@ -100,9 +100,11 @@ export interface OutputFor<O> {
 export type DefinedEntries<I, O> = {
   readonly [K in keyof I]: I[K] extends Schema
     ? TypedDefinition<I[K], K extends keyof O ? O[K] : unknown>
-    : I[K] extends Handler | WithHandler<unknown>
+    : I[K] extends Handler
       ? I[K]
-      : TypedDefinition<I[K], K extends keyof O ? O[K] : unknown>;
+      : 'handler' extends keyof I[K]
+        ? I[K]
+        : TypedDefinition<I[K], K extends keyof O ? O[K] : unknown>;
 };
 
 /** A definition with its schemas' types, for the remote side's types. */
@@ -113,45 +115,30 @@ export interface TypedDefinition<I, O> extends MessageDefinition<I, O> {
   readonly output: O;
 }
 
+// Entries are read by their keys (`'handler' extends keyof E`) rather than with `E extends
+// { handler: ... }`: an entry inferred from an object literal keeps its freshness, and a fresh
+// literal with more properties than the pattern does not match it.
+
 /** The data a message of entry `E` takes: its input schema's input, else its handler's parameter. */
-export type DataOf<E> =
-  E extends WithHandler<infer F>
-    ? E extends WithInput<infer S>
-      ? S extends Schema | SchemaByCaller
-        ? InputOf<S>
-        : FirstParam<F>
-      : FirstParam<F>
-    : FirstParam<E>;
+export type DataOf<E> = 'handler' extends keyof E
+  ? 'input' extends keyof E
+    ? NonNullable<E['input' & keyof E]> extends Schema | SchemaByCaller
+      ? InputOf<NonNullable<E['input' & keyof E]>>
+      : FirstParam<E['handler' & keyof E]>
+    : FirstParam<E['handler' & keyof E]>
+  : FirstParam<E>;
 
 /** What an ask of entry `E` resolves with: its output schema's output, else its handler's return. */
-export type AnswerOf<E> =
-  E extends WithHandler<infer F>
-    ? E extends WithOutput<infer S extends Schema>
-      ? StandardSchemaV1.InferOutput<S>
-      : F extends (...args: any[]) => infer R
-        ? Awaited<R>
-        : unknown
-    : E extends (...args: any[]) => infer R
-      ? Awaited<R>
-      : never;
+export type AnswerOf<E> = 'handler' extends keyof E
+  ? 'output' extends keyof E
+    ? NonNullable<E['output' & keyof E]> extends Schema
+      ? StandardSchemaV1.InferOutput<NonNullable<E['output' & keyof E]>>
+      : Returned<E['handler' & keyof E]>
+    : Returned<E['handler' & keyof E]>
+  : Returned<E>;
 
-/** A definition's handler, for the conditional types above. */
-interface WithHandler<F> {
-  /** The handler. */
-  readonly handler: F;
-}
-
-/** A definition's input schema, for the conditional types above. */
-interface WithInput<S> {
-  /** The input schema. */
-  readonly input: S;
-}
-
-/** A definition's output schema, for the conditional types above. */
-interface WithOutput<S> {
-  /** The output schema. */
-  readonly output: S;
-}
+/** What a handler's answer is, once awaited. */
+type Returned<F> = F extends (...args: any[]) => infer R ? Awaited<R> : unknown;
 
 /** The first parameter of a handler: the data it takes. */
 type FirstParam<F> = F extends (data: infer D, ...rest: any[]) => unknown ? D : never;

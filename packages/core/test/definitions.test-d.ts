@@ -17,6 +17,8 @@ describe('types from zod', () => {
       },
     },
     count: { input: z.number().optional(), handler: (n) => n ?? 0 },
+    list: { description: 'All todos', callers: ['client', 'service'], handler: () => [{ id: 1 }] },
+    rename: { callers: ['client'], handler: (name: string) => name.length },
     plain: (name: string) => name.length,
   });
 
@@ -28,6 +30,10 @@ describe('types from zod', () => {
     // No output schema: the answer is not typed; the data may be left out when it is optional.
     expectTypeOf(remote.api().count()).resolves.toBeUnknown();
     expectTypeOf(remote.api().plain('x')).resolves.toBeNumber();
+    // A definition without schemas is typed by its handler, whatever else it says.
+    expectTypeOf(remote.api().list()).resolves.toEqualTypeOf<{ id: number }[]>();
+    expectTypeOf(remote.api().rename).parameter(0).toBeString();
+    expectTypeOf(remote.api().rename('x')).resolves.toBeNumber();
     // @ts-expect-error: text must be a string
     remote.api().add({ text: 1 });
     // @ts-expect-error: data is required

@@ -22,6 +22,13 @@ import type { VerifiedToken } from './tokens.js';
 
 /** What `authenticate` receives: the upgrade request, the hello's token, and what it says. */
 export interface AuthRequest extends UpgradeRequest {
+  /** The route the hello asks for. */
+  route: string;
+  /**
+   * The id of the client's root actor, from the hello: the same on every reconnect of a
+   * session, so an id made from it lets an anonymous caller resume.
+   */
+  actor: string | undefined;
   /** The token the client sent in its hello, if any. */
   token: string | undefined;
   /**
@@ -162,6 +169,8 @@ async function authenticate<S>(
     url: request.url,
     headers: request.headers,
     origin: request.origin,
+    route: hello.route ?? '',
+    actor: hello.actor,
     token: hello.token,
     verified,
   };

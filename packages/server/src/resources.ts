@@ -214,7 +214,8 @@ export class DefaultResourceProvider implements ResourceProvider {
 
   /**
    * The boot module: makes the client root actor from the client module's default export (a
-   * class constructed with no arguments, or a factory), pairs it, and keeps the session's
+   * class constructed with no arguments, or a factory), pairs it (with the module's exported
+   * `token`, a string or a function called before every attempt, when it has one), and keeps the session's
    * status on `<html data-actorspace>` for styles and tests. Before the client module runs it
    * sets `globalThis.actorspace.traffic`: `on(listener)` / `off(listener)` for every message
    * the page's socket sends (`'out'`) or receives (`'in'`), with its time, for tools that show
@@ -248,7 +249,8 @@ const createSocket = (url) => {
 
 
 async function start() {
-  const { default: Client } = await import('./client.js');
+  const mod = await import('./client.js');
+  const Client = mod.default;
   if (typeof Client !== 'function') throw new TypeError('the client module must default-export an actor class or a factory');
   const actor = isClass(Client) ? new Client() : await Client();
   // One space for every attempt, so a failed first attempt does not stop the actor.
@@ -256,7 +258,10 @@ async function start() {
   const ref = space.register(actor);
   for (let attempt = 0; ; attempt++) {
     try {
-      return { actor, session: await connect(${scriptJson(mountPath)}, { route: ${scriptJson(route)}, actor: ref, space, createSocket }) };
+      const options = { route: ${scriptJson(route)}, actor: ref, space, createSocket };
+      // A client module may export its access token (a string, or a function called before every attempt).
+      if (mod.token !== undefined) options.token = mod.token;
+      return { actor, session: await connect(${scriptJson(mountPath)}, options) };
     } catch (error) {
       // The server cannot be reached (down, restarting): try again with backoff. A refusal is final.
       if (error?.code !== 'CHANNEL_CLOSED') throw error;
