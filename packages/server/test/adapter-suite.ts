@@ -232,6 +232,20 @@ export function runAdapterSuite(name: string, harness: AdapterHarness): void {
       });
     });
 
+    it('allows only the same origin without origins: the Origin host must be the Host', async () => {
+      const own = await harness.start({ sameOrigin: true });
+      try {
+        expect((await rawClose(own.wsUrl, [], { origin: 'http://evil.test' })).status).toBe(403);
+        // The ws client sends Host: 127.0.0.1:<port>, the page's own origin.
+        const same = await rawClose(own.wsUrl, [hello({ route: '/nope' })], { origin: own.httpUrl });
+        expect(same.code).toBe(4404);
+        // Not a browser: no Origin at all.
+        expect((await rawClose(own.wsUrl, [hello({ route: '/nope' })])).code).toBe(4404);
+      } finally {
+        await own.stop();
+      }
+    });
+
     it('closes gracefully: 1001, pending asks rejected, onStop called', async () => {
       const own = await harness.start({});
       try {
