@@ -18,9 +18,15 @@ test.describe('help desk demo (tokens, callers, a service agent)', () => {
   }) => {
     await page.goto(`${playground.url}/desk`);
     await page.getByTestId('name').fill('Ada');
+    const login = page.waitForResponse((r) => r.url().endsWith('/desk/login'));
     await page.getByTestId('name').press('Enter');
+    const { token } = await (await login).json();
     await expect(page.locator('html')).toHaveAttribute('data-actorspace', 'open');
     await expect(page.getByTestId('me')).toHaveText('Ada');
+    // The traffic panel shows the hello with its token redacted: the credential is on no page.
+    await expect(page.getByTestId('traffic-row').first()).toBeVisible();
+    expect(await page.content()).not.toContain(token);
+    expect(await page.content()).toContain('[redacted]');
 
     await page.getByTestId('ticket-text').fill('Printer on fire');
     await page.getByTestId('ticket-text').press('Enter');

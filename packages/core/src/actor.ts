@@ -132,7 +132,16 @@ function isThenable(value: unknown): value is Promise<unknown> {
   return typeof (value as { then?: unknown } | null)?.then === 'function';
 }
 
+declare const process: { env: Record<string, string | undefined> };
+
+/**
+ * True when `NODE_ENV` is `production`: read as `process.env.NODE_ENV`, the expression bundlers
+ * (Vite, webpack, esbuild) replace in browser builds; false where there is no `process`.
+ */
 function isProduction(): boolean {
-  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
-  return env?.NODE_ENV === 'production';
+  try {
+    return process.env.NODE_ENV === 'production';
+  } catch {
+    return false;
+  }
 }

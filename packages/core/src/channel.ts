@@ -7,9 +7,10 @@
  */
 import type { ActorRef, AskOptions, Router } from './actor-ref.js';
 import { checkType, Ref } from './actor-ref.js';
-import type { Caller } from './caller.js';
+import { ANONYMOUS, type Caller, frozenCaller } from './caller.js';
 import { type DataLimits, dataLimits, encode, encodedMeta, type Limits } from './codec.js';
 import { EventEmitter } from './emitter.js';
+import type { EncodedTell } from './encoded.js';
 import { ActorSpaceError, CloseCode, describeMessage, errorCodeForClose, mailboxFull } from './errors.js';
 import type { Handshake, HandshakeLink, Pairing } from './handshake.js';
 import { type CreditHost, ReceiveWindow } from './internal/credit.js';
@@ -23,7 +24,15 @@ import { Resumption, type ResumptionHost } from './internal/resumption.js';
 import { currentSender } from './internal/running.js';
 import { sharedWheel } from './internal/timer-wheel.js';
 import { exceedsBytes } from './internal/utf8.js';
-import { decodedBatch, decodeMessage, type Frame, Kind, MAX_NAME, ProtocolViolation } from './protocol.js';
+import {
+  decodedBatch,
+  decodeMessage,
+  type Frame,
+  Kind,
+  MAX_NAME,
+  ProtocolViolation,
+  type Via,
+} from './protocol.js';
 import type { Transport } from './transport.js';
 
 export type { HeartbeatOptions } from './internal/heartbeat.js';
@@ -84,6 +93,13 @@ export interface ChannelOptions {
   handshake?: Handshake;
   /** Identity attached to every message arriving over this channel (the handshake may set it instead). */
   caller?: Caller;
+  /**
+   * Believe the peer when it says a message it relays comes from one of its own peers (a
+   * `client` or `service`): the message then arrives with that caller instead of the
+   * channel's. A client's channel to its server does; a server never believes its clients.
+   * @default false
+   */
+  trustRelayed?: boolean;
   /** Largest incoming frame in bytes; larger ones close the channel with 4413. @default the space's `maxPayload` */
   maxPayload?: number;
   /** Milliseconds to wait for the hello or welcome before closing with 4408. @default 10000 */
@@ -250,7 +266,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
     const flow = options.flow ?? {};
     this.#window = Math.max(positive('flow.window', flow.window, MIB), this.#maxPayload + 2);
     this.#limits = options.limits ? dataLimits(options.limits) : host.limits;
-    this.#caller = options.caller;
+    this.#caller = options.caller && frozenCaller(options.caller);
     this.#handshake = options.handshake ?? null;
     this.#client = this.#handshake?.awaits === 'welcome';
     // Without a handshake the peer's limits are taken to be this side's own.
@@ -368,6 +384,32 @@ export class Channel extends EventEmitter<ChannelEvents> {
   }
 
   /**
+   * Sends a tell encoded once for many channels (a topic's event, a broadcast) to the actor
+   * `target` of the peer. Returns false, sending nothing, when more than `limit` bytes of tells
+   * and asks wait to be written (the peer stopped taking them: no credit left, its socket full,
+   * or the channel suspended), or the send buffer is full: the caller decides what a slow peer
+   * gets instead (a topic skips it, and replays or sends a gap notice when it catches up).
+   * @param limit Bytes that may wait to be written before the message is refused. @default the send buffer
+   * @throws ActorSpaceError `CHANNEL_CLOSED` when the channel is closed; `PAYLOAD_TOO_LARGE` when
+   *   the frame is larger than the peer accepts.
+   */
+  tellEncoded(target: string, message: EncodedTell, limit = Number.POSITIVE_INFINITY): boolean {
+    const what = describeMessage('tell', message.type, target);
+    if (this.#phase === 'closed') throw this.#closedError(`send ${what}`);
+    const text = message.frame(target);
+    if (exceedsBytes(text, this.#peerMax) || text.length >= this.#peerWindow) {
+      throw new ActorSpaceError(
+        'PAYLOAD_TOO_LARGE',
+        `${what} is larger than the peer's maxPayload of ${this.#peerMax} bytes`,
+      );
+    }
+    const weight = frameWeight(text);
+    if (this.#writer.queuedData + weight > limit || !this.#writer.canHold(weight)) return false;
+    this.#writer.data(text, 0);
+    return true;
+  }
+
+  /**
    * A reference to the actor `guid` in the peer's space.
    * @throws TypeError when `guid` is not a string of 1-256 characters.
    */
@@ -417,20 +459,26 @@ export class Channel extends EventEmitter<ChannelEvents> {
 
   // ---- sending -------------------------------------------------------------------------
 
-  #tell(target: string, type: string, data: unknown): void {
+  #tell(target: string, type: string, data: unknown, via?: Caller): void {
     checkType(type);
-    const text = this.#frame(Kind.TELL, 0, target, type, data, 'tell');
+    const text = this.#frame(Kind.TELL, 0, target, type, data, 'tell', via);
     this.#writer.data(text, 0);
   }
 
-  #ask<R>(target: string, type: string, data: unknown, opts: AskOptions | undefined): Promise<R> {
+  #ask<R>(
+    target: string,
+    type: string,
+    data: unknown,
+    opts: AskOptions | undefined,
+    via?: Caller,
+  ): Promise<R> {
     const id = this.#nextId + 1;
     let text: string;
     let timeout: number;
     try {
       checkType(type);
       timeout = askTimeout(opts, this.#host.askTimeout, describeMessage('ask', type, target));
-      text = this.#frame(Kind.ASK, id, target, type, data, 'ask');
+      text = this.#frame(Kind.ASK, id, target, type, data, 'ask', via);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -452,8 +500,19 @@ export class Channel extends EventEmitter<ChannelEvents> {
     });
   }
 
-  /** Encodes a tell or ask and checks that it may be sent now. */
-  #frame(kind: 1 | 2, id: number, target: string, type: string, data: unknown, what: 'tell' | 'ask'): string {
+  /**
+   * Encodes a tell or ask and checks that it may be sent now. `via` is the caller of a message
+   * this side relays for one of its peers: the frame says whose it is (never `system`).
+   */
+  #frame(
+    kind: 1 | 2,
+    id: number,
+    target: string,
+    type: string,
+    data: unknown,
+    what: 'tell' | 'ask',
+    via?: Caller,
+  ): string {
     if (this.#phase === 'closed') throw this.#closedError(`send ${describeMessage(what, type, target)}`);
     const running = currentSender();
     const sender = running instanceof Ref && running.router === this.#host.router ? running.guid : undefined;
@@ -469,8 +528,10 @@ export class Channel extends EventEmitter<ChannelEvents> {
     }
     const meta = encodedMeta;
     const frame: unknown[] = kind === Kind.TELL ? [kind, target, type, json] : [kind, id, target, type, json];
-    if (meta !== undefined || sender !== undefined) frame.push(meta ?? null);
-    if (sender !== undefined) frame.push(sender);
+    const relayed = via && via.type !== 'system' ? [via.id, via.type] : undefined;
+    if (meta !== undefined || sender !== undefined || relayed) frame.push(meta ?? null);
+    if (sender !== undefined || relayed) frame.push(sender ?? null);
+    if (relayed) frame.push(relayed);
     const text = JSON.stringify(frame);
     if (exceedsBytes(text, this.#peerMax) || text.length >= this.#peerWindow) {
       throw new ActorSpaceError(
@@ -565,7 +626,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
     if (!this.#client) this.#handshake = null;
     if (p.maxPayload) this.#peerMax = p.maxPayload;
     if (p.window) this.#peerWindow = p.window;
-    if (p.caller) this.#caller = p.caller;
+    if (p.caller) this.#caller = frozenCaller(p.caller);
     if (p.local) {
       this.#local = p.local;
       this.#refs.giveRoot(p.local);
@@ -613,6 +674,14 @@ export class Channel extends EventEmitter<ChannelEvents> {
 
   /** Set by close(): what it does on the way (rejecting the peer's asks) must not close again. */
   #closing = false;
+
+  /** Routes the messages of references the peer sent back home, as the peer's (see Port.localRef). */
+  #peerRouter: Router | null = null;
+
+  /** The caller a trusted peer says a relayed message comes from (frozen, no claims). */
+  #relayedCaller(via: Via): Caller {
+    return frozenCaller({ id: via[0], type: via[1] });
+  }
 
   /** Set once the channel first opened: a later pairing is a resume, or a fresh session. */
   #everOpened = false;
@@ -770,11 +839,18 @@ export class Channel extends EventEmitter<ChannelEvents> {
       this.#c = channel;
     }
     // Router: references to the peer's actors send through here.
-    tellTo(guid: string, type: string, data: unknown): void {
-      this.#c.#tell(guid, type, data);
+    // A caller given here is a peer's whose message this side relays (a forwarder).
+    tellTo(guid: string, type: string, data: unknown, caller?: Caller): void {
+      this.#c.#tell(guid, type, data, caller);
     }
-    askTo<R>(guid: string, type: string, data: unknown, opts: AskOptions | undefined): Promise<R> {
-      return this.#c.#ask<R>(guid, type, data, opts);
+    askTo<R>(
+      guid: string,
+      type: string,
+      data: unknown,
+      opts: AskOptions | undefined,
+      caller?: Caller,
+    ): Promise<R> {
+      return this.#c.#ask<R>(guid, type, data, opts, caller);
     }
     // AskOwner: an ask gave up; the peer hears of it only if its frame went out.
     giveUp(ask: PendingAsk): void {
@@ -786,8 +862,17 @@ export class Channel extends EventEmitter<ChannelEvents> {
     get router(): Router {
       return this.#c.#host.router;
     }
+    // A reference to a local actor that came back from the peer: whoever uses it acts as the
+    // peer (its caller), never as this side's own code, so a peer cannot aim this side's code
+    // at this side's actors with `system` rights (a confused deputy).
     localRef(guid: string): ActorRef {
-      return this.#c.#host.localRef(guid);
+      const c = this.#c;
+      const local = c.#host.router;
+      c.#peerRouter ??= {
+        tellTo: (g, type, data) => local.tellTo(g, type, data, c.#caller ?? ANONYMOUS),
+        askTo: (g, type, data, opts) => local.askTo(g, type, data, opts, c.#caller ?? ANONYMOUS),
+      };
+      return new Ref(c.#peerRouter, guid);
     }
     makeRemote(guid: string): ActorRef {
       return this.#c.makeRemote(guid);
@@ -886,9 +971,11 @@ export class Channel extends EventEmitter<ChannelEvents> {
       origin: Inbound,
       id: number,
       cost: number,
+      via: Via | undefined,
     ): Delivered | null {
       const c = this.#c;
-      return c.#host.deliver(target, type, data, sender, c.#caller, c, origin, id, cost);
+      const caller = via && c.#options.trustRelayed ? c.#relayedCaller(via) : c.#caller;
+      return c.#host.deliver(target, type, data, sender, caller, c, origin, id, cost);
     }
     takeAsk(id: number): PendingAsk | undefined {
       const pending = this.#c.#pending;

@@ -13,6 +13,7 @@ import type { DataLimits } from './codec.js';
 import { EventEmitter } from './emitter.js';
 import { ActorSpaceError, CloseCode, errorCodeForClose } from './errors.js';
 import { clientHandshake, type Handshake } from './handshake.js';
+import { type SubscribeOptions, type Subscription, TopicClient, type TopicHandler } from './topics.js';
 import { type WebSocketLike, webSocketTransport } from './transports/web-socket.js';
 
 /** Backoff of reconnect attempts: `initialDelay * factor^n`, capped at `maxDelay`, randomised by jitter. */
@@ -94,6 +95,7 @@ export class Session<A = any> extends EventEmitter<SessionEvents> {
   #attempt = 0;
   #retryTimer: ReturnType<typeof setTimeout> | null = null;
   #unwake: (() => void) | null = null;
+  #topics: TopicClient | null = null;
 
   /** @internal Use {@link connect}. */
   constructor(url: string, options: ConnectOptions) {
@@ -149,6 +151,39 @@ export class Session<A = any> extends EventEmitter<SessionEvents> {
     return this.#channel.ready();
   }
 
+  /**
+   * Subscribes to a topic of the server (`createActorServer({ topics })`): `handler` gets each
+   * event once, in order, with its `seq`. After the session pairs again in a fresh session, the
+   * subscription asks for what it missed and emits `recovered` (`{ recovered: false }` when the
+   * gap was older than the topic's history).
+   * @throws ActorSpaceError `FORBIDDEN` when no topic pattern matches or its `subscribe` rule
+   *   refuses; TypeError for a bad topic name or handler, or a topic this session already
+   *   subscribes to.
+   * @example
+   * const sub = await session.subscribe('room/42', (type, data, { seq }) => show(type, data), {
+   *   presence: { name: 'Ada' },
+   * });
+   * sub.on('join', (member) => console.log(member.meta.name, 'joined'));
+   */
+  subscribe(topic: string, handler: TopicHandler, options: SubscribeOptions = {}): Promise<Subscription> {
+    return this.#topicClient().subscribe(topic, handler, options);
+  }
+
+  /**
+   * Publishes an event to a topic, where its `publish` rule lets this session; resolves with
+   * the event's sequence number.
+   * @throws ActorSpaceError `FORBIDDEN` when no topic pattern matches or the rule refuses;
+   *   `INVALID_MESSAGE` for data the codec cannot carry.
+   */
+  publish(topic: string, type: string, data?: unknown): Promise<number> {
+    return this.#topicClient().publish(topic, type, data);
+  }
+
+  #topicClient(): TopicClient {
+    this.#topics ??= new TopicClient(this.space, () => this.#channel);
+    return this.#topics;
+  }
+
   /** Closes the session for good: no more reconnects; pending asks reject with `CHANNEL_CLOSED`. */
   async close(): Promise<void> {
     if (this.#status === 'closed') return;
@@ -168,6 +203,9 @@ export class Session<A = any> extends EventEmitter<SessionEvents> {
       const channel = this.space.addChannel(socket, {
         handshake,
         caller: SERVER_CALLER,
+        // The server is this client's authority: a message it relays from another peer arrives
+        // with that peer's caller, never as the server's own.
+        trustRelayed: true,
         handshakeTimeout: options.handshakeTimeout ?? 10_000,
         heartbeat: options.heartbeat ?? { interval: 25_000, timeout: 60_000 },
         // With reconnects the channel outlives its socket: pending asks and queued frames carry over.
@@ -189,9 +227,11 @@ export class Session<A = any> extends EventEmitter<SessionEvents> {
         channel.once('close', onClose);
       });
       channel.on('suspend', () => this.#suspended());
-      channel.on('resume', () => {
+      channel.on('resume', (resumed) => {
         this.#attempt = 0;
         this.#setStatus('open');
+        // A fresh session knows none of this client's subscriptions: subscribe again from where each stopped.
+        if (!resumed) this.#topics?.resubscribe();
       });
       channel.on('drain', () => this.emit('drain'));
       channel.on('close', (code, reason) => {

@@ -5,7 +5,7 @@
  * same definitions give `describeActor` its JSON Schemas and the remote side its types.
  */
 import type { StandardJSONSchemaV1, StandardSchemaV1 } from '@standard-schema/spec';
-import type { CallerType } from './caller.js';
+import { ANONYMOUS, type CallerType } from './caller.js';
 import type { Handler, MessageContext } from './context.js';
 import { ActorSpaceError } from './errors.js';
 
@@ -88,9 +88,13 @@ export interface DefinitionFor<I> extends Omit<MessageDefinition, 'input' | 'out
 }
 
 /** The `output` of a definition as `defineActor` reads it (see {@link EntriesOf}). */
-export interface OutputFor<O> {
+export interface OutputFor<O> extends Omit<MessageDefinition, 'input' | 'output' | 'handler'> {
+  /** The input schema (read by {@link DefinitionFor}). */
+  readonly input?: unknown;
   /** The output schema. */
   readonly output?: O;
+  /** The handler (typed by {@link DefinitionFor}). */
+  readonly handler: unknown;
 }
 
 /**
@@ -179,7 +183,8 @@ export class OutputValidationError extends ActorSpaceError {
    * @param issues What the schema said.
    */
   constructor(type: string, issues: Issue[]) {
-    super('REMOTE_ERROR', `the answer to "${type}" does not match its output schema: ${summarize(issues)}`, {
+    // The issues (which may quote the answer) stay here, for the log; the asker learns only that it failed.
+    super('REMOTE_ERROR', `the answer to "${type}" does not match its output schema`, {
       details: { type, issues },
     });
     this.name = 'OutputValidationError';
@@ -267,7 +272,8 @@ function isCallerType(value: unknown): value is CallerType {
  * @throws ActorSpaceError `FORBIDDEN`
  */
 export function checkCaller(type: string, def: MessageDefinition, ctx: MessageContext): void {
-  const caller = ctx.caller;
+  // A message over a channel that names no caller is an anonymous client's, never trusted more.
+  const caller = ctx.caller ?? (ctx.channel ? ANONYMOUS : undefined);
   if (!caller || caller.type === 'system') return;
   if (def.callers) {
     if (def.callers.includes(caller.type)) return;
@@ -286,7 +292,7 @@ function inputSchema(def: MessageDefinition, ctx: MessageContext): Schema | null
   if (isSchema(input)) return input;
   // A per-caller map: a caller type without a schema may not send it at all, except the
   // space's own code (and code with no identity), which is trusted as it is.
-  const type = ctx.caller?.type ?? 'system';
+  const type = ctx.caller?.type ?? (ctx.channel ? 'client' : 'system');
   return (input as SchemaByCaller)[type] ?? (type === 'system' ? null : undefined);
 }
 

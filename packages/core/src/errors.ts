@@ -144,7 +144,10 @@ export function toWireError(error: unknown, withStack: boolean): WireError {
           message: error instanceof Error ? error.message : describeThrown(error),
         };
   if (error instanceof ActorSpaceError) {
-    if (error.details !== undefined && isJsonSafe(error.details)) wire.details = error.details;
+    // A REMOTE_ERROR's details are the failing side's own (an output check's issues quote the answer).
+    if (error.details !== undefined && error.code !== 'REMOTE_ERROR' && isJsonSafe(error.details)) {
+      wire.details = error.details;
+    }
   } else if (error instanceof Error) {
     const own = (error as { code?: unknown }).code;
     if (own !== undefined && isJsonSafe(own)) wire.remoteCode = own;

@@ -22,7 +22,7 @@ export {
   type RemoteApi,
 } from './actor-ref.js';
 export { ActorSpace, type Logger, type SpaceEvents, type SpaceOptions } from './actor-space.js';
-export type { Caller, CallerType } from './caller.js';
+export { ANONYMOUS, type Caller, type CallerType, frozenCaller } from './caller.js';
 export {
   Channel,
   type ChannelEvents,
@@ -72,6 +72,7 @@ export {
   type TypedDefinition,
 } from './definitions.js';
 export { EventEmitter, type EventMap } from './emitter.js';
+export { EncodedTell } from './encoded.js';
 export {
   ActorSpaceError,
   type ActorSpaceErrorOptions,
@@ -101,6 +102,17 @@ export {
   readHello,
   type WelcomeFields,
 } from './protocol.js';
+export {
+  checkTopic,
+  type Member,
+  type Recovery,
+  type SubscribeOptions,
+  Subscription,
+  type SubscriptionEvents,
+  TOPICS_ACTOR,
+  type TopicHandler,
+  type TopicMeta,
+} from './topics.js';
 export {
   ABNORMAL_CLOSURE,
   type CloseHandler,

@@ -260,8 +260,9 @@ export class Mailbox {
   }
 
   #fail(env: Envelope, error: unknown): void {
-    if (error instanceof OutputValidationError) this.#reporter.answerRefused(this.#ref.guid, error);
-    if (env.reply) env.reject(error);
-    else this.#reporter.tellFailed(this.#ref.guid, error, env);
+    if (env.reply) {
+      if (error instanceof OutputValidationError) this.#reporter.answerRefused(this.#ref.guid, error);
+      env.reject(error);
+    } else this.#reporter.tellFailed(this.#ref.guid, error, env);
   }
 }

@@ -87,8 +87,14 @@ export interface WelcomeFields {
   consumed?: number;
 }
 
-export type TellFrame = [typeof Kind.TELL, string, string, unknown, unknown?, string?];
-export type AskFrame = [typeof Kind.ASK, number, string, string, unknown, unknown?, string?];
+export type TellFrame = [typeof Kind.TELL, string, string, unknown, unknown?, string?, Via?];
+export type AskFrame = [typeof Kind.ASK, number, string, string, unknown, unknown?, string?, Via?];
+/**
+ * Who a relayed message comes from, `[caller id, caller type]`: a server that relays a peer's
+ * message to another peer (through a reference it handed on) says whose it is. Only a
+ * channel that trusts its peer for this (a client's channel to its server) believes it.
+ */
+export type Via = [string, 'client' | 'service'];
 export type ResolveFrame = [typeof Kind.RESOLVE, number, unknown, unknown?];
 export type RejectFrame = [typeof Kind.REJECT, number, unknown];
 export type CancelFrame = [typeof Kind.CANCEL, number];
@@ -203,6 +209,14 @@ function isOptionalName(v: unknown): boolean {
   return v === undefined || v === null || isName(v);
 }
 
+/** The caller a relayed message comes from: `[id, 'client' | 'service']`, or absent. */
+function isVia(v: unknown): boolean {
+  return (
+    v === undefined ||
+    (Array.isArray(v) && v.length === 2 && isName(v[0]) && (v[1] === 'client' || v[1] === 'service'))
+  );
+}
+
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
@@ -216,10 +230,18 @@ function checkFrame(f: unknown): void {
 function frameShapeOk(f: unknown[]): boolean {
   switch (f[0]) {
     case Kind.TELL:
-      return f.length >= 4 && f.length <= 6 && isName(f[1]) && isName(f[2]) && isOptionalName(f[5]);
+      return (
+        f.length >= 4 && f.length <= 7 && isName(f[1]) && isName(f[2]) && isOptionalName(f[5]) && isVia(f[6])
+      );
     case Kind.ASK:
       return (
-        f.length >= 5 && f.length <= 7 && isId(f[1]) && isName(f[2]) && isName(f[3]) && isOptionalName(f[6])
+        f.length >= 5 &&
+        f.length <= 8 &&
+        isId(f[1]) &&
+        isName(f[2]) &&
+        isName(f[3]) &&
+        isOptionalName(f[6]) &&
+        isVia(f[7])
       );
     case Kind.RESOLVE:
       return f.length >= 3 && f.length <= 4 && isId(f[1]);

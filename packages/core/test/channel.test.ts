@@ -517,12 +517,28 @@ describe('capability passing', () => {
     expect([...got.set][0]).toBe(got.one);
   });
 
-  it('resolves a reference back into its own space when it returns home', async () => {
+  it('resolves a reference back into its own space when it returns home, acting as the peer', async () => {
     const { a, b, ab } = pair();
-    const mine = a.register(defineActor({ ping: () => 'pong' }));
+    const callers: (string | undefined)[] = [];
+    const mine = a.register(
+      defineActor({
+        ping: (_: unknown, ctx) => {
+          callers.push(ctx.caller?.type);
+          return 'pong';
+        },
+        wipe: { callers: ['system'], handler: () => 'wiped' },
+      }),
+    );
     b.register(defineActor({ give: (d: { r: ActorRef }) => d.r }), 'mirror');
     const back = await ab.makeRemote('mirror').ask<ActorRef>('give', { r: mine });
-    expect(back).toBe(mine);
+    // The same actor, reached through a reference that speaks for the peer it came from.
+    expect(back.guid).toBe(mine.guid);
+    expect(await back.ask('ping')).toBe('pong');
+    expect(await mine.ask('ping')).toBe('pong');
+    expect(callers).toEqual(['client', 'system']);
+    // So a peer cannot hand this side's code its own actor to call with system rights.
+    await expect(back.ask('wipe')).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    expect(await mine.ask('wipe')).toBe('wiped');
   });
 
   it('lets A pass B\u2019s reference to C, and C call B through A (two hops)', async () => {

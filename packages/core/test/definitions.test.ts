@@ -14,9 +14,11 @@ import {
   ActorSpaceError,
   type Caller,
   type Channel,
+  createMemoryTransportPair,
   defineActor,
   describeActor,
   type MessageContext,
+  type RemoteActor,
   type StandardSchemaV1,
 } from '../src/index.js';
 import { pairSpaces } from './helpers.js';
@@ -162,6 +164,52 @@ describe('definitions', () => {
     // The system, and code with no identity, always may.
     expect(await send(actor, 'backOffice', undefined, ctx(system))).toEqual({ answer: 'back office' });
     expect(await send(actor, 'backOffice', undefined, ctx(undefined))).toEqual({ answer: 'back office' });
+  });
+
+  it('sees who a message really comes from when the server relays it: a service is never the server', async () => {
+    // The server's space, a page (client) and an agent (service), each paired as in production:
+    // the server names each peer's caller; the peers trust the server about relayed messages.
+    const server = new ActorSpace('server');
+    const page = new ActorSpace('page');
+    const agent = new ActorSpace('agent');
+    const link = (peer: ActorSpace, caller: Caller) => {
+      const [s, p] = createMemoryTransportPair();
+      const toPeer = server.addChannel(s, { caller });
+      const toServer = peer.addChannel(p, { caller: system, trustRelayed: true });
+      return { toPeer, toServer };
+    };
+    const pageLink = link(page, client);
+    const agentLink = link(agent, service);
+    const seen: unknown[] = [];
+    page.register(
+      defineActor({
+        plain: (_: unknown, c) => void seen.push(['plain', c.caller?.type]),
+        secret: { callers: ['client'], input: { client: z.string() }, handler: () => 'secret' },
+        forAgents: { callers: ['service'], handler: (_: unknown, c) => c.caller },
+      }),
+      'page-root',
+    );
+    // The server hands the agent a reference to the page's actor (a capability, relayed).
+    const pageActor = pageLink.toPeer.makeRemote('page-root');
+    server.register(defineActor({ pageActor: () => pageActor }), 'directory');
+    const relayed = await agentLink.toServer.makeRemote('directory').ask<RemoteActor>('pageActor');
+    await expect(relayed.ask('secret', { not: 'a string' })).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    await expect(relayed.ask('plain')).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    expect(await relayed.ask('forAgents')).toEqual({ id: 'billing', type: 'service', claims: {} });
+    // The server's own code still reaches the page as the page's server.
+    await pageActor.ask('plain');
+    expect(seen).toEqual([['plain', 'system']]);
+    await Promise.all([server.destroy(), page.destroy(), agent.destroy()]);
+  });
+
+  it('treats a message over a channel that names no caller as an anonymous client', async () => {
+    const { b, ab, destroy } = pairSpaces();
+    b.register(
+      defineActor({ admin: { callers: ['service'], input: { service: z.string() }, handler: () => 'ran' } }),
+      'x',
+    );
+    await expect(ab.makeRemote('x').ask('admin', 'data')).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    await destroy();
   });
 
   it('checks answers against output: a bad answer is REMOTE_ERROR for the asker and logged', async () => {

@@ -9,6 +9,7 @@ import { type ActorServer, createAccessToken, createActorServer } from '@actorsp
 import { attach } from '@actorspace/server/node';
 import { SignJWT, UnsecuredJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 import { z } from 'zod';
 
 const SECRET = 'identity-test-secret-0123456789abcdef';
@@ -36,6 +37,11 @@ describe('identity over real sockets', () => {
               handler: ({ text }) => text.toUpperCase(),
             },
             purge: { callers: ['service'], description: 'Back office only', handler: () => 'purged' },
+            // A handler that tries to change who the session is.
+            promote: (_: unknown, c) => {
+              (c.caller as { type: string }).type = 'service';
+              return 'promoted';
+            },
           });
         },
         '/other': () => defineActor({ ping: () => 'pong' }),
@@ -159,8 +165,11 @@ describe('identity over real sockets', () => {
       code: 'INVALID_MESSAGE',
       details: { issues: [{ path: ['text'] }] },
     });
-    // The session survives refusals.
+    // The session survives refusals; and no handler can change who it is.
     expect(await page.server.ask('whoami')).toMatchObject({ id: 'alice' });
+    await expect(page.server.ask('promote')).rejects.toMatchObject({ code: 'REMOTE_ERROR' });
+    await expect(page.server.ask('purge')).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    expect(await page.server.ask('whoami')).toMatchObject({ type: 'client' });
     await service.close();
     await page.close();
   });
@@ -238,5 +247,28 @@ describe('identity over real sockets', () => {
     const everything = logged.join('\n');
     expect(everything).toContain('[redacted]'); // the hello was traced
     for (const secret of [good, bad, good.split('.')[1] as string]) expect(everything).not.toContain(secret);
+  });
+
+  it('ignores a client that claims to relay for someone else (via) or to be a service', async () => {
+    const t = await token({ id: 'mallory', type: 'client' });
+    const ws = new WebSocket(url);
+    const frames: unknown[] = [];
+    ws.on('message', (data) => {
+      const parsed = JSON.parse(String(data));
+      for (const f of Array.isArray(parsed[0]) ? parsed : [parsed]) frames.push(f);
+    });
+    await new Promise((resolve) => ws.once('open', resolve));
+    ws.send(JSON.stringify([16, { v: 2, route: '/todos', token: t }]));
+    await new Promise((r) => setTimeout(r, 50));
+    const welcome = frames.find((f) => (f as unknown[])[0] === 17) as [number, { actor: string }];
+    // An ask to the root that says it relays a service's message, then the service-only handler.
+    ws.send(JSON.stringify([2, 1, welcome[1].actor, 'whoami', null, null, null, ['root', 'service']]));
+    ws.send(JSON.stringify([2, 2, welcome[1].actor, 'purge', null, null, null, ['root', 'service']]));
+    await new Promise((r) => setTimeout(r, 50));
+    const answer = frames.find((f) => (f as unknown[])[0] === 3 && (f as unknown[])[1] === 1) as unknown[];
+    expect(answer[2]).toEqual({ id: 'mallory', type: 'client', claims: {} });
+    const refused = frames.find((f) => (f as unknown[])[0] === 4 && (f as unknown[])[1] === 2) as unknown[];
+    expect(refused[2]).toMatchObject({ code: 'FORBIDDEN' });
+    ws.close();
   });
 });

@@ -9,6 +9,7 @@ import {
   type ChannelOptions,
   CloseCode,
   type DataLimits,
+  EncodedTell,
   EventEmitter,
   type FlowOptions,
   type HeartbeatOptions,
@@ -26,6 +27,7 @@ import type { HeadersLike, Peer, PeerConnection } from './peer.js';
 import { Registry } from './registry.js';
 import { normalizeRoutes, type Route, type RouteDefinition } from './routes.js';
 import { createTokenVerifier, type VerifyAccessTokenOptions } from './tokens.js';
+import { compileTopics, TopicHub, type TopicInfo, type TopicOptions } from './topics.js';
 
 export type { ConnectionInfo } from './connection.js';
 export type { RateLimit } from './internal/rate-limit.js';
@@ -53,6 +55,21 @@ export interface ActorServerOptions<S extends Record<string, unknown> = Record<s
    * tokens: { secret: process.env.ACTORSPACE_SECRET, audience: 'my-app' }
    */
   tokens?: VerifyAccessTokenOptions;
+  /**
+   * Topic patterns (`'room/:id'`) and their rules, history and presence: clients
+   * `session.subscribe()` and `session.publish()` where the rules let them; server code
+   * `actors.publish()`. A topic no pattern matches is refused with `FORBIDDEN`.
+   * @default none: no topics
+   * @example
+   * topics: {
+   *   'room/:id': {
+   *     subscribe: (caller, { id }) => canEnter(caller.id, id),
+   *     publish: (caller) => caller.type === 'client',
+   *     presence: true,
+   *   },
+   * }
+   */
+  topics?: Record<string, TopicOptions>;
   /**
    * Browser origins allowed to connect, checked at the upgrade (HTTP 403 otherwise). A request
    * without an `Origin` header (a non-browser client) is always allowed.
@@ -189,10 +206,13 @@ function sameOrigin(origin: string, headers: HeadersLike | undefined): boolean {
   } catch {
     return false;
   }
+  // An origin with no host (file:, data:, about:) is nobody's own origin.
+  if (host === '') return false;
   return ['host', 'x-forwarded-host'].some((name) =>
     (headerOf(headers, name) ?? '').split(',').some((value) => value.trim().toLowerCase() === host),
   );
 }
+
 const TRACE_LIMIT = 200;
 
 /**
@@ -205,6 +225,7 @@ export class ActorServer<
   readonly #routes: Map<string, RouteDefinition<S>>;
   readonly #registry: Registry<S>;
   readonly #pages: PageServer;
+  readonly #topics: TopicHub;
   readonly #origins: ((origin: string) => boolean) | null;
   readonly #rate: Required<RateLimit> | null;
   readonly #logger: Logger | undefined;
@@ -236,6 +257,9 @@ export class ActorServer<
       statics,
       checkImports(options.imports, 'createActorServer'),
     );
+    this.#topics = new TopicHub(compileTopics(options.topics), {
+      error: (error) => this.#emitSafe('error', error, null),
+    });
     const resumeTtl = options.resume === false ? 0 : positive('resume.ttl', options.resume?.ttl, 120_000);
     const channelOptions: ChannelOptions = {
       maxPayload,
@@ -252,6 +276,7 @@ export class ActorServer<
         services: (options.services ?? {}) as S,
         authenticate: options.authenticate,
         verifyToken: options.tokens === undefined ? undefined : createTokenVerifier(options.tokens),
+        topics: this.#topics,
         spaceOptions: {
           maxPayload,
           ...(options.mailboxLimit !== undefined && { mailboxLimit: options.mailboxLimit }),
@@ -315,7 +340,7 @@ export class ActorServer<
    * client) is always allowed. Without `origins`, only the page's own origin is: the Origin's
    * host must be the request's `Host` (or, behind a proxy, `X-Forwarded-Host`).
    */
-  checkOrigin(origin: string | null | undefined, headers?: HeadersLike): boolean {
+  checkOrigin(origin: string | null | undefined, headers: HeadersLike | undefined): boolean {
     if (origin === undefined || origin === null || origin === '') return true;
     if (!this.#origins) return sameOrigin(origin, headers);
     try {
@@ -394,6 +419,46 @@ export class ActorServer<
     return pathname === `${base}/health` || this.#pages.matches(pathname, base);
   }
 
+  /**
+   * Publishes an event to a topic from the server's own code (no rule applies; subscribers see
+   * no publisher). Returns the event's sequence number.
+   * @throws ActorSpaceError `FORBIDDEN` when no topic pattern matches; `INVALID_MESSAGE` for
+   *   data the codec cannot carry (actor references included); TypeError for a bad topic or type.
+   * @example
+   * actors.publish('prices/ACME', 'tick', { price: 12.5, at: new Date() });
+   */
+  publish(topic: string, type: string, data?: unknown): number {
+    return this.#topics.publish(topic, type, data);
+  }
+
+  /** A topic's sequence number, subscriber count and presence, or null when nobody used it yet. */
+  topic(name: string): TopicInfo | null {
+    return this.#topics.info(name);
+  }
+
+  /**
+   * Tells the client root actor of every session of `route` (connected, or away and buffering
+   * for its resume). The data is encoded once. Returns how many sessions it was sent to; a
+   * session whose send buffer is full is skipped.
+   * @throws ActorSpaceError `INVALID_MESSAGE` for data the codec cannot carry; TypeError for a
+   *   bad type.
+   */
+  broadcast(route: string, type: string, data?: unknown): number {
+    const message = new EncodedTell(type, data);
+    let delivered = 0;
+    for (const session of this.#registry.sessions.values()) {
+      const channel = session.channel;
+      const client = channel?.remote;
+      if (session.route !== route || !channel || !client) continue;
+      try {
+        if (channel.tellEncoded(client.guid, message)) delivered++;
+      } catch {
+        // Closed, or too large for this client: not delivered.
+      }
+    }
+    return delivered;
+  }
+
   /** Counts for the health endpoint and metrics. */
   health(): HealthReport {
     const registry = this.#registry;
@@ -414,7 +479,7 @@ export class ActorServer<
    * Resolves when every session has ended.
    */
   close(): Promise<void> {
-    this.#closing ??= this.#registry.close();
+    this.#closing ??= this.#registry.close().then(() => this.#topics.close());
     return this.#closing;
   }
 

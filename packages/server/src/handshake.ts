@@ -12,13 +12,16 @@ import {
   type ChannelOptions,
   CloseCode,
   closeCodeFor,
+  frozenCaller,
   type HelloFields,
   type SpaceOptions,
+  TOPICS_ACTOR,
 } from '@actorspace/core';
 import type { Connection, UpgradeRequest } from './connection.js';
 import type { RouteDefinition } from './routes.js';
 import { Session, type SessionHost } from './session.js';
 import type { VerifiedToken } from './tokens.js';
+import type { TopicHub } from './topics.js';
 
 /** What `authenticate` receives: the upgrade request, the hello's token, and what it says. */
 export interface AuthRequest extends UpgradeRequest {
@@ -44,7 +47,9 @@ export type Authenticate = (
 ) => CallerInit | null | undefined | Promise<CallerInit | null | undefined>;
 
 /** A caller as `authenticate` may return it: `claims` may be left out; never `system`. */
-export interface CallerInit extends Omit<Caller, 'claims'> {
+export interface CallerInit extends Omit<Caller, 'claims' | 'type'> {
+  /** A browser `client` or a `service`; a peer is never `system`. */
+  type: 'client' | 'service';
   /** What authentication learned about the caller. @default {} */
   claims?: Record<string, unknown>;
 }
@@ -56,6 +61,8 @@ export interface HandshakeHost<S> extends SessionHost {
   readonly authenticate: Authenticate | undefined;
   /** Verifies access tokens (the server's `tokens`), or undefined when it has none. */
   readonly verifyToken: ((token: string) => Promise<VerifiedToken>) | undefined;
+  /** The server's topics: each session gets their actor. */
+  readonly topics: TopicHub;
   readonly spaceOptions: SpaceOptions;
   readonly channelOptions: ChannelOptions;
   /** True once the server shuts down. */
@@ -75,8 +82,10 @@ export async function accept<S>(
   hello: HelloFields,
 ): Promise<void> {
   try {
+    // Authenticated once per hello: a resume and the fresh session it may become share the result.
+    const caller = await authenticate(host, connection, hello);
     const old = typeof hello.resume === 'string' ? host.session(hello.resume) : undefined;
-    if (old?.resumable && old.route === hello.route && (await sameCaller(host, old, connection, hello))) {
+    if (old?.resumable && old.route === hello.route && sameCaller(old, caller)) {
       if (connection.gone) return;
       // The client may come back before this side saw its old socket fail (a half-open TCP
       // connection, a network switch): the new socket takes the session over.
@@ -87,23 +96,24 @@ export async function accept<S>(
         return;
       }
     }
-    await start(host, connection, hello);
+    await start(host, connection, hello, caller);
   } catch (error) {
     refuse(host, connection, hello, error);
   }
 }
 
-async function start<S>(host: HandshakeHost<S>, connection: Connection, hello: HelloFields): Promise<void> {
+async function start<S>(
+  host: HandshakeHost<S>,
+  connection: Connection,
+  hello: HelloFields,
+  authenticated: Caller | undefined,
+): Promise<void> {
   const route = hello.route ?? '';
   const definition = host.routes.get(route);
   if (!definition) {
     throw new ActorSpaceError('NO_SUCH_ACTOR', `no route "${route.slice(0, 64)}" on this server`);
   }
-  const caller = (await authenticate(host, connection, hello)) ?? {
-    id: connection.id,
-    type: 'client',
-    claims: {},
-  };
+  const caller = authenticated ?? frozenCaller({ id: connection.id, type: 'client' });
   if (connection.gone) return;
   const id = crypto.randomUUID();
   const actor = await definition.server({
@@ -130,6 +140,8 @@ async function start<S>(host: HandshakeHost<S>, connection: Connection, hello: H
       cause: error,
     });
   }
+  // The session's topics actor: what its client subscribes and publishes through.
+  space.register(host.topics.sessionActor(id, caller), TOPICS_ACTOR);
   const session = new Session(host, id, route, caller, space, connection);
   host.started(session);
   session.open(hello, root, host.channelOptions);
@@ -161,8 +173,7 @@ async function authenticate<S>(
   if (!host.authenticate) {
     if (!host.verifyToken) return undefined;
     if (!verified) throw new ActorSpaceError('UNAUTHORIZED', 'an access token is required');
-    const { route: _route, actor: _actor, ...caller } = verified;
-    return caller;
+    return frozenCaller(verified);
   }
   const request = connection.request;
   const req: AuthRequest = {
@@ -184,22 +195,12 @@ async function authenticate<S>(
   ) {
     throw new TypeError('authenticate must return { id, type: "client" | "service", claims? } or null');
   }
-  const claims = caller.claims;
-  return {
-    id: caller.id,
-    type: caller.type,
-    claims: typeof claims === 'object' && claims !== null ? claims : {},
-  };
+  // A frozen copy: no handler can change who a session is, or its claims.
+  return frozenCaller(caller);
 }
 
 /** Resuming needs the caller the session has, when the server authenticates. */
-async function sameCaller<S>(
-  host: HandshakeHost<S>,
-  old: Session,
-  connection: Connection,
-  hello: HelloFields,
-): Promise<boolean> {
-  const caller = await authenticate(host, connection, hello);
+function sameCaller(old: Session, caller: Caller | undefined): boolean {
   return caller === undefined || (caller.id === old.caller.id && caller.type === old.caller.type);
 }
 

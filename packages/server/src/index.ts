@@ -42,3 +42,4 @@ export {
   type VerifyAccessTokenOptions,
   verifyAccessToken,
 } from './tokens.js';
+export type { HistoryOptions, Rule, SlowOptions, TopicInfo, TopicOptions } from './topics.js';

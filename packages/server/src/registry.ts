@@ -15,6 +15,7 @@ import { type Authenticate, accept, type HandshakeHost } from './handshake.js';
 import type { RouteDefinition } from './routes.js';
 import type { Session } from './session.js';
 import type { VerifiedToken } from './tokens.js';
+import type { TopicHub } from './topics.js';
 
 /** Where the registry reports what happens (the server's events). */
 export interface RegistryEvents {
@@ -29,6 +30,7 @@ export interface RegistryOptions<S> {
   services: S;
   authenticate: Authenticate | undefined;
   verifyToken: ((token: string) => Promise<VerifiedToken>) | undefined;
+  topics: TopicHub;
   spaceOptions: SpaceOptions;
   channelOptions: ChannelOptions;
   maxPayload: number;
@@ -42,6 +44,7 @@ export class Registry<S> implements ConnectionHost, HandshakeHost<S> {
   readonly services: S;
   readonly authenticate: Authenticate | undefined;
   readonly verifyToken: ((token: string) => Promise<VerifiedToken>) | undefined;
+  readonly topics: TopicHub;
   readonly spaceOptions: SpaceOptions;
   readonly channelOptions: ChannelOptions;
   readonly maxPayload: number;
@@ -64,6 +67,7 @@ export class Registry<S> implements ConnectionHost, HandshakeHost<S> {
     this.services = options.services;
     this.authenticate = options.authenticate;
     this.verifyToken = options.verifyToken;
+    this.topics = options.topics;
     this.spaceOptions = options.spaceOptions;
     this.channelOptions = options.channelOptions;
     this.maxPayload = options.maxPayload;

@@ -232,8 +232,11 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 // The traffic tap, published before the client module runs so that it can listen from the start.
 const listeners = new Set();
 const traffic = { on: (fn) => void listeners.add(fn), off: (fn) => void listeners.delete(fn) };
+// The hello's access token is the page's credential: the tap shows it redacted.
+const TOKEN = /"token"s*:s*"(?:[^"\\\\]|\\\\.)*"/g;
+const redact = (text) => (text.includes('"token"') ? text.replace(TOKEN, '"token":"[redacted]"') : text);
 const tell = (direction, data) => {
-  for (const fn of listeners) fn({ direction, data: String(data), at: performance.now() });
+  for (const fn of listeners) fn({ direction, data: redact(String(data)), at: performance.now() });
 };
 globalThis.actorspace = { traffic };
 const createSocket = (url) => {

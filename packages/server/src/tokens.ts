@@ -21,8 +21,8 @@ import {
   SignJWT,
 } from 'jose';
 
-/** A symmetric key: a string (UTF-8, at least 32 bytes) or bytes. */
-export type Secret = string | Uint8Array;
+/** A symmetric key: a string (UTF-8, at least 32 bytes), bytes, or a secret `KeyObject`. */
+export type Secret = string | Uint8Array | KeyObject;
 
 /** An asymmetric key: a WebCrypto key, a Node `KeyObject` or a JWK. */
 export type AsymmetricKey = CryptoKey | KeyObject | JWK;
@@ -173,7 +173,12 @@ async function signingKey(
     const alg = o.algorithm ?? 'HS256';
     if (!HMAC.includes(alg))
       throw new TypeError(`createAccessToken: a secret signs with HS256/384/512, not ${alg}`);
-    return { key: secretBytes(o.secret, 'createAccessToken'), alg };
+    return {
+      key: isKeyObject(o.secret)
+        ? (o.secret as KeyObject)
+        : secretBytes(o.secret as string | Uint8Array, 'createAccessToken'),
+      alg,
+    };
   }
   const alg = o.algorithm ?? 'ES256';
   if (!ASYMMETRIC.includes(alg)) {
@@ -182,7 +187,7 @@ async function signingKey(
   return { key: await asKey(o.privateKey as AsymmetricKey, alg), alg };
 }
 
-function secretBytes(secret: Secret, where: string): Uint8Array {
+function secretBytes(secret: string | Uint8Array, where: string): Uint8Array {
   const bytes = typeof secret === 'string' ? new TextEncoder().encode(secret) : secret;
   if (!(bytes instanceof Uint8Array) || bytes.byteLength < MIN_SECRET_BYTES) {
     throw new TypeError(`${where}: a secret must be at least ${MIN_SECRET_BYTES} bytes`);
@@ -231,6 +236,19 @@ export function createTokenVerifier(
     try {
       ({ payload } = await jwtVerify(token, getKey, verifyOptions));
     } catch (error) {
+      // The key set could not be fetched: not the token's fault, and not final for the client.
+      if (
+        error instanceof errors.JWKSTimeout ||
+        (error instanceof TypeError && /fetch/i.test(error.message))
+      ) {
+        throw new ActorSpaceError(
+          'REMOTE_ERROR',
+          'access token not checked: the key set could not be fetched',
+          {
+            cause: error,
+          },
+        );
+      }
       throw refused(reasonOf(error), error);
     }
     return toCaller(payload);
@@ -264,8 +282,10 @@ function keyResolver(o: VerifyAccessTokenOptions): JWTVerifyGetKey {
   const byKid = new Map<string | undefined, Find>();
   const add = (kid: string | undefined, key: Secret | AsymmetricKey) => {
     if (o.secret !== undefined) {
-      const bytes = secretBytes(key as Secret, 'tokens');
-      byKid.set(kid, async () => bytes);
+      const material = isKeyObject(key)
+        ? (key as KeyObject)
+        : secretBytes(key as string | Uint8Array, 'tokens');
+      byKid.set(kid, async () => material);
       return;
     }
     // A JWK becomes a key of one algorithm: imported once per algorithm it is used with.
@@ -280,10 +300,13 @@ function keyResolver(o: VerifyAccessTokenOptions): JWTVerifyGetKey {
     });
   };
   const keys = (o.secret ?? o.publicKey) as Secret | AsymmetricKey | Record<string, Secret | AsymmetricKey>;
-  if (isKeyMap(keys, o.secret !== undefined)) {
-    for (const [kid, key] of Object.entries(keys)) add(kid, key);
+  const secret = o.secret !== undefined;
+  if (isKeyMap(keys, secret)) {
+    const entries = Object.entries(keys);
+    if (entries.length === 0) throw new TypeError(`tokens: ${secret ? 'secret' : 'publicKey'} has no keys`);
+    for (const [kid, key] of entries) add(kid, checkKey(key, secret, kid));
   } else {
-    add(undefined, keys as Secret | AsymmetricKey);
+    add(undefined, checkKey(keys as Secret | AsymmetricKey, secret, undefined));
   }
   const only = byKid.size === 1 ? [...byKid.values()][0] : undefined;
   return async (header) => {
@@ -296,10 +319,44 @@ function keyResolver(o: VerifyAccessTokenOptions): JWTVerifyGetKey {
 
 /** True for `{ kid: key, ... }` rather than one key. */
 function isKeyMap(keys: unknown, secret: boolean): keys is Record<string, Secret | AsymmetricKey> {
-  if (typeof keys !== 'object' || keys === null || keys instanceof Uint8Array) return false;
+  if (typeof keys !== 'object' || keys === null || keys instanceof Uint8Array || isKeyObject(keys))
+    return false;
   if (secret) return true;
   // One asymmetric key is a CryptoKey, a KeyObject or a JWK (which has `kty`).
-  return !('kty' in keys) && !('type' in keys && 'algorithm' in keys) && !('asymmetricKeyType' in keys);
+  return !('kty' in keys) && !('type' in keys && 'algorithm' in keys);
+}
+
+/** A Node `KeyObject` (secret, public or private). */
+function isKeyObject(key: unknown): boolean {
+  return typeof key === 'object' && key !== null && 'export' in key && 'type' in key && 'equals' in key;
+}
+
+/**
+ * Refuses, when the server starts, a key the verifier could never use.
+ * @throws TypeError naming the key.
+ */
+function checkKey<K extends Secret | AsymmetricKey>(key: K, secret: boolean, kid: string | undefined): K {
+  const which = kid === undefined ? (secret ? 'secret' : 'publicKey') : `key "${kid}"`;
+  if (secret) {
+    if (typeof key === 'object' && key !== null && isKeyObject(key) && (key as KeyObject).type === 'secret')
+      return key;
+    if (typeof key !== 'string' && !(key instanceof Uint8Array)) {
+      throw new TypeError(`tokens: ${which} must be a string, bytes or a secret KeyObject`);
+    }
+    secretBytes(key as string | Uint8Array, 'tokens');
+    return key;
+  }
+  if (typeof key === 'string') {
+    throw new TypeError(
+      `tokens: ${which} is a string; import a PEM key first (jose importSPKI, or crypto.createPublicKey)`,
+    );
+  }
+  const ok =
+    typeof key === 'object' &&
+    key !== null &&
+    (typeof (key as JWK).kty === 'string' || isKeyObject(key) || ('type' in key && 'algorithm' in key));
+  if (!ok) throw new TypeError(`tokens: ${which} must be a CryptoKey, a KeyObject or a JWK`);
+  return key;
 }
 
 function toCaller(payload: JWTPayload): VerifiedToken {
@@ -310,7 +367,7 @@ function toCaller(payload: JWTPayload): VerifiedToken {
   if (typeof payload.sub !== 'string' || payload.sub === '') throw refused('the token names no caller');
   const claims: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(payload)) {
-    if (!RESERVED.has(name)) claims[name] = value;
+    if (!RESERVED.has(name) && name !== '__proto__') claims[name] = value;
   }
   const caller: VerifiedToken = { id: payload.sub, type: claim.type, claims };
   if (typeof claim.route === 'string') caller.route = claim.route;

@@ -185,12 +185,12 @@ describe('ActorServer', () => {
 
   it('checks origins from a list or a function; no Origin is always allowed', () => {
     const list = server({ origins: ['https://app.test'] });
-    expect(list.checkOrigin('https://app.test')).toBe(true);
-    expect(list.checkOrigin('https://evil.test')).toBe(false);
-    expect(list.checkOrigin(undefined)).toBe(true);
+    expect(list.checkOrigin('https://app.test', {})).toBe(true);
+    expect(list.checkOrigin('https://evil.test', {})).toBe(false);
+    expect(list.checkOrigin(undefined, {})).toBe(true);
     const fn = server({ origins: (o) => o.endsWith('.app.test') });
-    expect(fn.checkOrigin('https://a.app.test')).toBe(true);
-    expect(fn.checkOrigin('https://app.evil')).toBe(false);
+    expect(fn.checkOrigin('https://a.app.test', {})).toBe(true);
+    expect(fn.checkOrigin('https://app.evil', {})).toBe(false);
   });
 
   it('allows only the same origin by default: the Origin host is the Host (or X-Forwarded-Host)', () => {
@@ -200,7 +200,11 @@ describe('ActorServer', () => {
     // Another site, another port of the same host, or a page with no host to compare to.
     expect(actors.checkOrigin('https://evil.test', { host: 'app.test' })).toBe(false);
     expect(actors.checkOrigin('http://app.test:3000', { host: 'app.test:8080' })).toBe(false);
-    expect(actors.checkOrigin('https://app.test')).toBe(false);
+    expect(actors.checkOrigin('https://app.test', {})).toBe(false);
+    // An origin with no host is nobody's own, whatever the headers say.
+    for (const o of ['file://', 'data:text/html,x', 'about:blank']) {
+      expect(actors.checkOrigin(o, { host: '', 'x-forwarded-host': '' })).toBe(false);
+    }
     expect(actors.checkOrigin('null', { host: 'app.test' })).toBe(false);
     // Behind a proxy that rewrites Host: the host the browser used is in X-Forwarded-Host.
     expect(

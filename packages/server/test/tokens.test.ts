@@ -200,4 +200,48 @@ describe('createAccessToken and verifyAccessToken', () => {
     expect(() => createTokenVerifier({})).toThrow(/exactly one/);
     expect(() => createTokenVerifier({ secret: 'short' })).toThrow(/32 bytes/);
   });
+
+  it('refuses at start keys it could never use, and accepts a secret KeyObject', async () => {
+    expect(() => createTokenVerifier({ secret: {} })).toThrow(/no keys/);
+    expect(() => createTokenVerifier({ publicKey: '-----BEGIN PUBLIC KEY-----\nabc' as never })).toThrow(
+      /PEM/,
+    );
+    expect(() => createTokenVerifier({ publicKey: { k1: 42 } as never })).toThrow(/key "k1"/);
+    const { createSecretKey } = await import('node:crypto');
+    const key = createSecretKey(Buffer.from(SECRET));
+    const token = await createAccessToken({ secret: SECRET, caller: alice, expiresIn: 60 });
+    expect((await createTokenVerifier({ secret: key })(token)).id).toBe('alice');
+  });
+
+  it('says REMOTE_ERROR, not UNAUTHORIZED, when the key set cannot be fetched', async () => {
+    const { privateKey } = await generateKeyPair('ES256');
+    const token = await createAccessToken({ privateKey, caller: alice, expiresIn: 60 });
+    const error = await verifyAccessToken(token, { jwks: 'http://127.0.0.1:1/jwks.json' }).catch((e) => e);
+    expect(error).toMatchObject({ code: 'REMOTE_ERROR' });
+    expect(String(error.message)).not.toContain(token);
+  });
+
+  it('finds the key by kid among several, and refuses a token whose kid matches none', async () => {
+    const verify = createTokenVerifier({ secret: { old: SECRET, new: OTHER } });
+    const unknown = await createAccessToken({
+      secret: SECRET,
+      kid: 'elsewhere',
+      caller: alice,
+      expiresIn: 60,
+    });
+    await expectRefused(verify(unknown), unknown, /no key/);
+    const none = await createAccessToken({ secret: SECRET, caller: alice, expiresIn: 60 });
+    await expectRefused(verify(none), none, /no key/);
+  });
+
+  it('drops a __proto__ claim instead of making it the prototype of claims', async () => {
+    const token = await new SignJWT(JSON.parse('{"actorspace":{"type":"client"},"__proto__":{"admin":true}}'))
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('alice')
+      .setExpirationTime('1h')
+      .sign(new TextEncoder().encode(SECRET));
+    const caller = await verifyAccessToken(token, { secret: SECRET });
+    expect((caller.claims as { admin?: boolean }).admin).toBeUndefined();
+    expect(Object.getPrototypeOf(caller.claims)).toBe(Object.prototype);
+  });
 });

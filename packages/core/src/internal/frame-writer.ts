@@ -133,6 +133,8 @@ export class FrameWriter {
   #low = 0;
   #heldData = 0;
   #heldOther = 0;
+  /** Bytes of tells and asks not written yet (waiting for credit, the socket or a transport). */
+  #queuedData = 0;
   #needDrain = false;
   /** Set once the host heard of the answer budget being passed; cleared by reset(). */
   #overBudget = false;
@@ -165,6 +167,11 @@ export class FrameWriter {
     return this.#heldData;
   }
 
+  /** Bytes of tells and asks not written yet: what a peer that stops reading piles up. */
+  get queuedData(): number {
+    return this.#queuedData;
+  }
+
   /** Bytes of answers, cancels and errors held. */
   get heldOther(): number {
     return this.#heldOther;
@@ -183,7 +190,9 @@ export class FrameWriter {
   /** Queues a tell (`askId` 0) or an ask; the caller checked {@link canHold}. */
   data(text: string, askId: number): void {
     this.#data.push(text, ++this.#stamp, askId);
-    this.#heldData += frameWeight(text);
+    const weight = frameWeight(text);
+    this.#heldData += weight;
+    this.#queuedData += weight;
     if (this.#heldData >= this.#limits.highWaterMark) this.#needDrain = true;
     this.#queued();
   }
@@ -259,6 +268,7 @@ export class FrameWriter {
     this.#low = stamp;
     for (let i = 0; i < texts.length; i++) {
       const lane = (sizes[i] as number) > 0 ? data : other;
+      if (lane === data) this.#queuedData += sizes[i] as number;
       lane[0].push(texts[i] as string);
       lane[1].push(stamp++);
       // Replayed asks are dropped too if they gave up meanwhile (their id is the frame's second field).
@@ -277,6 +287,7 @@ export class FrameWriter {
     this.#other.clear();
     this.#heldData = 0;
     this.#heldOther = 0;
+    this.#queuedData = 0;
     this.#overBudget = false;
     this.#charged = 0;
     this.#granted = this.#peerWindow;
@@ -336,6 +347,7 @@ export class FrameWriter {
       }
       // Asked only now that the frame goes out: the host marks the ask written, and a written
       // ask that gives up sends the peer a cancel.
+      this.#queuedData -= frameWeight(text);
       if (id !== 0 && !this.#host.keepAsk(id)) {
         data.shift();
         this.release(frameWeight(text));

@@ -5,7 +5,7 @@
  * credit of an ended session go nowhere, even if its handlers finish later.
  */
 import type { ActorRef } from '../actor-ref.js';
-import type { Caller } from '../caller.js';
+import { ANONYMOUS, type Caller } from '../caller.js';
 import { decode, encode, encodedMeta, inspectData, type Limits } from '../codec.js';
 import {
   ActorSpaceError,
@@ -15,7 +15,7 @@ import {
   toWireError,
   type WireError,
 } from '../errors.js';
-import { type Frame, Kind, messageCost } from '../protocol.js';
+import { type Frame, Kind, messageCost, type Via } from '../protocol.js';
 import type { ReceiveWindow } from './credit.js';
 import type { FrameWriter } from './frame-writer.js';
 import type { PendingAsk } from './pending-ask.js';
@@ -43,6 +43,7 @@ export interface InboundHost {
     origin: Inbound,
     id: number,
     cost: number,
+    via: Via | undefined,
   ): Delivered | null;
   makeRemote(guid: string): ActorRef;
   /** A control frame arrived (ping, pong, ack, credit, or a late handshake frame). */
@@ -118,11 +119,11 @@ export class Inbound {
       switch (frame[0]) {
         case Kind.TELL:
           this.#host.counted(size);
-          this.#tell(frame[1], frame[2], frame[3], frame[4], frame[5], cost, scan);
+          this.#tell(frame[1], frame[2], frame[3], frame[4], frame[5], frame[6], cost, scan);
           break;
         case Kind.ASK:
           this.#host.counted(size);
-          this.#ask(frame[1], frame[2], frame[3], frame[4], frame[5], frame[6], cost, scan);
+          this.#ask(frame[1], frame[2], frame[3], frame[4], frame[5], frame[6], frame[7], cost, scan);
           break;
         case Kind.RESOLVE:
         case Kind.REJECT:
@@ -181,6 +182,7 @@ export class Inbound {
     json: unknown,
     meta: unknown,
     sender: unknown,
+    via: Via | undefined,
     cost: number,
     scan: boolean,
   ): void {
@@ -192,7 +194,7 @@ export class Inbound {
       this.#error(error as ActorSpaceError, target, type);
       return;
     }
-    if (this.#host.deliver(target, type, data, this.#sender(sender), this, 0, cost)) return;
+    if (this.#host.deliver(target, type, data, this.#sender(sender), this, 0, cost, via)) return;
     this.#credit.consume(cost);
     const forward = this.#refs.forwarder(target);
     if (!forward) {
@@ -201,7 +203,7 @@ export class Inbound {
     }
     try {
       // Relayed as the peer's message: a space delivers it with the peer's caller, never `system`.
-      forward.router.tellTo(forward.guid, type, data, this.#host.caller);
+      forward.router.tellTo(forward.guid, type, data, this.#host.caller ?? ANONYMOUS);
     } catch (error) {
       this.#error(asSpaceError(error), target, type);
     }
@@ -214,6 +216,7 @@ export class Inbound {
     json: unknown,
     meta: unknown,
     sender: unknown,
+    via: Via | undefined,
     cost: number,
     scan: boolean,
   ): void {
@@ -232,7 +235,7 @@ export class Inbound {
     }
     // Registered before delivery: a handler may answer synchronously.
     asks.set(id, null);
-    const delivered = this.#host.deliver(target, type, data, this.#sender(sender), this, id, cost);
+    const delivered = this.#host.deliver(target, type, data, this.#sender(sender), this, id, cost, via);
     if (delivered) {
       if (asks.has(id)) asks.set(id, delivered);
       return;
@@ -247,7 +250,7 @@ export class Inbound {
     const relay = new AbortController();
     asks.set(id, { cancel: (reason: ActorSpaceError) => relay.abort(reason) });
     forward.router
-      .askTo(forward.guid, type, data, { timeout: 0, signal: relay.signal }, this.#host.caller)
+      .askTo(forward.guid, type, data, { timeout: 0, signal: relay.signal }, this.#host.caller ?? ANONYMOUS)
       .then(
         (value) => this.answer(id, value),
         (error) => this.fail(id, error),

@@ -153,7 +153,8 @@ describe('RefTable over a channel', () => {
     peer.push(askWithRef(1, { g: 'root', y: 1 }));
     peer.push(askWithRef(2, { g: 'admin', y: 1 }));
     await new Promise((r) => setTimeout(r, 0));
-    expect(taken).toEqual([root]);
+    // The root came back as a reference to the same actor; sending through it acts as the peer.
+    expect(taken.map((r) => r.guid)).toEqual([root.guid]);
     const replies = framesOf(peer.sent).filter((f) => f[0] !== 17);
     expect(replies.map((f) => [f[0], f[1]])).toEqual([
       [3, 1],
