@@ -51,4 +51,27 @@ test.describe('chat demo', () => {
       /\d{1,2}:\d{2}:\d{2}/,
     );
   });
+
+  test('says "recovered" after a dropped connection, and nothing is missed', async ({
+    context,
+    playground,
+    request,
+  }) => {
+    const a = await context.newPage();
+    await openDemo(a, `${playground.url}/chat`);
+    const b = await context.newPage();
+    await openDemo(b, `${playground.url}/chat`);
+    await expect(a.getByTestId('count')).toHaveText('2');
+    // Every ActorSpace socket of the playground is cut, as a lost network would.
+    await request.post(`${playground.url}/status/drop`);
+    await b.getByTestId('say').fill('sent across the drop');
+    await b.getByTestId('say').press('Enter');
+    for (const page of [a, b]) {
+      await expect(page.getByTestId('messages')).toContainText('reconnected: recovered, nothing missed');
+      await expect(page.getByTestId('messages')).toContainText('sent across the drop');
+    }
+    // The drop was not a leave: nobody left or joined again.
+    await expect(a.getByTestId('count')).toHaveText('2');
+    await expect(a.getByTestId('messages')).not.toContainText('left');
+  });
 });

@@ -8,7 +8,7 @@ import { expect, openDemo, test } from './fixtures/playground.js';
 const SERVERS = {
   counter: 'export function createCounterActor()',
   todos: 'export function createTodosActor({ services })',
-  chat: 'export function createChatActor({ services, session })',
+  chat: 'export function createChatActor({ services })',
   status: 'export function createStatusActor(',
 };
 
@@ -166,8 +166,9 @@ test.describe('traffic panel', () => {
     await page.getByTestId('say').press('Enter');
     await expect(rows(page, 'ASK', 'out', 'say → server').locator('.ms')).toHaveText(TIME);
     await expect(rows(page, 'ASK', 'out', 'say → server').locator('.preview')).toHaveText('{"text":"hi"}');
-    // The broadcast comes back as a tell; its Date travels with superjson meta (see the tooltip).
-    const message = rows(page, 'TELL', 'in', 'message → client');
+    // The message comes back as a topic event (a tell to the page's topics actor); its Date
+    // travels with superjson meta (see the tooltip).
+    const message = rows(page, 'TELL', 'in', 'event → ');
     await expect(message).toHaveCount(1);
     await expect(message).toHaveAttribute('title', /meta: .*Date/);
 

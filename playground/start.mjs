@@ -45,7 +45,7 @@ export const DEMOS = [
     route: '/chat',
     title: 'Chat',
     blurb: 'Messages to everyone, and who is online as tabs come and go.',
-    files: ['server.mjs', 'room.mjs', 'client/client.js', 'client/ui.js'],
+    files: ['client/client.js', 'server.mjs', 'room.mjs', 'client/ui.js'],
   },
   {
     route: '/status',
@@ -114,10 +114,19 @@ export async function startPlayground({
 } = {}) {
   const todos = await createTodoStore({ file: join(dataDir, 'todos.json') });
   const secret = await deskSecret(dataDir);
+  /**
+   * Publishes to a topic, for services made before the server they publish through.
+   * @type {(topic: string, type: string, data: unknown) => number}
+   */
+  const publish = (topic, type, data) => actors.publish(topic, type, data);
 
   const actors = createActorServer({
     root: HERE, // the `client` paths below are relative to this folder
-    services: { todos, chat: createChatRoom(), poll: createPoll(), desk: createDesk() },
+    services: { todos, chat: createChatRoom({ publish }), poll: createPoll(), desk: createDesk() },
+    topics: {
+      // Chat messages and who is online: pages subscribe; only the server publishes (the room).
+      'chat/:room': { presence: true, history: { size: 100, ttl: 10 * 60_000 } },
+    },
     // Access tokens signed with the playground's secret are verified on every connection...
     tokens: { secret },
     // ...and the desk requires one; the other demos take anonymous pages too, named after the

@@ -1,60 +1,32 @@
 // @ts-check
-// The chat room, one per playground server (a service): who is online, and the recent
-// messages. Members are the client root actors of the paired sessions; the room tells
-// each of them about joins, leaves and messages.
+// The chat room, one per playground server (a service): guest names and the recent
+// messages for newcomers. Messages travel on the topic `chat/lobby`: the room publishes each
+// one (as the server), and every page subscribes, with its name in the topic's presence.
 
 /** @typedef {{ from: string, text: string, at: Date }} ChatMessage */
-/** @typedef {{ name: string, client: import('@actorspace/core').RemoteActor }} Member */
 
+export const LOBBY = 'chat/lobby';
 const ANIMALS = ['Otter', 'Heron', 'Lynx', 'Badger', 'Puffin', 'Marten', 'Ibex', 'Gecko'];
-const HISTORY = 50;
+const RECENT = 50;
 
-export function createChatRoom() {
-  /** @type {Map<string, Member>} session id → member */
-  const members = new Map();
+/** @param {{ publish(topic: string, type: string, data: unknown): number }} topics the server's `actors` */
+export function createChatRoom(topics) {
   /** @type {ChatMessage[]} */
-  const history = [];
+  const recent = [];
   let guests = 0;
 
-  const online = () => [...members.values()].map((m) => m.name);
-
-  /** Tells every member; a session that just ended is skipped (its onStop removes it). */
-  const broadcast = (/** @type {string} */ type, /** @type {unknown} */ data) => {
-    for (const member of members.values()) {
-      try {
-        member.client.tell(type, data);
-      } catch {
-        // CHANNEL_CLOSED: the member is leaving.
-      }
-    }
-  };
-
   return {
-    /** Adds a session's client actor; returns the member's name. */
-    join(/** @type {string} */ session, /** @type {Member['client']} */ client) {
-      const name = `${ANIMALS[guests % ANIMALS.length]} ${++guests}`;
-      members.set(session, { name, client });
-      client.tell('welcome', { you: name, history });
-      broadcast('presence', { online: online(), event: `${name} joined` });
-      return name;
-    },
-    leave(/** @type {string} */ session) {
-      const member = members.get(session);
-      if (!member) return;
-      members.delete(session);
-      broadcast('presence', { online: online(), event: `${member.name} left` });
-    },
-    say(/** @type {string} */ session, /** @type {string} */ text) {
-      const member = members.get(session);
-      const clean = String(text ?? '')
-        .trim()
-        .slice(0, 500);
-      if (!member || !clean) return;
+    /** A fresh guest name. */
+    name: () => `${ANIMALS[guests % ANIMALS.length]} ${++guests}`,
+    /** The last messages, for a page that joins (the topic has them for pages that come back). */
+    recent: () => recent,
+    /** Publishes a message to every page on the topic. */
+    say(/** @type {string} */ from, /** @type {string} */ text) {
       // A Date travels as a Date: the codec keeps rich types intact.
-      const message = { from: member.name, text: clean, at: new Date() };
-      history.push(message);
-      if (history.length > HISTORY) history.shift();
-      broadcast('message', message);
+      const message = { from, text, at: new Date() };
+      recent.push(message);
+      if (recent.length > RECENT) recent.shift();
+      topics.publish(LOBBY, 'message', message);
     },
   };
 }

@@ -1,34 +1,41 @@
 // @ts-check
-// The chat server actor, one per connection. Presence follows the session's life:
-// it joins the room when pairing completes (setRemoteActor) and leaves when the session
-// stops (onStop), which happens when the tab closes, or when a dropped connection is not
-// resumed within the server's resume window. A short network drop is not a leave.
+// The chat server actor, one per connection. Messages and presence travel on the topic
+// `chat/lobby` (see start.mjs for its options): this actor only names the tab and checks
+// what it says before the room publishes it. Presence follows the session's life: a page
+// joins the topic's presence when it subscribes and leaves when its session ends (the tab
+// closes, or a dropped connection is not resumed in time); a short drop is not a leave.
 import { defineActor } from '@actorspace/core';
+import { z } from 'zod';
+import { LOBBY } from './room.mjs';
 
 /**
  * Makes the server root actor of one `/chat` connection.
- * @param {{ services: { chat: import('./room.mjs').ChatRoom }, session: { id: string } }} ctx
+ * @param {{ services: { chat: import('./room.mjs').ChatRoom } }} ctx
  */
-export function createChatActor({ services, session }) {
+export function createChatActor({ services }) {
   const room = services.chat;
+  /** @type {string | null} */
+  let name = null;
 
-  return defineActor(
-    {
-      // An ask, so the client knows when the message was accepted (and can clear its input).
-      say: (/** @type {{ text: string }} */ { text }) => {
-        room.say(session.id, text);
+  return defineActor({
+    join: {
+      description: "Names this tab; answers its name, the room's topic and the recent messages",
+      handler: () => {
+        name ??= room.name();
+        return { you: name, topic: LOBBY, history: room.recent() };
+      },
+    },
+    // An ask, so the client knows when the message was accepted (and can clear its input);
+    // the schema refuses an empty or overlong message before the handler runs.
+    say: {
+      input: z.object({ text: z.string().trim().min(1).max(500) }),
+      output: z.boolean(),
+      handler: ({ text }) => {
+        room.say(name ?? room.name(), text);
         return true;
       },
     },
-    {
-      setRemoteActor(client) {
-        room.join(session.id, client);
-      },
-      onStop() {
-        room.leave(session.id);
-      },
-    },
-  );
+  });
 }
 
 /** @typedef {ReturnType<typeof createChatActor>} ChatActor */

@@ -232,6 +232,7 @@ export class Session<A = any> extends EventEmitter<SessionEvents> {
         this.#setStatus('open');
         // A fresh session knows none of this client's subscriptions: subscribe again from where each stopped.
         if (!resumed) this.#topics?.resubscribe();
+        else this.#topics?.resumed();
       });
       channel.on('drain', () => this.emit('drain'));
       channel.on('close', (code, reason) => {

@@ -64,7 +64,11 @@ export interface SubscriptionEvents {
   leave: [member: Member];
   /** A member changed its metadata. */
   update: [member: Member];
-  /** The subscription continued after a fresh session, or after falling behind as a slow subscriber. */
+  /**
+   * After every reconnect (and after falling behind as a slow subscriber): `recovered: true`
+   * when nothing was missed (the session resumed, or the gap was replayed), false when events
+   * were lost.
+   */
   recovered: [recovery: Recovery];
 }
 
@@ -212,6 +216,11 @@ export class TopicClient {
         // The session ended again meanwhile: the next fresh session tries again.
       });
     }
+  }
+
+  /** The session resumed: its subscriptions missed nothing (the channel replayed it all). */
+  resumed(): void {
+    for (const sub of this.#subs.values()) sub.emit('recovered', { recovered: true });
   }
 
   forget(sub: Subscription): void {

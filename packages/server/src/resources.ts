@@ -215,7 +215,8 @@ export class DefaultResourceProvider implements ResourceProvider {
   /**
    * The boot module: makes the client root actor from the client module's default export (a
    * class constructed with no arguments, or a factory), pairs it (with the module's exported
-   * `token`, a string or a function called before every attempt, when it has one), and keeps the session's
+   * `token`, a string or a function called before every attempt, when it has one), calls the
+   * module's exported `connected(session)` once paired, and keeps the session's
    * status on `<html data-actorspace>` for styles and tests. Before the client module runs it
    * sets `globalThis.actorspace.traffic`: `on(listener)` / `off(listener)` for every message
    * the page's socket sends (`'out'`) or receives (`'in'`), with its time, for tools that show
@@ -264,7 +265,7 @@ async function start() {
       const options = { route: ${scriptJson(route)}, actor: ref, space, createSocket };
       // A client module may export its access token (a string, or a function called before every attempt).
       if (mod.token !== undefined) options.token = mod.token;
-      return { actor, session: await connect(${scriptJson(mountPath)}, options) };
+      return { actor, client: mod, session: await connect(${scriptJson(mountPath)}, options) };
     } catch (error) {
       // The server cannot be reached (down, restarting): try again with backoff. A refusal is final.
       if (error?.code !== 'CHANNEL_CLOSED') throw error;
@@ -275,10 +276,12 @@ async function start() {
 }
 
 try {
-  const { actor, session } = await start();
+  const { actor, session, client } = await start();
   root.dataset.actorspace = session.status;
   session.on('status', (status) => (root.dataset.actorspace = status));
   Object.assign(globalThis.actorspace, { session, actor });
+  // A client module may export connected(session): what it does once paired (subscribe to topics...).
+  if (typeof client.connected === 'function') await client.connected(session);
 } catch (error) {
   root.dataset.actorspace = 'error';
   console.error('ActorSpace could not start this page:', error);

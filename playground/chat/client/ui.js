@@ -75,6 +75,12 @@ export function createChatView(actions) {
       line('system', event);
     },
     message,
+    notice(text) {
+      line(
+        'system',
+        Object.assign(document.createElement('span'), { textContent: text, className: 'notice' }),
+      );
+    },
   };
 }
 
