@@ -92,6 +92,53 @@ const until = async (check: () => boolean, what: string, ms = 10_000) => {
 
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
+/**
+ * A subscriber that got the first `seen` events of `topic`, then stayed away longer than the
+ * server's resume window (its session ended there): what it gets next is a fresh session.
+ */
+async function awayTooLong(topic: string, history: number, seen: number) {
+  const server = await start({ resume: { ttl: 50 }, topics: { [topic]: { history: { size: history } } } });
+  const session = await client(server, 'ada', {
+    route: '/app',
+    reconnect: { initialDelay: 300, jitter: false },
+  });
+  const c = collector();
+  const sub = await session.subscribe(topic, c.handler);
+  const recoveries: boolean[] = [];
+  sub.on('recovered', ({ recovered }) => recoveries.push(recovered));
+  for (const i of range(1, seen)) server.actors.publish(topic, 'n', i);
+  await until(() => c.events.length === seen, 'the first events');
+  const away = new Promise<void>((resolve) => session.on('status', (s) => s === 'reconnecting' && resolve()));
+  server.drop();
+  await away;
+  await until(() => server.actors.sessions === 0, 'the session to end');
+  return { server, session, c, recoveries };
+}
+
+/** A client whose socket can stop being read, as a frozen tab's would (`pause()` / `resume()`). */
+async function stallable(server: Running, reconnect: boolean) {
+  let socket: WebSocket | null = null;
+  const session = await client(server, 'slow', {
+    route: '/app',
+    ...(reconnect ? {} : { reconnect: false }),
+    createSocket: (url: string) => {
+      socket = new WebSocket(url, { perMessageDeflate: false });
+      return socket as never;
+    },
+  });
+  const raw = () => (socket as unknown as { _socket: Socket })._socket;
+  return { session, pause: () => raw().pause(), resume: () => raw().resume() };
+}
+
+/** Publishes `count` events at a pace a reading client keeps up with (1 ms every 20 events). */
+async function paced(server: Running, topic: string, count: number, pad: number) {
+  const payload = 'x'.repeat(pad);
+  for (const i of range(1, count)) {
+    server.actors.publish(topic, 'n', { i, payload });
+    if (i % 20 === 0) await new Promise((r) => setTimeout(r, 1));
+  }
+}
+
 afterEach(async () => {
   await Promise.all(sessions.splice(0).map((s) => s.close()));
   await Promise.all(running.splice(0).map((r) => r.stop()));
@@ -204,25 +251,7 @@ describe('topics', () => {
   });
 
   it('recovers a gap history covers after a fresh session: recovered true, no duplicate, no hole', async () => {
-    const server = await start({ resume: { ttl: 50 }, topics: { feed: { history: { size: 100 } } } });
-    // Away longer than the server's resume window: the next pairing is a fresh session.
-    const session = await client(server, 'ada', {
-      route: '/app',
-      reconnect: { initialDelay: 300, jitter: false },
-    });
-    const c = collector();
-    const sub = await session.subscribe('feed', c.handler);
-    const recoveries: boolean[] = [];
-    sub.on('recovered', ({ recovered }) => recoveries.push(recovered));
-    for (const i of range(1, 5)) server.actors.publish('feed', 'n', i);
-    await until(() => c.events.length === 5, 'the first five');
-    // The client is away longer than the resume window: its session ends on the server.
-    const away = new Promise<void>((resolve) =>
-      session.on('status', (s) => s === 'reconnecting' && resolve()),
-    );
-    server.drop();
-    await away;
-    await until(() => server.actors.sessions === 0, 'the session to end');
+    const { server, c, recoveries } = await awayTooLong('feed', 100, 5);
     for (const i of range(6, 30)) server.actors.publish('feed', 'n', i);
     await until(() => recoveries.length === 1, 'the recovery');
     await until(() => c.events.length === 30, 'every event');
@@ -234,23 +263,7 @@ describe('topics', () => {
   });
 
   it('says recovered false when the gap is older than history, and when the server restarted', async () => {
-    const server = await start({ resume: { ttl: 50 }, topics: { feed: { history: { size: 10 } } } });
-    const session = await client(server, 'ada', {
-      route: '/app',
-      reconnect: { initialDelay: 300, jitter: false },
-    });
-    const c = collector();
-    const sub = await session.subscribe('feed', c.handler);
-    const recoveries: boolean[] = [];
-    sub.on('recovered', ({ recovered }) => recoveries.push(recovered));
-    server.actors.publish('feed', 'n', 1);
-    await until(() => c.events.length === 1, 'the first event');
-    const away = new Promise<void>((resolve) =>
-      session.on('status', (s) => s === 'reconnecting' && resolve()),
-    );
-    server.drop();
-    await away;
-    await until(() => server.actors.sessions === 0, 'the session to end');
+    const { server, c, recoveries } = await awayTooLong('feed', 10, 1);
     for (const i of range(2, 40)) server.actors.publish('feed', 'n', i);
     await until(() => recoveries.length === 1, 'the recovery');
     expect(recoveries).toEqual([false]);
@@ -271,6 +284,22 @@ describe('topics', () => {
     expect(c.events[2]?.meta.seq).toBe(1);
   });
 
+  it('recovers exactly up to the edge of history: a gap of size events is replayed, size + 1 is not', async () => {
+    for (const [missed, expected] of [
+      [10, true],
+      [11, false],
+    ] as const) {
+      const { server, session, c, recoveries } = await awayTooLong('edge', 10, 1);
+      for (const i of range(2, 1 + missed)) server.actors.publish('edge', 'n', i);
+      await until(() => recoveries.length === 1, 'the recovery');
+      expect(recoveries).toEqual([expected]);
+      server.actors.publish('edge', 'n', 'next');
+      await until(() => c.events.at(-1)?.data === 'next', 'the next event');
+      expect(c.seqs()).toEqual(expected ? range(1, 2 + missed) : [1, 2 + missed]);
+      await session.close();
+    }
+  });
+
   it('never slows the others for a subscriber that stops reading: it is skipped, then told of the gap', async () => {
     const server = await start({
       topics: { firehose: { history: { size: 50 }, slow: { limit: 64 * 1024 } } },
@@ -278,31 +307,17 @@ describe('topics', () => {
     const fast = await client(server, 'fast');
     const fastEvents = collector();
     await fast.subscribe('firehose', fastEvents.handler);
-    // The slow one's socket stops being read, as a frozen tab's would.
-    let slowSocket: WebSocket | null = null;
-    const slow = await client(server, 'slow', {
-      route: '/app',
-      createSocket: (url: string) => {
-        slowSocket = new WebSocket(url, { perMessageDeflate: false });
-        return slowSocket as never;
-      },
-    });
+    const slow = await stallable(server, true);
     const slowEvents = collector();
-    const slowSub = await slow.subscribe('firehose', slowEvents.handler);
+    const slowSub = await slow.session.subscribe('firehose', slowEvents.handler);
     const gaps: boolean[] = [];
     slowSub.on('recovered', ({ recovered }) => gaps.push(recovered));
-    const raw = (slowSocket as unknown as { _socket: Socket })._socket;
-    raw.pause();
-    // Published at a pace a reading client keeps up with (a burst beyond a client's credit
-    // window would make any subscriber fall behind).
-    const payload = 'x'.repeat(1000);
-    for (const i of range(1, 2000)) {
-      server.actors.publish('firehose', 'n', { i, payload });
-      if (i % 20 === 0) await new Promise((r) => setTimeout(r, 1));
-    }
+    slow.pause();
+    // A burst beyond a client's credit window would make any subscriber fall behind.
+    await paced(server, 'firehose', 2000, 1000);
     await until(() => fastEvents.events.length === 2000, 'every event at the fast subscriber');
     expect(fastEvents.seqs()).toEqual(range(1, 2000));
-    raw.resume();
+    slow.resume();
     await until(() => gaps.length === 1, 'the gap notice');
     expect(gaps).toEqual([false]);
     server.actors.publish('firehose', 'n', { i: 2001 });
@@ -318,25 +333,13 @@ describe('topics', () => {
     const fast = await client(server, 'fast');
     const fastEvents = collector();
     await fast.subscribe('strict', fastEvents.handler);
-    let slowSocket: WebSocket | null = null;
-    const slow = await connect(server.url, {
-      route: '/app',
-      reconnect: false,
-      createSocket: (url: string) => {
-        slowSocket = new WebSocket(url, { perMessageDeflate: false });
-        return slowSocket as never;
-      },
-    });
-    sessions.push(slow);
-    await slow.subscribe('strict', () => {});
-    (slowSocket as unknown as { _socket: Socket })._socket.pause();
-    for (const i of range(1, 5000)) {
-      server.actors.publish('strict', 'n', { i, pad: 'y'.repeat(500) });
-      if (i % 20 === 0) await new Promise((r) => setTimeout(r, 1));
-    }
+    const slow = await stallable(server, false);
+    await slow.session.subscribe('strict', () => {});
+    slow.pause();
+    await paced(server, 'strict', 5000, 500);
     await until(() => fastEvents.events.length === 5000, 'every event at the fast subscriber');
-    (slowSocket as unknown as { _socket: Socket })._socket.resume();
-    await until(() => slow.status === 'closed', 'the slow session to close');
+    slow.resume();
+    await until(() => slow.session.status === 'closed', 'the slow session to close');
     expect(server.actors.topic('strict')?.subscribers).toBe(1);
   });
 
