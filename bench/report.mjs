@@ -39,6 +39,23 @@ const KB = 1000;
  * @property {string} floor
  * @property {Record<string, SystemResult>} systems
  * @property {Record<string, BundleResult>} bundles
+ * @property {FanoutResult} [fanout]
+ */
+/**
+ * The fan-out section (bench/lib/fanout-run.mjs).
+ * @typedef {object} FanoutResult
+ * @property {string} date
+ * @property {boolean} quick
+ * @property {number} reps
+ * @property {number} repsPlanned
+ * @property {number} wallSeconds
+ * @property {number[]} loadAvgAtStart
+ * @property {number[] | null} loadAvgAtEnd
+ * @property {{ subscribers: number, procs: number, perProc: number[], connectConcurrency: number, warmup: number, events: number, window: number, burst: number, pacedEvents: number, pacedRate: number }} counts
+ * @property {string} reference
+ * @property {number} target
+ * @property {string} clock
+ * @property {Record<string, { label: string, notes: string, metrics: Record<string, Metric>, failures: { rep: number, case: string, error: string }[], checks: any[] }>} systems
  */
 
 // ───────────────────────────── formatting ─────────────────────────────
@@ -274,6 +291,129 @@ export function renderSvg(res, names) {
 ${body.join('\n')}
 </svg>
 `;
+}
+
+// ───────────────────────────── fan-out ─────────────────────────────
+
+/**
+ * The "Fan-out" section: one server-side publisher, many WebSocket subscribers.
+ * @param {FanoutResult} fo
+ * @returns {string[]} markdown lines
+ */
+export function renderFanout(fo) {
+  const c = fo.counts;
+  const names = Object.keys(fo.systems);
+  const ref = fo.systems[fo.reference]?.metrics ?? {};
+  const L = (/** @type {string} */ n) => {
+    const label = esc(fo.systems[n]?.label ?? n);
+    return n === ACTORSPACE || n === fo.reference ? `**${label}**` : label;
+  };
+  /** @type {string[]} */
+  const out = [];
+  out.push(`## Fan-out (one publisher, ${num(c.subscribers)} subscribers)`);
+  out.push('');
+  if (fo.quick) {
+    out.push(
+      '> **Warning: QUICK smoke run** of the fan-out section (1 rep, fewer events). Do not compare or quote these figures.',
+    );
+    out.push('');
+  }
+  const tr = rel(fo.systems[ACTORSPACE]?.metrics.deliveriesPerSec, ref.deliveriesPerSec);
+  const refLabel = esc(fo.systems[fo.reference]?.label ?? fo.reference);
+  out.push(
+    `Server code publishes events to one topic, and ${num(c.subscribers)} subscribers receive them over WebSocket, spread over ${c.procs} subscriber processes (${c.perProc.map((x) => num(x)).join(' + ')}). Ratios are against **${refLabel}**. Measured ${fo.date.slice(0, 16).replace('T', ' ')} UTC: ${fo.reps}${fo.reps !== fo.repsPlanned ? ` of ${fo.repsPlanned} planned (time budget)` : ''} interleaved rep(s), cells are median (min–max), ${num(fo.wallSeconds)} s for the section. Load average (1 min) at start / end: ${num(fo.loadAvgAtStart?.[0], 2)} / ${num(fo.loadAvgAtEnd?.[0], 2)}.`,
+  );
+  out.push('');
+  out.push(
+    table(
+      ['goal', 'threshold', 'measured (median)', 'result'],
+      [
+        [
+          'ActorSpace fan-out deliveries/s',
+          `≥ ${fo.target.toFixed(2)}× ${refLabel}`,
+          ratio(tr),
+          tr == null || !Number.isFinite(tr) ? 'not measured' : tr >= fo.target ? '✅ pass' : '❌ miss',
+        ],
+      ],
+      'llrl',
+    ),
+  );
+  out.push('');
+  out.push(
+    table(
+      [
+        'system',
+        'deliveries/s',
+        `× ${esc(fo.systems[fo.reference]?.label.split(' ')[0] ?? fo.reference)}`,
+        'server CPU µs/delivery',
+        'client CPU µs/delivery',
+        `p50 ms (${num(c.pacedRate)}/s)`,
+        `p99 ms (${num(c.pacedRate)}/s)`,
+        'p50 ms (loaded)',
+        'p99 ms (loaded)',
+        'every event once, in order',
+      ],
+      names.map((n) => {
+        const s = fo.systems[n];
+        const m = s.metrics;
+        const failed = s.failures.length;
+        const bad = m.failedDeliveries?.max ?? null;
+        const check =
+          s.checks.length === 0
+            ? failed
+              ? 'failed (see below)'
+              : '—'
+            : bad
+              ? `❌ ${num(bad)} bad or missing`
+              : `✅ ${s.checks.length}/${s.checks.length} rep(s)`;
+        return [
+          L(n),
+          cell(m.deliveriesPerSec, 0),
+          ratio(rel(m.deliveriesPerSec, ref.deliveriesPerSec)),
+          cell(m.serverCpuUsPerDelivery, 1),
+          cell(m.clientCpuUsPerDelivery, 1),
+          cell(m.pacedP50Ms, 1),
+          cell(m.pacedP99Ms, 1),
+          cell(m.loadedP50Ms, 1),
+          cell(m.loadedP99Ms, 1),
+          check,
+        ];
+      }),
+      'lrrrrrrrrl',
+    ),
+  );
+  out.push('');
+  const other = names.flatMap((n) => fo.systems[n].metrics.otherCpus?.values ?? []).filter((v) => v != null);
+  const otherMax = other.length ? Math.max(.../** @type {number[]} */ (other)) : null;
+  out.push(
+    [
+      `- **Deliveries/s** = events received by all subscribers ÷ (last delivery − first publish), over a run of ${num(c.events)} events (${num(c.events * c.subscribers)} deliveries) after ${num(c.warmup)} warm-up events. The publisher publishes one event per event-loop turn${c.burst > 1 ? ` (here ${c.burst} per turn)` : ''}, as server code reacting to one input at a time would, and never gets more than ${num(c.window)} events ahead of the slowest subscriber process: each subscriber process reports on a side channel the last event all its subscribers have, so no queue in either system grows without bound and the rate is the one they sustain. Each event goes to every subscriber, so ${num(c.subscribers)} deliveries per event.`,
+      '- **CPU µs/delivery**: `process.cpuUsage()` (user + system) of the server process, and of the subscriber processes summed, over the measured run, divided by the deliveries. With 2 CPUs shared by all the processes, deliveries/s follows the sum of the two.',
+      `- **Latency** = receive time − publish time. The publisher puts \`performance.timeOrigin + performance.now()\` in the event and each subscriber subtracts it from its own clock of the same kind: wall-clock milliseconds with sub-millisecond resolution, comparable across processes on one machine (monotonic hrtime is not). The **${num(c.pacedRate)}/s** columns publish ${num(c.pacedEvents)} events at a fixed ${num(c.pacedRate)} events/s (${num(c.pacedRate * c.subscribers)} deliveries/s offered, the same for every system and below what each sustains): the time an event takes to reach the subscribers, the last of which waits for the server to write to the ${num(c.subscribers - 1)} before it. The **loaded** columns come from the deliveries/s run (up to ${num(c.window)} events queued).`,
+      `- **Checked**: every subscriber must receive every event of every phase exactly once and in order (by the id the publisher numbers them with). Anything else is counted and listed below.`,
+      `- Payload: the plain payload \`{ id, text: "hello world", tags: ["a","b"], at: Date.now() }\` plus \`sentAt\`. Fresh server and subscriber processes for each system and rep, connections opened ${num(c.connectConcurrency)} at a time per process. All processes share the machine's CPUs, unpinned.${otherMax != null ? ` Other work on the machine (CPU time not spent by the bench's processes, from \`/proc/stat\`) took up to ${num(otherMax, 2)} CPUs on average during a measured run.` : ''}`,
+      '- Rerun this section alone with `node bench/run.mjs --only-section=fanout` (the other sections keep their figures); see `bench/README.md` for its options.',
+    ].join('\n'),
+  );
+  out.push('');
+  out.push('| system | how |');
+  out.push('|---|---|');
+  for (const n of names) out.push(`| ${L(n)} | ${esc(fo.systems[n].notes)} |`);
+  out.push('');
+  const fails = names.flatMap((n) => fo.systems[n].failures.map((x) => ({ n, ...x })));
+  if (fails.length) {
+    out.push('Failed fan-out cases:');
+    out.push('');
+    out.push(
+      table(
+        ['system', 'rep', 'case', 'error'],
+        fails.map((x) => [L(x.n), String(x.rep), x.case, esc(x.error)]),
+        'lrll',
+      ),
+    );
+    out.push('');
+  }
+  return out;
 }
 
 // ───────────────────────────── markdown ─────────────────────────────
@@ -517,6 +657,8 @@ export function renderMarkdown(res, o = {}) {
     ),
   );
   out.push('');
+
+  if (res.fanout) out.push(...renderFanout(res.fanout));
 
   // Bundles
   out.push('## Browser bundle size');

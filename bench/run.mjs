@@ -3,7 +3,7 @@
 /**
  * ActorSpace peer benchmark:
  *   node bench/run.mjs [--quick] [--only=a,b] [--reps=N] [--idle-reps=N] [--budget=S]
- *                      [--out=path] [--no-report] [--report]
+ *                      [--out=path] [--no-report] [--report] [--only-section=main|fanout]
  *
  *   --quick       smoke run: 1 rep, a tenth of the counts (also QUICK=1)
  *   --only=a,b    run a subset of bench/systems (the floor always runs)
@@ -12,16 +12,25 @@
  *   --budget=S    do not start a repetition expected to end after S seconds (default 480)
  *   --out=path    results JSON (default bench/results/latest.json; quick: quick.tmp.json)
  *   --no-report / --report   skip / force regenerating docs/benchmarks.{md,svg}
+ *   --only-section=main|fanout   run one section; the other keeps its figures from --out's file
+ *   --fanout-procs=N --fanout-subs=N --fanout-events=N --fanout-window=N --fanout-burst=N
+ *   --fanout-rate=N --fanout-budget=S --fanout-prof=dir
+ *                 fan-out set-up (defaults 4 subscriber processes, 1,000 subscribers, 300
+ *                 events, window 16 events, 1 event per turn, paced phase 10 events/s, 180 s
+ *                 budget); --fanout-prof writes V8 CPU profiles of the throughput phase (the
+ *                 server process and subscriber process 0) into dir
  *
  * Every system runs its server and its client in two separate child processes talking over
  * 127.0.0.1 (server on port 0, prints its port). Repetitions are interleaved: rep 1 of every
  * system, then rep 2, ... (and the system order rotates each rep). Every loop is bounded by count
  * and by a time cap; a case that exceeds its cap is recorded as failed and its processes killed.
+ * The fan-out section (lib/fanout-run.mjs) then measures one server-side publisher and 1,000
+ * WebSocket subscribers in several processes, for the systems that export `fanout`.
  * Results go to bench/results/latest.json (quick: bench/results/quick.tmp.json); a full run
  * also regenerates docs/benchmarks.md + docs/benchmarks.svg via bench/report.mjs.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -58,6 +67,19 @@ const OUT = resolve(
   opt('out') ?? join(benchDir, 'results', QUICK ? 'quick.tmp.json' : 'latest.json'),
 );
 const WRITE_REPORT = flag('report') || (!QUICK && !flag('no-report'));
+/** Sections: `main` (latency, asks, tells, rich, idle memory, bundles) and `fanout`. Default: both. */
+const SECTIONS = ['main', 'fanout'];
+const ONLY_SECTION = opt('only-section');
+if (ONLY_SECTION !== undefined && !SECTIONS.includes(ONLY_SECTION)) {
+  console.error(`[bench] --only-section must be one of ${SECTIONS.join(', ')}, not "${ONLY_SECTION}"`);
+  process.exit(2);
+}
+const RUN_MAIN = !ONLY_SECTION || ONLY_SECTION === 'main';
+const RUN_FANOUT = !ONLY_SECTION || ONLY_SECTION === 'fanout';
+/** The fan-out section does not start a rep expected to end after this many seconds of its own. */
+const FANOUT_BUDGET_S = Number(opt('fanout-budget') ?? (QUICK ? 60 : 180));
+/** Directory for V8 CPU profiles of the fan-out throughput phase: server and subscriber process 0. */
+const FANOUT_PROF = opt('fanout-prof');
 
 const scale = QUICK ? 0.1 : 1;
 /** @param {number} n */
@@ -82,6 +104,34 @@ const COUNTS = {
   /** false: connections are opened and left alone (as in PEERS.md); true: one ask on each first. */
   idleAskOnce: false,
 };
+
+/**
+ * Fan-out section (lib/fanout-run.mjs): one server-side publisher, `subscribers` WebSocket
+ * subscribers spread over `procs` processes. On 2 CPUs, 4 × 250 spreads the reading over both
+ * CPUs without piling many more runnable processes on them (bench/README.md says what 1, 2 and 8
+ * did). Quick: fewer events, the same subscribers.
+ */
+const FANOUT = {
+  subscribers: Number(opt('fanout-subs') ?? 1_000),
+  procs: Math.max(1, Number(opt('fanout-procs') ?? 4)),
+  connectConcurrency: 25,
+  warmup: QUICK ? 30 : 60,
+  /** Measured events: each goes to every subscriber (300 × 1,000 = 300,000 deliveries). */
+  events: Number(opt('fanout-events') ?? (QUICK ? 60 : 300)),
+  /** Events the publisher may be ahead of the slowest subscriber process. */
+  window: Number(opt('fanout-window') ?? 16),
+  /** Events published per event-loop turn (1: each publish is its own turn, as if each had its own input). */
+  burst: Math.max(1, Number(opt('fanout-burst') ?? 1)),
+  pacedEvents: QUICK ? 10 : 20,
+  /**
+   * Events/s of the paced latency phase: the same offered load for every system, a quarter or
+   * less of what the slowest one sustains here (10 × 1,000 = 10,000 deliveries/s).
+   */
+  pacedRate: Number(opt('fanout-rate') ?? 10),
+};
+/** The fan-out reference system and the goal (ActorSpace deliveries/s ≥ target × reference). */
+const FANOUT_REFERENCE = 'socketio';
+const FANOUT_TARGET = 1.5;
 
 /** Time caps per case (ms). The parent adds a margin on top before killing the pair. */
 const CAPS = {
@@ -237,6 +287,22 @@ class Child {
     });
   }
 
+  /**
+   * Resolves once the process has exited, or after `ms` (children exit on their own after
+   * `close`; this lets them before they are killed).
+   * @param {number} ms
+   */
+  exitWithin(ms) {
+    if (this.exited) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.proc.once('exit', () => {
+        clearTimeout(timer);
+        resolve(undefined);
+      });
+    });
+  }
+
   kill() {
     if (!this.exited) {
       try {
@@ -381,7 +447,7 @@ async function main() {
   }
 
   console.log(
-    `[bench] ${QUICK ? 'QUICK smoke run' : 'full run'}: ${systems.map((s) => s.name).join(', ')}; ` +
+    `[bench] ${QUICK ? 'QUICK smoke run' : 'full run'}${ONLY_SECTION ? ` (section ${ONLY_SECTION} only)` : ''}: ${systems.map((s) => s.name).join(', ')}; ` +
       `${REPS} rep(s); node ${process.version}, ${cpus.length} CPU(s); pinning: ${pinning.note}`,
   );
 
@@ -609,119 +675,182 @@ async function main() {
     results.machine.loadAvgAtEnd = os.loadavg();
   };
 
-  /** @type {number[]} */
-  const repSeconds = [];
-  /** Seconds spent per system and case group, summed over reps (printed at the end). */
-  /** @type {Record<string, number>} */
-  const groupSeconds = {};
-  /** Longest idle-memory phase of one rep (seconds), for the budget estimate. */
-  let idleSeconds = 0;
-  const idleTotal = () =>
-    Object.entries(groupSeconds)
-      .filter(([k]) => k.endsWith(' idle'))
-      .reduce((a, [, v]) => a + v, 0);
-  for (let rep = 0; rep < REPS; rep++) {
-    // Estimate the next rep from the last one: a slow first rep (cold caches, or other work on
-    // the machine) should not cancel a rep that would fit.
-    const est = repSeconds.length
-      ? repSeconds[repSeconds.length - 1] + (rep < IDLE_REPS ? idleSeconds : 0)
-      : 0;
-    if (rep > 0 && elapsedS() + est > BUDGET_S) {
-      console.error(
-        `[bench] time budget ${BUDGET_S}s: stopping after ${rep} rep(s) (next rep would take ~${Math.round(est)}s)`,
-      );
-      break;
+  /** The main suite: timed reps of every system, then the browser bundles. */
+  const runMainSection = async () => {
+    /** @type {number[]} */
+    const repSeconds = [];
+    /** Seconds spent per system and case group, summed over reps (printed at the end). */
+    /** @type {Record<string, number>} */
+    const groupSeconds = {};
+    /** Longest idle-memory phase of one rep (seconds), for the budget estimate. */
+    let idleSeconds = 0;
+    const idleTotal = () =>
+      Object.entries(groupSeconds)
+        .filter(([k]) => k.endsWith(' idle'))
+        .reduce((a, [, v]) => a + v, 0);
+    for (let rep = 0; rep < REPS; rep++) {
+      // Estimate the next rep from the last one: a slow first rep (cold caches, or other work on
+      // the machine) should not cancel a rep that would fit.
+      const est = repSeconds.length
+        ? repSeconds[repSeconds.length - 1] + (rep < IDLE_REPS ? idleSeconds : 0)
+        : 0;
+      if (rep > 0 && elapsedS() + est > BUDGET_S) {
+        console.error(
+          `[bench] time budget ${BUDGET_S}s: stopping after ${rep} rep(s) (next rep would take ~${Math.round(est)}s)`,
+        );
+        break;
+      }
+      const repStart = elapsedS();
+      const idleBefore = idleTotal();
+      // Rotate the order each rep so no system always runs first or last.
+      const order = systems.map((_, i) => systems[(i + rep) % systems.length]);
+      console.log(`[bench] rep ${rep + 1}/${REPS}  (t=${Math.round(repStart)}s)`);
+      /** @param {string} what @param {() => Promise<void>} fn */
+      const timed = async (what, fn) => {
+        const s0 = elapsedS();
+        await fn();
+        groupSeconds[what] = (groupSeconds[what] ?? 0) + (elapsedS() - s0);
+      };
+      pinnedRounds.clear();
+      for (let round = 0; round < COUNTS.pinnedRounds; round++) {
+        for (const sys of order) await timed(`${sys.name} pinned`, () => groupPinned(sys, rep));
+      }
+      for (const sys of order) await timed(`${sys.name} main`, () => groupMain(sys, rep));
+      if (rep < IDLE_REPS)
+        for (const sys of order) await timed(`${sys.name} idle`, () => groupIdle(sys, rep));
+      results.reps = rep + 1;
+      const idleThisRep = idleTotal() - idleBefore;
+      idleSeconds = Math.max(idleSeconds, idleThisRep);
+      repSeconds.push(elapsedS() - repStart - idleThisRep);
+      writeFileSync(partialOut, JSON.stringify(results, null, 2));
     }
-    const repStart = elapsedS();
-    const idleBefore = idleTotal();
-    // Rotate the order each rep so no system always runs first or last.
-    const order = systems.map((_, i) => systems[(i + rep) % systems.length]);
-    console.log(`[bench] rep ${rep + 1}/${REPS}  (t=${Math.round(repStart)}s)`);
-    /** @param {string} what @param {() => Promise<void>} fn */
-    const timed = async (what, fn) => {
-      const s0 = elapsedS();
-      await fn();
-      groupSeconds[what] = (groupSeconds[what] ?? 0) + (elapsedS() - s0);
-    };
-    pinnedRounds.clear();
-    for (let round = 0; round < COUNTS.pinnedRounds; round++) {
-      for (const sys of order) await timed(`${sys.name} pinned`, () => groupPinned(sys, rep));
-    }
-    for (const sys of order) await timed(`${sys.name} main`, () => groupMain(sys, rep));
-    if (rep < IDLE_REPS) for (const sys of order) await timed(`${sys.name} idle`, () => groupIdle(sys, rep));
-    results.reps = rep + 1;
-    const idleThisRep = idleTotal() - idleBefore;
-    idleSeconds = Math.max(idleSeconds, idleThisRep);
-    repSeconds.push(elapsedS() - repStart - idleThisRep);
-    writeFileSync(partialOut, JSON.stringify(results, null, 2));
-  }
 
-  if (results.reps < Math.min(3, REPS)) {
-    console.error(
-      `[bench] WARNING: only ${results.reps} rep(s) fit in the ${BUDGET_S}s budget (3 is the minimum for a full run). Was the machine busy? Load average: ${os
-        .loadavg()
-        .map((l) => l.toFixed(2))
-        .join(' ')}`,
+    if (results.reps < Math.min(3, REPS)) {
+      console.error(
+        `[bench] WARNING: only ${results.reps} rep(s) fit in the ${BUDGET_S}s budget (3 is the minimum for a full run). Was the machine busy? Load average: ${os
+          .loadavg()
+          .map((l) => l.toFixed(2))
+          .join(' ')}`,
+      );
+    }
+    console.log(
+      `[bench] seconds per group: ${Object.entries(groupSeconds)
+        .map(([k, v]) => `${k} ${v.toFixed(1)}`)
+        .join(', ')}`,
+    );
+    results.groupSeconds = Object.fromEntries(
+      Object.entries(groupSeconds).map(([k, v]) => [k, Math.round(v * 10) / 10]),
+    );
+
+    // Browser bundles (deterministic: measured once, after the timed runs).
+    console.log('[bench] browser bundles');
+    /** @type {Array<[string, string | null, string | undefined]>} */
+    const targets = systems.map((s) => [s.name, s.meta.bundle?.entry ?? null, s.meta.bundle?.note]);
+    if (!systems.some((s) => s.name === ACTORSPACE)) {
+      targets.push([ACTORSPACE, "export { connect } from '@actorspace/browser';", undefined]);
+    }
+    for (const [name, entry, note] of targets) {
+      if (!entry) {
+        results.bundles[name] = { entry: null, minBytes: 0, gzipBytes: 0, note: note ?? 'no client library' };
+        continue;
+      }
+      try {
+        const { modules, ...b } = await measureBundle(entry);
+        // Only ActorSpace's breakdown goes into the results (the report shows where its bytes go).
+        results.bundles[name] = {
+          entry,
+          ...b,
+          ...(note ? { note } : {}),
+          ...(name === ACTORSPACE ? { modules } : {}),
+        };
+        console.log(`  ${name.padEnd(20)} ${fmt(b.minBytes)} B min, ${fmt(b.gzipBytes)} B gzip-9`);
+      } catch (err) {
+        const e = /** @type {any} */ (err);
+        const error = e?.errors?.[0]?.text ?? errorMessage(err).split('\n')[0];
+        results.bundles[name] = { entry, minBytes: null, gzipBytes: null, error };
+        console.error(`  ${name.padEnd(20)} bundle failed: ${error}`);
+      }
+    }
+    await stopEsbuild();
+    finalize();
+  };
+
+  // A section that does not run keeps its figures from the results file being replaced, so
+  // `--only-section=fanout` leaves the main suite's numbers (and the docs made from them) as
+  // they were, and the other way round.
+  /** @type {any} */
+  let previous = null;
+  if (!RUN_MAIN || !RUN_FANOUT) {
+    try {
+      previous = JSON.parse(readFileSync(OUT, 'utf8'));
+    } catch {
+      previous = null;
+    }
+  }
+  /** @type {any} */
+  let out = results;
+  if (RUN_MAIN) await runMainSection();
+  else if (previous?.systems && Object.keys(previous.systems).length > 0) {
+    out = previous;
+    console.log(
+      `[bench] main suite not run: its figures stay those of ${relative(process.cwd(), OUT)} (${previous.date})`,
+    );
+  } else {
+    results.reps = 0;
+    results.wallSeconds = 0;
+    results.systems = {};
+    /** @type {any} */ (results).mainSkipped = true;
+    console.log(
+      '[bench] main suite not run, and no earlier results to keep: the file holds the fan-out section only',
     );
   }
-  console.log(
-    `[bench] seconds per group: ${Object.entries(groupSeconds)
-      .map(([k, v]) => `${k} ${v.toFixed(1)}`)
-      .join(', ')}`,
-  );
-  results.groupSeconds = Object.fromEntries(
-    Object.entries(groupSeconds).map(([k, v]) => [k, Math.round(v * 10) / 10]),
-  );
+  if (RUN_FANOUT) {
+    const withFanout = systems.filter((s) => s.fanout);
+    const missing = [FANOUT_REFERENCE, ACTORSPACE].filter((n) => !withFanout.some((s) => s.name === n));
+    if (missing.length) console.error(`[bench] fan-out: ${missing.join(', ')} not loaded (see --only)`);
+    console.log(
+      `[bench] fan-out: ${withFanout.map((s) => s.name).join(', ')}; ${REPS} rep(s); ${FANOUT.subscribers} subscribers in ${FANOUT.procs} processes; ${FANOUT.events} events (window ${FANOUT.window}, ${FANOUT.burst} per turn) + ${FANOUT.pacedEvents} paced at ${FANOUT.pacedRate}/s`,
+    );
+    const { runFanout } = await import('./lib/fanout-run.mjs');
+    const profDir = FANOUT_PROF ? resolve(process.cwd(), FANOUT_PROF) : undefined;
+    if (profDir) mkdirSync(profDir, { recursive: true });
+    out.fanout = await runFanout({
+      systems: withFanout,
+      spawn: (label, args) => new Child(label, args, false),
+      prof: profDir,
+      reps: REPS,
+      budgetS: FANOUT_BUDGET_S,
+      counts: FANOUT,
+      quick: QUICK,
+      reference: FANOUT_REFERENCE,
+      target: FANOUT_TARGET,
+    });
+    out.fanout.versions = results.versions;
+    out.fanout.machine = {
+      node: process.version,
+      cpus: results.machine.cpus,
+      cpuModel: results.machine.cpuModel,
+    };
+  } else if (previous?.fanout) out.fanout = previous.fanout;
 
-  // Browser bundles (deterministic: measured once, after the timed runs).
-  console.log('[bench] browser bundles');
-  /** @type {Array<[string, string | null, string | undefined]>} */
-  const targets = systems.map((s) => [s.name, s.meta.bundle?.entry ?? null, s.meta.bundle?.note]);
-  if (!systems.some((s) => s.name === ACTORSPACE)) {
-    targets.push([ACTORSPACE, "export { connect } from '@actorspace/browser';", undefined]);
-  }
-  for (const [name, entry, note] of targets) {
-    if (!entry) {
-      results.bundles[name] = { entry: null, minBytes: 0, gzipBytes: 0, note: note ?? 'no client library' };
-      continue;
-    }
-    try {
-      const { modules, ...b } = await measureBundle(entry);
-      // Only ActorSpace's breakdown goes into the results (the report shows where its bytes go).
-      results.bundles[name] = {
-        entry,
-        ...b,
-        ...(note ? { note } : {}),
-        ...(name === ACTORSPACE ? { modules } : {}),
-      };
-      console.log(`  ${name.padEnd(20)} ${fmt(b.minBytes)} B min, ${fmt(b.gzipBytes)} B gzip-9`);
-    } catch (err) {
-      const e = /** @type {any} */ (err);
-      const error = e?.errors?.[0]?.text ?? errorMessage(err).split('\n')[0];
-      results.bundles[name] = { entry, minBytes: null, gzipBytes: null, error };
-      console.error(`  ${name.padEnd(20)} bundle failed: ${error}`);
-    }
-  }
-  await stopEsbuild();
-
-  finalize();
-  writeFileSync(OUT, JSON.stringify(results, null, 2) + '\n');
+  writeFileSync(OUT, JSON.stringify(out, null, 2) + '\n');
   rmSync(partialOut, { force: true });
   console.log(
-    `[bench] wrote ${relative(process.cwd(), OUT)} (${results.reps} rep(s), ${results.wallSeconds}s)`,
+    `[bench] wrote ${relative(process.cwd(), OUT)} (${RUN_MAIN ? `${results.reps} rep(s), ${results.wallSeconds}s` : out.mainSkipped ? 'no main suite' : 'main suite kept'}${RUN_FANOUT ? `; fan-out ${out.fanout.reps} rep(s), ${out.fanout.wallSeconds}s` : ''})`,
   );
 
   if (WRITE_REPORT) {
     const { writeReport } = await import('./report.mjs');
     const files = await writeReport(
-      /** @type {import("./report.mjs").Results} */ (/** @type {unknown} */ (results)),
+      /** @type {import("./report.mjs").Results} */ (/** @type {unknown} */ (out)),
       rootDir,
     );
     console.log(`[bench] wrote ${files.map((f) => relative(process.cwd(), f)).join(', ')}`);
   }
-  const failures = Object.entries(results.systems).flatMap(([n, s]) =>
-    s.failures.map((f) => `${n}: ${f.case}`),
-  );
+  const failures = [
+    ...(RUN_MAIN ? Object.entries(results.systems) : []),
+    ...(RUN_FANOUT ? Object.entries(out.fanout?.systems ?? {}) : []),
+  ].flatMap(([n, s]) => /** @type {any} */ (s).failures.map((/** @type {any} */ f) => `${n}: ${f.case}`));
   if (failures.length) console.error(`[bench] ${failures.length} failed case(s): ${failures.join('; ')}`);
 }
 

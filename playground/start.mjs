@@ -126,6 +126,9 @@ export async function startPlayground({
     topics: {
       // Chat messages and who is online: pages subscribe; only the server publishes (the room).
       'chat/:room': { presence: true, history: { size: 100, ttl: 10 * 60_000 } },
+      // The event-stream demo (stream/): a tick a second, read by a plain EventSource at
+      // GET /actorspace/topics/clock; five minutes of history to replay after a drop.
+      clock: { history: { size: 300, ttl: 5 * 60_000 } },
     },
     // Access tokens signed with the playground's secret are verified on every connection...
     tokens: { secret },
@@ -174,6 +177,14 @@ export async function startPlayground({
     } else if (req.method === 'GET' && shared.has(path)) {
       // The teaching panel's modules, imported by every demo's client/ui.js.
       sendFile(res, join(HERE, path), 'text/javascript; charset=utf-8');
+    } else if (req.method === 'GET' && (path === '/stream' || path === '/stream/stream.js')) {
+      // The event-stream demo (stream/): a static page and its script, no ActorSpace client.
+      const script = path.endsWith('.js');
+      sendFile(
+        res,
+        join(HERE, 'stream', script ? 'stream.js' : 'index.html'),
+        script ? 'text/javascript; charset=utf-8' : 'text/html; charset=utf-8',
+      );
     } else if (req.method === 'GET' && SOURCE_LISTS.has(path)) {
       res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-cache' });
       res.end(SOURCE_LISTS.get(path));
@@ -232,6 +243,8 @@ export async function startPlayground({
   });
   const address = /** @type {import('node:net').AddressInfo} */ (server.address());
   const url = `http://${host}:${address.port}`;
+  // The event-stream demo (stream/): the server publishes a tick on topic `clock` every second.
+  const clock = setInterval(() => actors.publish('clock', 'tick', { at: new Date() }), 1000);
 
   /** @type {Promise<void> | null} */
   let closing = null;
@@ -241,6 +254,7 @@ export async function startPlayground({
     dropSockets,
     close() {
       closing ??= (async () => {
+        clearInterval(clock); // the event-stream demo's ticks
         await actors.close(); // every session ends with 1001; actors get onStop
         await todos.flush();
         await new Promise((resolve) => {

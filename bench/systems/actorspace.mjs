@@ -59,3 +59,44 @@ export async function connect({ host, port }) {
     close: () => session.close(),
   };
 }
+
+/**
+ * Fan-out: topics. The server declares `topics: { 'room/:id': {} }` (every topic option at its
+ * default: history of 100 events / 120 s, slow subscribers skipped past 1 MiB queued) and its
+ * own code publishes with `actors.publish(topic, 'msg', data)`. Each subscriber is one session
+ * (`reconnect: false`) with `session.subscribe(topic, handler)`.
+ * @type {import('./index.mjs').FanoutSystem}
+ */
+export const fanout = {
+  notes:
+    "createActorServer({ topics: { 'room/:id': {} } }) + actors.publish(topic, 'msg', data); each subscriber a connect() session (reconnect: false) with session.subscribe(topic, handler); topic options at their defaults",
+  /** @param {{ host: string, port: number, topic: string, topicOptions?: import('@actorspace/server').TopicOptions }} o */
+  async startServer({ host, port, topic, topicOptions = {} }) {
+    const http = createServer();
+    const actors = createActorServer({
+      routes: { '/bench': () => defineActor({ ping: () => 'pong' }) },
+      topics: { 'room/:id': topicOptions },
+    });
+    attach(http, actors);
+    http.listen(port, host);
+    await once(http, 'listening');
+    const addr = /** @type {import('node:net').AddressInfo} */ (http.address());
+    return {
+      port: addr.port,
+      publish: (data) => {
+        actors.publish(topic, 'msg', data);
+      },
+      subscribers: () => actors.topic(topic)?.subscribers ?? 0,
+      close: async () => {
+        await actors.close();
+        http.closeAllConnections();
+        await new Promise((r) => http.close(() => r(undefined)));
+      },
+    };
+  },
+  async subscribe({ host, port, topic, onEvent }) {
+    const session = await asConnect(`ws://${host}:${port}/actorspace`, { route: '/bench', reconnect: false });
+    await session.subscribe(topic, (_type, data) => onEvent(data));
+    return { close: () => session.close() };
+  },
+};

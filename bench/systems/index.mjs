@@ -6,6 +6,8 @@
  *   - `meta`        {@link SystemMeta}: label, notes, browser-bundle entry
  *   - `startServer` ({ host, port, handlers }) => Promise<{ port, close() }>
  *   - `connect`     ({ host, port }) => Promise<{ ask(payload), tell(payload), close() }>
+ *   - `fanout`      optional {@link FanoutSystem}: one server-side publisher, many subscribers (the
+ *                   fan-out section of run.mjs runs the systems that export it)
  * Files are discovered automatically (names starting with `_` are ignored); ORDER only fixes the
  * display order. A file that fails to import (e.g. its package is not built yet) is skipped with a
  * warning, so the harness keeps working.
@@ -34,12 +36,30 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
  *   esbuild stdin for the browser-bundle measure (one named import), or null with a note
  */
 /**
+ * Fan-out (publish/subscribe) side of a system, for the fan-out section.
+ * @typedef {object} FanoutServer
+ * @property {number} port
+ * @property {(data: any) => void} publish   one event to every subscriber of the topic, from server code
+ * @property {() => number} subscribers      subscribers the server knows of (to check the set-up)
+ * @property {() => Promise<void>} close
+ */
+/**
+ * @typedef {object} FanoutSystem
+ * @property {string} notes one line on how publish and subscribe are done
+ * @property {string} [label] the row label, when it differs from the system's
+ * @property {(o: { host: string, port: number, topic: string, topicOptions?: object }) => Promise<FanoutServer>} startServer
+ * @property {(o: { host: string, port: number, topic: string, onEvent: (data: any) => void }) => Promise<{ close(): Promise<void> }>} subscribe
+ *   one connection subscribed to `topic`; resolves once the server has the subscription.
+ *   `onEvent` is called once per event received, with the published data.
+ */
+/**
  * @typedef {object} System
  * @property {string} name
  * @property {string} file
  * @property {SystemMeta} meta
  * @property {(o: { host: string, port: number, handlers: Handlers }) => Promise<BenchServer>} startServer
  * @property {(o: { host: string, port: number }) => Promise<BenchClient>} connect
+ * @property {FanoutSystem} [fanout]
  */
 
 /** The reference every ratio is computed against. Always run. */
@@ -109,7 +129,14 @@ export async function loadSystem(name, warn = (m) => console.error(m)) {
     warn(`[bench] system "${name}": must export meta{label}, startServer() and connect(); skipped`);
     return null;
   }
-  return { name, file, meta: mod.meta, startServer: mod.startServer, connect: mod.connect };
+  return {
+    name,
+    file,
+    meta: mod.meta,
+    startServer: mod.startServer,
+    connect: mod.connect,
+    ...(mod.fanout ? { fanout: mod.fanout } : {}),
+  };
 }
 
 /**

@@ -66,3 +66,63 @@ export async function connect({ host, port }) {
     },
   };
 }
+
+/**
+ * Fan-out: rooms. A client emits 'join' with an ack; the server joins its socket to the room
+ * and acks. Server code publishes with `io.to(room).emit('msg', data)` (encoded once per
+ * broadcast by socket.io's adapter).
+ * @type {import('./index.mjs').FanoutSystem}
+ */
+export const fanout = {
+  notes:
+    "rooms: client emit('join', room, ack) → socket.join(room); publish io.to(room).emit('msg', data); websocket only both ends, reconnection off, forceNew",
+  async startServer({ host, port, topic }) {
+    const http = createServer();
+    const ioServer = new Server(http, {
+      transports: ['websocket'],
+      serveClient: false,
+      perMessageDeflate: false,
+    });
+    ioServer.on('connection', (socket) => {
+      socket.on('join', (room, ack) => {
+        socket.join(room);
+        if (typeof ack === 'function') ack(true);
+      });
+    });
+    http.listen(port, host);
+    await once(http, 'listening');
+    const addr = /** @type {import('node:net').AddressInfo} */ (http.address());
+    return {
+      port: addr.port,
+      publish: (data) => {
+        ioServer.to(topic).emit('msg', data);
+      },
+      subscribers: () => ioServer.sockets.adapter.rooms.get(topic)?.size ?? 0,
+      close: () =>
+        /** @type {Promise<void>} */ (
+          new Promise((resolve) => {
+            ioServer.disconnectSockets(true);
+            ioServer.close(() => resolve());
+          })
+        ),
+    };
+  },
+  async subscribe({ host, port, topic, onEvent }) {
+    const socket = io(`http://${host}:${port}`, {
+      transports: ['websocket'],
+      reconnection: false,
+      forceNew: true,
+    });
+    await new Promise((resolve, reject) => {
+      socket.once('connect', () => resolve(undefined));
+      socket.once('connect_error', reject);
+    });
+    socket.on('msg', onEvent);
+    await socket.timeout(10_000).emitWithAck('join', topic);
+    return {
+      close: async () => {
+        socket.disconnect();
+      },
+    };
+  },
+};

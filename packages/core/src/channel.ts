@@ -394,13 +394,14 @@ export class Channel extends EventEmitter<ChannelEvents> {
    *   the frame is larger than the peer accepts.
    */
   tellEncoded(target: string, message: EncodedTell, limit = Number.POSITIVE_INFINITY): boolean {
-    const what = describeMessage('tell', message.type, target);
-    if (this.#phase === 'closed') throw this.#closedError(`send ${what}`);
+    // Described only when it fails: this runs once per subscriber per event.
+    if (this.#phase === 'closed')
+      throw this.#closedError(`send ${describeMessage('tell', message.type, target)}`);
     const text = message.frame(target);
     if (exceedsBytes(text, this.#peerMax) || text.length >= this.#peerWindow) {
       throw new ActorSpaceError(
         'PAYLOAD_TOO_LARGE',
-        `${what} is larger than the peer's maxPayload of ${this.#peerMax} bytes`,
+        `${describeMessage('tell', message.type, target)} is larger than the peer's maxPayload of ${this.#peerMax} bytes`,
       );
     }
     const weight = frameWeight(text);
@@ -590,6 +591,8 @@ export class Channel extends EventEmitter<ChannelEvents> {
     switch (frame[0]) {
       case Kind.PING:
         this.#pong = true;
+        // A sender waiting for credit pings: what this side owes goes out with the PONG.
+        this.#credit.wanted();
         this.#writer.schedule();
         return;
       case Kind.PONG:
@@ -931,6 +934,11 @@ export class Channel extends EventEmitter<ChannelEvents> {
     }
     creditDue(): void {
       this.#c.#creditNow = true;
+      this.#c.#writer.schedule();
+    }
+    // WriterHost: a tell or ask waits for credit the peer has not announced: ask with a PING.
+    creditWanted(): void {
+      this.#c.#ping = true;
       this.#c.#writer.schedule();
     }
     // HeartbeatHost

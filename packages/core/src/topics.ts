@@ -176,7 +176,17 @@ export class TopicClient {
 
   constructor(space: ActorSpace, channel: () => Channel | null) {
     this.#channel = channel;
-    this.sink = space.register(this.#sinkActor()).guid;
+    // The same guid in every client space (unless a shared space has it already), so a topic's
+    // event frame is one string for all its subscribers.
+    const taken = (() => {
+      try {
+        space.ref(TOPICS_ACTOR);
+        return true;
+      } catch {
+        return false;
+      }
+    })();
+    this.sink = space.register(this.#sinkActor(), taken ? undefined : TOPICS_ACTOR).guid;
   }
 
   /** Subscribes (the first time) or subscribes again from where `sub` stopped (a fresh session). */

@@ -275,13 +275,14 @@ describe('flow control', () => {
     const cancelled = x.ask('n', 1, { signal: controller.signal });
     x.tell('after', 2);
     await flush();
-    expect(framesOf(peer.sent)).toEqual([[1, 'x', 'fill', fill]]);
+    // The ask waits for credit, and the peer is asked for it (a PING) once.
+    expect(framesOf(peer.sent)).toEqual([[1, 'x', 'fill', fill], [8]]);
     controller.abort();
     expect((await rejectionOf(cancelled)).code).toBe('ABORTED');
     // The peer consumed the first tell: the credit is back, and only the tell behind the ask goes.
     peer.push(`[11,${messageCost((peer.sent[0] as string).length, false)}]`);
     await flush();
-    expect(framesOf(peer.sent).slice(1)).toEqual([[1, 'x', 'after', 2]]);
+    expect(framesOf(peer.sent).slice(2)).toEqual([[1, 'x', 'after', 2]]);
     expect(ch.bufferedAmount).toBe(0);
   });
 

@@ -343,6 +343,40 @@ describe('topics', () => {
     expect(server.actors.topic('strict')?.subscribers).toBe(1);
   });
 
+  it('gathers the events of a batching topic into one message per subscriber, in order', async () => {
+    const server = await start({ topics: { batched: { batch: 30 }, single: {} } });
+    let messages = 0;
+    const session = await client(server, 'ada', {
+      route: '/app',
+      createSocket: (url: string) => {
+        const ws = new WebSocket(url, { perMessageDeflate: false });
+        ws.on('message', () => messages++);
+        return ws as never;
+      },
+    });
+    const batched = collector();
+    const single = collector();
+    await session.subscribe('batched', batched.handler);
+    await session.subscribe('single', single.handler);
+    // Ten events, each published in an event-loop turn of its own.
+    const turns = async (topic: string) => {
+      for (const i of range(1, 10)) {
+        server.actors.publish(topic, 'n', i);
+        await new Promise((r) => setImmediate(r));
+      }
+    };
+    let before = messages;
+    await turns('single');
+    await until(() => single.events.length === 10, 'the unbatched events');
+    const unbatched = messages - before;
+    before = messages;
+    await turns('batched');
+    await until(() => batched.events.length === 10, 'the batched events');
+    expect(batched.seqs()).toEqual(range(1, 10));
+    expect(unbatched).toBeGreaterThanOrEqual(5);
+    expect(messages - before).toBeLessThanOrEqual(2);
+  });
+
   it('broadcasts to the client root actor of every session of a route', async () => {
     const server = await start();
     const got: unknown[] = [];

@@ -26,6 +26,7 @@ import { PageServer, type StaticOptions } from './pages.js';
 import type { HeadersLike, Peer, PeerConnection } from './peer.js';
 import { Registry } from './registry.js';
 import { normalizeRoutes, type Route, type RouteDefinition } from './routes.js';
+import { type EventStreamOptions, EventStreams } from './sse.js';
 import { createTokenVerifier, type VerifyAccessTokenOptions } from './tokens.js';
 import { compileTopics, TopicHub, type TopicInfo, type TopicOptions } from './topics.js';
 
@@ -71,8 +72,20 @@ export interface ActorServerOptions<S extends Record<string, unknown> = Record<s
    */
   topics?: Record<string, TopicOptions>;
   /**
-   * Browser origins allowed to connect, checked at the upgrade (HTTP 403 otherwise). A request
-   * without an `Origin` header (a non-browser client) is always allowed.
+   * Topics as Server-Sent Events: `GET <path>/topics/<topic>` (the topic URL-encoded) answers
+   * `text/event-stream` for a plain `EventSource`, under the topic's `subscribe` rule, with
+   * `tokens` (a `?token=` in the URL) and `authenticate` deciding who calls, replay from
+   * `Last-Event-ID`, and the topic's slow policy. `false` turns the endpoint off (its URLs go
+   * to the host). See docs/topics-sse.md.
+   * @default { heartbeat: 15000, retry: 2000 }
+   * @example
+   * sse: { heartbeat: 20_000, retry: 5_000 }
+   */
+  sse?: EventStreamOptions | false;
+  /**
+   * Browser origins allowed to connect, checked at the upgrade (HTTP 403 otherwise), and for
+   * event streams when the request has an `Origin`. A request without an `Origin` header (a
+   * non-browser client, or a same-origin `EventSource`) is always allowed.
    * @default same-origin: the Origin's host must be the request's `Host` (or `X-Forwarded-Host`)
    */
   origins?: string[] | ((origin: string) => boolean);
@@ -161,8 +174,15 @@ export interface HttpRequest {
   method: string;
   /** Absolute or path-only URL. */
   url: string;
-  /** The request headers (`If-None-Match`, `Accept-Encoding`, `Accept`), in any common shape. */
+  /** The request headers (`If-None-Match`, `Accept-Encoding`, `Accept`, `Last-Event-ID`), in any common shape. */
   headers?: HeadersLike;
+  /** The client's address, when the runtime knows it: `authenticate` sees it for event streams. */
+  remoteAddress?: string;
+  /**
+   * Aborted when the client goes away, where the runtime has one (`Request.signal`): ends an
+   * event stream at once. Adapters that cancel the stream body on disconnect need not pass it.
+   */
+  signal?: AbortSignal;
 }
 
 /** The engine's HTTP answer; the adapter writes it with its framework's response API. */
@@ -171,8 +191,13 @@ export interface HttpResponse {
   status: number;
   /** Response headers, lower-cased names. */
   headers: Record<string, string>;
-  /** The response body (empty for `HEAD` and 304). */
-  body: string | Uint8Array;
+  /**
+   * The response body (empty for `HEAD` and 304). A `ReadableStream` (an event stream) is
+   * written chunk by chunk as it comes, never buffered or compressed, taking the next chunk
+   * only once the socket has taken the last; the adapter cancels it when the client goes away,
+   * and cuts the connection if it errors.
+   */
+  body: string | Uint8Array | ReadableStream<Uint8Array>;
 }
 
 /** Health report served at `GET <path>/health`. */
@@ -226,6 +251,7 @@ export class ActorServer<
   readonly #registry: Registry<S>;
   readonly #pages: PageServer;
   readonly #topics: TopicHub;
+  readonly #streams: EventStreams | null;
   readonly #origins: ((origin: string) => boolean) | null;
   readonly #rate: Required<RateLimit> | null;
   readonly #logger: Logger | undefined;
@@ -270,12 +296,25 @@ export class ActorServer<
     if (options.flow) channelOptions.flow = options.flow;
     if (options.limits) channelOptions.limits = options.limits;
     this.#rate = options.rateLimit === false ? null : rateLimit(options.rateLimit);
+    const verifyToken = options.tokens === undefined ? undefined : createTokenVerifier(options.tokens);
+    this.#streams =
+      options.sse === false
+        ? null
+        : new EventStreams(
+            {
+              topics: this.#topics,
+              identity: { authenticate: options.authenticate, verifyToken },
+              checkOrigin: (origin, headers) => this.checkOrigin(origin, headers),
+              error: (error) => this.#emitSafe('error', error, null),
+            },
+            options.sse,
+          );
     this.#registry = new Registry<S>(
       {
         routes: this.#routes,
         services: (options.services ?? {}) as S,
         authenticate: options.authenticate,
-        verifyToken: options.tokens === undefined ? undefined : createTokenVerifier(options.tokens),
+        verifyToken,
         topics: this.#topics,
         spaceOptions: {
           maxPayload,
@@ -381,10 +420,11 @@ export class ActorServer<
   }
 
   /**
-   * Answers the engine's HTTP requests: `GET <path>/health`, the browser bundle at
-   * `<path>/browser.js`, the zero-build page of each route with a `client` (`GET /tools`,
-   * `/tools/client.js`, ...) and static folders. Resolves null for any other request, which
-   * the adapter passes on to the host.
+   * Answers the engine's HTTP requests: `GET <path>/health`, topics as event streams at
+   * `GET <path>/topics/<topic>` (a streamed body), the browser bundle at `<path>/browser.js`,
+   * the zero-build page of each route with a `client` (`GET /tools`, `/tools/client.js`, ...)
+   * and static folders. Resolves null for any other request, which the adapter passes on to
+   * the host.
    */
   async http(request: HttpRequest, path: string = DEFAULT_PATH): Promise<HttpResponse | null> {
     const base = normalizePath(path);
@@ -398,6 +438,9 @@ export class ActorServer<
         headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' },
         body: method === 'HEAD' ? '' : body,
       };
+    }
+    if (this.#streams && pathname.startsWith(`${base}/topics/`)) {
+      return this.#streams.serve(request, method, pathname, base);
     }
     return this.#pages.serve(
       { method, url: request.url, headers: normalizeHeaders(request.headers) },
@@ -416,7 +459,11 @@ export class ActorServer<
 
   #wants(method: string, pathname: string, base: string): boolean {
     if (method !== 'GET' && method !== 'HEAD') return false;
-    return pathname === `${base}/health` || this.#pages.matches(pathname, base);
+    return (
+      pathname === `${base}/health` ||
+      (this.#streams !== null && pathname.startsWith(`${base}/topics/`)) ||
+      this.#pages.matches(pathname, base)
+    );
   }
 
   /**
@@ -431,7 +478,10 @@ export class ActorServer<
     return this.#topics.publish(topic, type, data);
   }
 
-  /** A topic's sequence number, subscriber count and presence, or null when nobody used it yet. */
+  /**
+   * A topic's sequence number, subscriber count (sessions and event streams) and presence, or
+   * null when nobody used it yet.
+   */
   topic(name: string): TopicInfo | null {
     return this.#topics.info(name);
   }
@@ -476,10 +526,14 @@ export class ActorServer<
    * being handled are rejected with `CHANNEL_CLOSED` first, what can be written goes out, the
    * client's pending asks reject at once and it does not try to resume (it pairs again, fresh,
    * when a server is back). Every actor's `onStop` runs. New sockets are refused with 1001.
+   * Every event stream ends at once (what waits is still written), and new ones get HTTP 503.
    * Resolves when every session has ended.
    */
   close(): Promise<void> {
-    this.#closing ??= this.#registry.close().then(() => this.#topics.close());
+    if (!this.#closing) {
+      this.#streams?.close();
+      this.#closing = this.#registry.close().then(() => this.#topics.close());
+    }
     return this.#closing;
   }
 

@@ -23,16 +23,20 @@ import { Session, type SessionHost } from './session.js';
 import type { VerifiedToken } from './tokens.js';
 import type { TopicHub } from './topics.js';
 
-/** What `authenticate` receives: the upgrade request, the hello's token, and what it says. */
+/**
+ * What `authenticate` receives: the upgrade request, the hello's token, and what it says. For
+ * an event stream (`GET <path>/topics/<topic>`) it is the stream's request, with `route` `''`,
+ * `actor` undefined and the `?token=` of its URL.
+ */
 export interface AuthRequest extends UpgradeRequest {
-  /** The route the hello asks for. */
+  /** The route the hello asks for; `''` for an event stream. */
   route: string;
   /**
    * The id of the client's root actor, from the hello: the same on every reconnect of a
-   * session, so an id made from it lets an anonymous caller resume.
+   * session, so an id made from it lets an anonymous caller resume. Undefined for an event stream.
    */
   actor: string | undefined;
-  /** The token the client sent in its hello, if any. */
+  /** The token the client sent in its hello (an event stream: its URL's `?token=`), if any. */
   token: string | undefined;
   /**
    * The caller of the hello's access token, verified (signature, expiry, audience, route and
@@ -148,25 +152,60 @@ async function start<S>(
 }
 
 /**
- * Who sends this hello: from its access token (when the server has `tokens`), then from
- * `authenticate` (which sees the verified token and may decide otherwise); undefined when the
- * server has neither, for an anonymous client.
- * @throws ActorSpaceError `UNAUTHORIZED` (4401) for a missing, invalid or expired token, or
- *   when `authenticate` returns null; `FORBIDDEN` (4403) for a token bound to another route
- *   or actor; TypeError when `authenticate` returns something that is not a caller.
+ * Who sends this hello: {@link identify} with the hello's route, actor and token.
+ * @throws as {@link identify} does.
  */
-async function authenticate<S>(
+function authenticate<S>(
   host: HandshakeHost<S>,
   connection: Connection,
   hello: HelloFields,
 ): Promise<Caller | undefined> {
+  return identify(
+    host,
+    connection.request,
+    { route: hello.route, actor: hello.actor, token: hello.token },
+    `route "${hello.route}"`,
+  );
+}
+
+/** What {@link identify} needs from the engine: its `tokens` verifier and its `authenticate`. */
+export interface IdentifyHost {
+  readonly authenticate: Authenticate | undefined;
+  readonly verifyToken: ((token: string) => Promise<VerifiedToken>) | undefined;
+}
+
+/** What the caller asks for: the route and root actor it names (bound tokens must match) and its token. */
+export interface IdentifyFields {
+  /** The route asked for (`''` where there is none, as for an event stream). */
+  route: string | undefined;
+  /** The client's root actor id, if any. */
+  actor: string | undefined;
+  /** The access token sent, if any. */
+  token: string | undefined;
+}
+
+/**
+ * Who is calling: from the access token (when the server has `tokens`), then from
+ * `authenticate` (which sees the verified token and may decide otherwise); undefined when the
+ * server has neither, for an anonymous client. Used for hellos and for event streams.
+ * @param what Names what is asked for in the refusal's message (`route "/todos"`).
+ * @throws ActorSpaceError `UNAUTHORIZED` (4401) for a missing, invalid or expired token, or
+ *   when `authenticate` returns null; `FORBIDDEN` (4403) for a token bound to another route
+ *   or actor; TypeError when `authenticate` returns something that is not a caller.
+ */
+export async function identify(
+  host: IdentifyHost,
+  request: UpgradeRequest,
+  fields: IdentifyFields,
+  what: string,
+): Promise<Caller | undefined> {
   let verified: VerifiedToken | null = null;
-  if (host.verifyToken && hello.token !== undefined) {
-    verified = await host.verifyToken(hello.token);
-    if (verified.route !== undefined && verified.route !== hello.route) {
+  if (host.verifyToken && fields.token !== undefined) {
+    verified = await host.verifyToken(fields.token);
+    if (verified.route !== undefined && verified.route !== fields.route) {
       throw new ActorSpaceError('FORBIDDEN', 'the access token is for another route');
     }
-    if (verified.actor !== undefined && verified.actor !== hello.actor) {
+    if (verified.actor !== undefined && verified.actor !== fields.actor) {
       throw new ActorSpaceError('FORBIDDEN', 'the access token is for another actor');
     }
   }
@@ -175,19 +214,18 @@ async function authenticate<S>(
     if (!verified) throw new ActorSpaceError('UNAUTHORIZED', 'an access token is required');
     return frozenCaller(verified);
   }
-  const request = connection.request;
   const req: AuthRequest = {
     url: request.url,
     headers: request.headers,
     origin: request.origin,
-    route: hello.route ?? '',
-    actor: hello.actor,
-    token: hello.token,
+    route: fields.route ?? '',
+    actor: fields.actor,
+    token: fields.token,
     verified,
   };
   if (request.remoteAddress !== undefined) req.remoteAddress = request.remoteAddress;
   const caller = await host.authenticate(req);
-  if (!caller) throw new ActorSpaceError('UNAUTHORIZED', `authentication failed for route "${hello.route}"`);
+  if (!caller) throw new ActorSpaceError('UNAUTHORIZED', `authentication failed for ${what}`);
   if (
     typeof caller !== 'object' ||
     typeof caller.id !== 'string' ||

@@ -31,6 +31,7 @@ export {
   type ResourceRequest,
 } from './resources.js';
 export type { ActorFactory, Route, RouteContext, RouteDefinition } from './routes.js';
+export type { EventStreamOptions } from './sse.js';
 export {
   type AsymmetricKey,
   type CreateAccessTokenOptions,

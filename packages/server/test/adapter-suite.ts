@@ -7,6 +7,7 @@ import { defineActor, Kind, PROTOCOL_VERSION } from '@actorspace/core';
 import { connect, type Session } from '@actorspace/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
+import { openSse } from './fixtures/sse-client.js';
 import { ALLOWED_ORIGIN, SUITE_DEFAULTS, type SuiteConfig } from './fixtures/suite-server.js';
 
 /** A running server under test. */
@@ -190,6 +191,143 @@ export function runAdapterSuite(name: string, harness: AdapterHarness): void {
       expect(body.connections).toBeGreaterThanOrEqual(1);
       expect(body.sessions).toBeGreaterThanOrEqual(1);
       expect(typeof body.uptime).toBe('number');
+    });
+
+    describe('event streams: GET <path>/topics/<topic>', () => {
+      const streamUrl = (topic: string, query = '') =>
+        `${server.httpUrl}/actorspace/topics/${encodeURIComponent(topic)}${query}`;
+      const publish = (session: Session, topic: string, type: string, data: unknown) =>
+        session.server.ask('publish', { topic, type, data }) as Promise<number>;
+      const subscribers = async (session: Session, topic: string) =>
+        ((await session.server.ask('topic', topic)) as { subscribers: number } | null)?.subscribers ?? 0;
+      const until = async (check: () => Promise<boolean>, what: string) => {
+        const end = Date.now() + 10_000;
+        while (!(await check())) {
+          if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+          await new Promise((r) => setTimeout(r, 10));
+        }
+      };
+
+      it('streams events as they are published: headers, id <epoch>:<seq>, event, data, heartbeats', async () => {
+        const session = await open();
+        const { response, stream } = await openSse(streamUrl('news/world'), {
+          'accept-encoding': 'gzip, br',
+        });
+        try {
+          expect(response.status).toBe(200);
+          expect(response.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+          expect(response.headers.get('cache-control')).toBe('no-cache, no-transform');
+          expect(response.headers.get('x-accel-buffering')).toBe('no');
+          expect(response.headers.get('content-encoding')).toBeNull();
+          // First the retry field, then a bare id: where the stream starts (no event yet).
+          await stream.until((b) => b.length >= 2, 'the preamble');
+          expect(stream.blocks[0]).toEqual({ retry: '500', comments: [] });
+          const start = stream.blocks[1]?.id ?? '';
+          expect(start).toMatch(/^[0-9a-f-]{36}:0$/);
+          const epoch = start.split(':')[0];
+          expect(await subscribers(session, 'news/world')).toBe(1);
+
+          expect(await publish(session, 'news/world', 'story', { title: 'a' })).toBe(1);
+          expect(await publish(session, 'news/world', 'story', { title: 'b', at: new Date(0) })).toBe(2);
+          await stream.until(() => stream.events().length === 2, 'two events');
+          expect(stream.events()).toEqual([
+            { id: `${epoch}:1`, event: 'story', data: { data: { title: 'a' } } },
+            {
+              id: `${epoch}:2`,
+              event: 'story',
+              data: {
+                data: { title: 'b', at: '1970-01-01T00:00:00.000Z' },
+                meta: { values: { at: ['Date'] }, v: 1 },
+              },
+            },
+          ]);
+          // Comment heartbeats while nothing is published (the suite beats every 100 ms).
+          await stream.until((b) => b.some((x) => x.comments.includes('ping')), 'a heartbeat');
+        } finally {
+          stream.close();
+        }
+      });
+
+      it('replays what a client missed from Last-Event-ID (header or ?lastEventId=), once and in order', async () => {
+        const session = await open();
+        const first = await openSse(streamUrl('news/replay'));
+        await publish(session, 'news/replay', 'n', 1);
+        await first.stream.until(() => first.stream.events().length === 1, 'the first event');
+        const last = first.stream.events()[0]?.id as string;
+        first.stream.close();
+        await until(async () => (await subscribers(session, 'news/replay')) === 0, 'the stream to leave');
+        for (const n of [2, 3, 4]) await publish(session, 'news/replay', 'n', n);
+
+        const again = await openSse(streamUrl('news/replay'), { 'last-event-id': last });
+        const viaQuery = await openSse(streamUrl('news/replay', `?lastEventId=${encodeURIComponent(last)}`));
+        try {
+          for (const { stream } of [again, viaQuery]) {
+            await stream.until(() => stream.events().length === 3, 'the replay');
+          }
+          await publish(session, 'news/replay', 'n', 5);
+          for (const { stream } of [again, viaQuery]) {
+            await stream.until(() => stream.events().length === 4, 'the next event');
+            expect(stream.events().map((e) => e.data.data)).toEqual([2, 3, 4, 5]);
+            expect(stream.events().map((e) => e.id?.split(':')[1])).toEqual(['2', '3', '4', '5']);
+          }
+        } finally {
+          again.stream.close();
+          viaQuery.stream.close();
+        }
+      });
+
+      it('refuses with JSON errors: 403 for an unmatched topic or a refused rule, 401 for a refused token', async () => {
+        for (const [url, status, code] of [
+          [streamUrl('nowhere'), 403, 'FORBIDDEN'],
+          [streamUrl('private/1'), 403, 'FORBIDDEN'],
+          [streamUrl('news/x', '?token=bad'), 401, 'UNAUTHORIZED'],
+        ] as const) {
+          const res = await fetch(url);
+          expect(res.status).toBe(status);
+          expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+          expect(((await res.json()) as { error: { code: string } }).error.code).toBe(code);
+        }
+        // The rule lets alice in: the caller comes from the query's token, through authenticate.
+        const alice = await openSse(streamUrl('private/1', '?token=alice'));
+        expect(alice.response.status).toBe(200);
+        alice.stream.close();
+        // A browser origin `origins` refuses gets 403 too; an allowed one may read the stream.
+        expect((await fetch(streamUrl('news/x'), { headers: { origin: 'http://evil.test' } })).status).toBe(
+          403,
+        );
+        const allowed = await openSse(streamUrl('news/x'), { origin: ALLOWED_ORIGIN });
+        expect(allowed.response.headers.get('access-control-allow-origin')).toBe(ALLOWED_ORIGIN);
+        allowed.stream.close();
+      });
+
+      it('removes the subscriber as soon as the client goes away', async () => {
+        const session = await open();
+        const a = await openSse(streamUrl('news/leave'));
+        const b = await openSse(streamUrl('news/leave'));
+        await a.stream.until((blocks) => blocks.length >= 2, 'the preamble');
+        expect(await subscribers(session, 'news/leave')).toBe(2);
+        a.stream.close();
+        await until(async () => (await subscribers(session, 'news/leave')) === 1, 'one stream to leave');
+        await publish(session, 'news/leave', 'n', 1);
+        await b.stream.until(() => b.stream.events().length === 1, 'the event at the one still there');
+        b.stream.close();
+        await until(async () => (await subscribers(session, 'news/leave')) === 0, 'the other to leave');
+      });
+
+      it('ends every stream on actors.close() and answers 503 afterwards', async () => {
+        const own = await harness.start({});
+        try {
+          const { stream } = await openSse(`${own.httpUrl}/actorspace/topics/news%2Fend`);
+          await stream.until((blocks) => blocks.length >= 2, 'the preamble');
+          await own.closeEngine();
+          expect(await stream.ended).toBe('end');
+          const res = await fetch(`${own.httpUrl}/actorspace/topics/news%2Fend`);
+          expect(res.status).toBe(503);
+          expect(((await res.json()) as { error: { code: string } }).error.code).toBe('CHANNEL_CLOSED');
+        } finally {
+          await own.stop();
+        }
+      });
     });
 
     describe('close codes', () => {

@@ -12,9 +12,6 @@ export interface CreditHost {
   creditDue(now: boolean): void;
 }
 
-/** Announce credit after a quiet spell of this many ms, when it did not ride along sooner. */
-const CREDIT_DELAY = 50;
-
 export class ReceiveWindow {
   /** Bytes this side accepts beyond what it consumed. */
   readonly size: number;
@@ -22,7 +19,8 @@ export class ReceiveWindow {
   #received = 0;
   #consumed = 0;
   #announced = 0;
-  #timer: ReturnType<typeof setTimeout> | null = null;
+  /** The peer asked for credit (a PING: it waits for credit, or checks on us): give what is owed at once. */
+  #wanted = false;
 
   constructor(host: CreditHost, size: number) {
     this.#host = host;
@@ -44,17 +42,21 @@ export class ReceiveWindow {
     return this.#received <= this.#announced + this.size;
   }
 
-  /** Messages worth `cost` bytes left their mailboxes (or needed none). */
+  /**
+   * Messages worth `cost` bytes left their mailboxes (or needed none). Credit is announced once
+   * a quarter of the window is owed, or at once when the peer asked for it: a sender that waits
+   * for credit (a frame larger than what is left) says so with a PING. No timer: a receiver
+   * that is kept busy sends one CREDIT per quarter window, not one per quiet spell.
+   */
   consume(cost: number): void {
     this.#consumed += cost;
-    if (this.#consumed - this.#announced >= this.size / 4) this.#host.creditDue(true);
-    else if (this.#timer === null) {
-      this.#timer = setTimeout(() => {
-        this.#timer = null;
-        if (this.#consumed > this.#announced) this.#host.creditDue(true);
-      }, CREDIT_DELAY);
-      (this.#timer as { unref?: () => void }).unref?.();
-    }
+    if (this.#wanted || this.#consumed - this.#announced >= this.size / 4) this.#host.creditDue(true);
+  }
+
+  /** The peer pinged: announce what is owed now, or as soon as something is consumed. */
+  wanted(): void {
+    this.#wanted = true;
+    if (this.#consumed > this.#announced) this.#host.creditDue(true);
   }
 
   /** Appends a CREDIT frame when one is due (forced, or a quarter of the window is owed). */
@@ -62,6 +64,7 @@ export class ReceiveWindow {
     const owed = this.#consumed - this.#announced;
     if (owed > 0 && (forced || owed >= this.size / 4)) {
       this.#announced = this.#consumed;
+      this.#wanted = false;
       out.push(`[${Kind.CREDIT},${this.#consumed}]`);
     }
   }
@@ -74,14 +77,12 @@ export class ReceiveWindow {
 
   /** A new session starts: nothing received, nothing owed. */
   reset(): void {
-    this.stop();
     this.#received = 0;
     this.#consumed = 0;
     this.#announced = 0;
+    this.#wanted = false;
   }
 
-  stop(): void {
-    if (this.#timer !== null) clearTimeout(this.#timer);
-    this.#timer = null;
-  }
+  /** Nothing to stop: kept for the channel's teardown. */
+  stop(): void {}
 }

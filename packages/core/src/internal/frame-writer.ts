@@ -14,6 +14,8 @@ import type { Transport } from '../transport.js';
 
 /** What the writer needs from its channel. */
 export interface WriterHost {
+  /** A tell or ask waits for credit: ask the peer for it (once per wait). */
+  creditWanted(): void;
   /** The transport while the channel is open, null while it is not (frames then wait). */
   readonly link: Transport | null;
   /** Largest message the peer accepts, in UTF-8 bytes. */
@@ -136,6 +138,8 @@ export class FrameWriter {
   /** Bytes of tells and asks not written yet (waiting for credit, the socket or a transport). */
   #queuedData = 0;
   #needDrain = false;
+  /** Set once the peer was asked for credit; cleared when credit arrives. */
+  #askedCredit = false;
   /** Set once the host heard of the answer budget being passed; cleared by reset(). */
   #overBudget = false;
   #scheduled = false;
@@ -246,6 +250,7 @@ export class FrameWriter {
   credit(consumed: number): boolean {
     if (consumed > this.#charged || consumed + this.#peerWindow < this.#granted) return false;
     this.#granted = consumed + this.#peerWindow;
+    this.#askedCredit = false;
     if (this.#data.length > 0) this.schedule();
     return true;
   }
@@ -258,6 +263,7 @@ export class FrameWriter {
     this.#peerWindow = window;
     this.#charged = received;
     this.#granted = consumed + window;
+    this.#askedCredit = false;
   }
 
   /** Puts written, unacknowledged frames back in front of the queue (signed sizes: + tell/ask). */
@@ -358,6 +364,10 @@ export class FrameWriter {
     }
     if (this.#parts.length > 0) this.#send(link);
     if (this.#full) this.#waitForDrain(link);
+    else if (blocked && !this.#askedCredit) {
+      this.#askedCredit = true;
+      this.#host.creditWanted();
+    }
   }
 
   /** Whether a tell or ask of `size` can join the message being built within the credit. */

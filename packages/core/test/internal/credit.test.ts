@@ -55,22 +55,26 @@ describe('ReceiveWindow', () => {
     expect(due).toEqual([true]);
   });
 
-  it('asks for a CREDIT frame after an idle delay when less is owed', () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+  it('owes a small debt quietly until the peer asks for credit with a PING, then pays at once', () => {
     const { window, due } = setup(100);
     window.accept(10);
     window.consume(10);
-    vi.advanceTimersByTime(49);
     expect(due).toEqual([]);
-    vi.advanceTimersByTime(1);
+    // A PING: the peer may be waiting for credit; what is owed is due now.
+    window.wanted();
     expect(due).toEqual([true]);
-    // Nothing owed when the delay ends (it rode along with a message): no frame is due.
+    expect(credits(window, true)).toEqual(['[11,10]']);
+    // Asked while nothing is owed: the next consumption pays at once, however small.
+    window.wanted();
+    expect(due).toEqual([true]);
+    window.accept(1);
+    window.consume(1);
+    expect(due).toEqual([true, true]);
+    expect(credits(window, true)).toEqual(['[11,11]']);
+    // Paid: back to quarter-window announcements.
     window.accept(5);
     window.consume(5);
-    expect(credits(window, false)).toEqual([]);
-    expect(credits(window, true)).toEqual(['[11,15]']);
-    vi.advanceTimersByTime(100);
-    expect(due).toEqual([true]);
+    expect(due).toEqual([true, true]);
   });
 
   it('writes cumulative CREDIT frames: forced, or once a quarter of the window is owed', () => {

@@ -43,8 +43,14 @@ class FakeHost implements WriterHost {
   readonly overBudgets: number[] = [];
   readonly failures: unknown[] = [];
 
+  /** How often the writer asked for credit. */
+  creditRequests = 0;
+
   constructor(link: Transport | null) {
     this.link = link;
+  }
+  creditWanted(): void {
+    this.creditRequests++;
   }
   /** The asks keepAsk was called for: each is marked written by the channel. */
   readonly asked: number[] = [];
@@ -135,6 +141,22 @@ describe('FrameWriter', () => {
     await endOfTurn();
     expect(link.sent).toEqual([tell(1), answer(9), ask(2, 2)]);
     expect(writer.heldData).toBe(0);
+  });
+
+  it('asks the host for credit once per wait, and again after credit came but did not cover the wait', async () => {
+    const { writer, host } = setup({}, cost(tell(1)) + 5);
+    writer.data(tell(1), 0);
+    writer.data(tell(2), 0);
+    writer.data(tell(3), 0);
+    await endOfTurn();
+    expect(host.creditRequests).toBe(1);
+    writer.schedule();
+    await endOfTurn();
+    expect(host.creditRequests).toBe(1);
+    // Credit for one more tell: the third still waits, so the host is asked again.
+    expect(writer.credit(cost(tell(1)))).toBe(true);
+    await endOfTurn();
+    expect(host.creditRequests).toBe(2);
   });
 
   it('spends credit for the whole of a message that carries a tell, control frames and answers included', async () => {

@@ -4,7 +4,7 @@
  *
  * @module @actorspace/server/bun
  */
-import type { ActorServer, HttpResponse } from '../actor-server.js';
+import type { ActorServer, HttpRequest, HttpResponse } from '../actor-server.js';
 import { DEFAULT_PATH, normalizePath, pathnameOf } from '../internal/paths.js';
 import type { PeerConnection, PeerRequest } from '../peer.js';
 
@@ -43,6 +43,8 @@ export interface BunServer {
     /** The IP address. */
     address: string;
   } | null;
+  /** Sets a request's idle timeout in seconds (0: none), so an event stream outlives Bun's `idleTimeout`. */
+  timeout?(request: Request, seconds: number): void;
 }
 
 /** A host `fetch` handler for everything that is not the engine's. */
@@ -109,11 +111,21 @@ export function bunHandlers(actors: ActorServer<any>, options: BunHandlersOption
         return new Response('WebSocket upgrade failed', { status: 400 });
       }
       if (actors.wants(request.method, request.url, path)) {
-        const reply = await actors.http(
-          { method: request.method, url: request.url, headers: request.headers },
-          path,
-        );
-        if (reply) return toResponse(reply);
+        const ask: HttpRequest = {
+          method: request.method,
+          url: request.url,
+          headers: request.headers,
+          signal: request.signal,
+        };
+        const address = server.requestIP?.(request)?.address;
+        if (address !== undefined) ask.remoteAddress = address;
+        const reply = await actors.http(ask, path);
+        if (reply) {
+          // An event stream is idle between events and heartbeats: longer than Bun's default
+          // idleTimeout (10 s) would allow.
+          if (reply.body instanceof ReadableStream) server.timeout?.(request, 0);
+          return toResponse(reply);
+        }
       }
       return host ? ((await host(request, server)) ?? notFound()) : notFound();
     },
@@ -143,6 +155,7 @@ export function bunHandlers(actors: ActorServer<any>, options: BunHandlersOption
   };
 }
 
+// Bun streams a ReadableStream body as it comes, and cancels it when the client goes away.
 function toResponse(reply: HttpResponse): Response {
   return new Response(reply.body as BodyInit, { status: reply.status, headers: reply.headers });
 }

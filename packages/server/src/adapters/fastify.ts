@@ -7,7 +7,8 @@
  */
 import { ActorSpaceError } from '@actorspace/core';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
-import type { ActorServer } from '../actor-server.js';
+import type { ActorServer, HttpRequest } from '../actor-server.js';
+import { writeNodeReply } from '../internal/node-reply.js';
 import { DEFAULT_PATH, normalizePath } from '../internal/paths.js';
 import { attach } from './node.js';
 
@@ -37,11 +38,18 @@ const plugin: FastifyPluginAsync<ActorspaceFastifyOptions> = async (
   // folders) before routing; every other request goes on to the app's routes untouched.
   fastify.addHook('onRequest', async (request, reply) => {
     if (!actors.wants(request.method, request.url, path)) return;
-    const answer = await actors.http(
-      { method: request.method, url: request.url, headers: request.headers },
-      path,
-    );
-    if (answer) return reply.code(answer.status).headers(answer.headers).send(answer.body);
+    const ask: HttpRequest = { method: request.method, url: request.url, headers: request.headers };
+    if (request.raw.socket?.remoteAddress !== undefined) ask.remoteAddress = request.raw.socket.remoteAddress;
+    const answer = await actors.http(ask, path);
+    if (!answer) return;
+    if (typeof answer.body === 'string' || answer.body instanceof Uint8Array) {
+      return reply.code(answer.status).headers(answer.headers).send(answer.body);
+    }
+    // An event stream: written on the raw response as it comes, past Fastify's serializers
+    // and onSend hooks (so no compression buffers it).
+    reply.hijack();
+    writeNodeReply(reply.raw, answer);
+    return reply;
   });
 };
 

@@ -7,7 +7,7 @@
  */
 import { Hono, type MiddlewareHandler } from 'hono';
 import type { UpgradeWebSocket, WSContext, WSEvents } from 'hono/ws';
-import type { ActorServer } from '../actor-server.js';
+import type { ActorServer, HttpRequest } from '../actor-server.js';
 import { DEFAULT_PATH, normalizePath } from '../internal/paths.js';
 import type { PeerConnection, PeerRequest } from '../peer.js';
 
@@ -81,11 +81,20 @@ export function honoRoutes(actors: ActorServer<any>, options: HonoRoutesOptions)
 
   app.on(['GET', 'HEAD'], '*', async (c, next) => {
     if (!actors.wants(c.req.method, c.req.url, path)) return next();
-    const reply = await actors.http(
-      { method: c.req.method, url: c.req.url, headers: c.req.raw.headers },
-      path,
-    );
+    const ask: HttpRequest = {
+      method: c.req.method,
+      url: c.req.url,
+      headers: c.req.raw.headers,
+      signal: c.req.raw.signal,
+    };
+    const reply = await actors.http(ask, path);
     if (!reply) return next();
+    if (reply.body instanceof ReadableStream) {
+      // An event stream, streamed by the runtime as it comes (cancelled when the client goes
+      // away). On Bun, `c.env` is the server: lift its idle timeout (10 s by default) for it.
+      const bun = c.env as { timeout?: (request: Request, seconds: number) => void; upgrade?: unknown };
+      if (typeof bun?.timeout === 'function' && typeof bun.upgrade === 'function') bun.timeout(c.req.raw, 0);
+    }
     return c.body(reply.body as any, reply.status as 200, reply.headers);
   });
 

@@ -8,7 +8,8 @@
 import type { Server as HttpServer, IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
-import type { ActorServer, HttpResponse } from '../actor-server.js';
+import type { ActorServer, HttpRequest } from '../actor-server.js';
+import { writeNodeReply } from '../internal/node-reply.js';
 import { DEFAULT_PATH, normalizePath, pathnameOf } from '../internal/paths.js';
 import type { Peer, PeerConnection, PeerRequest } from '../peer.js';
 
@@ -177,7 +178,9 @@ export function handleSocket(actors: ActorServer<any>, ws: WebSocket, req: Incom
 
 /**
  * Answers the engine's HTTP endpoints on a Node request. Resolves false when the request is
- * not one of them, so the caller can pass it on.
+ * not one of them, so the caller can pass it on. An event stream (`<path>/topics/<topic>`) is
+ * written as it comes, with backpressure, and ends when the client goes away; the promise
+ * resolves once it has started.
  */
 export async function serveHttp(
   actors: ActorServer<any>,
@@ -185,19 +188,12 @@ export async function serveHttp(
   res: ServerResponse,
   path: string = DEFAULT_PATH,
 ): Promise<boolean> {
-  const reply = await actors.http(
-    { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers },
-    path,
-  );
+  const request: HttpRequest = { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers };
+  if (req.socket?.remoteAddress !== undefined) request.remoteAddress = req.socket.remoteAddress;
+  const reply = await actors.http(request, path);
   if (!reply) return false;
-  writeReply(res, reply);
+  writeNodeReply(res, reply);
   return true;
-}
-
-function writeReply(res: ServerResponse, reply: HttpResponse): void {
-  res.statusCode = reply.status;
-  for (const [name, value] of Object.entries(reply.headers)) res.setHeader(name, value);
-  res.end(reply.body);
 }
 
 function refuseUpgrade(socket: Duplex, status: number, text: string): void {
