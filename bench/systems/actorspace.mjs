@@ -62,14 +62,15 @@ export async function connect({ host, port }) {
 
 /**
  * Fan-out: topics. The server declares `topics: { 'room/:id': {} }` (every topic option at its
- * default: history of 100 events / 120 s, slow subscribers skipped past 1 MiB queued) and its
+ * default: history of 100 events / 120 s, slow subscribers skipped past 1 MiB queued, a busy
+ * topic's events gathered for at most 1 ms) and its
  * own code publishes with `actors.publish(topic, 'msg', data)`. Each subscriber is one session
  * (`reconnect: false`) with `session.subscribe(topic, handler)`.
  * @type {import('./index.mjs').FanoutSystem}
  */
 export const fanout = {
   notes:
-    "createActorServer({ topics: { 'room/:id': {} } }) + actors.publish(topic, 'msg', data); each subscriber a connect() session (reconnect: false) with session.subscribe(topic, handler); topic options at their defaults",
+    "createActorServer({ topics: { 'room/:id': {} } }) + actors.publish(topic, 'msg', data); each subscriber a connect() session (reconnect: false) with session.subscribe(topic, handler); topic options at their defaults (batch: 1 ms while busy)",
   /** @param {{ host: string, port: number, topic: string, topicOptions?: import('@actorspace/server').TopicOptions }} o */
   async startServer({ host, port, topic, topicOptions = {} }) {
     const http = createServer();

@@ -343,8 +343,8 @@ describe('topics', () => {
     expect(server.actors.topic('strict')?.subscribers).toBe(1);
   });
 
-  it('gathers the events of a batching topic into one message per subscriber, in order', async () => {
-    const server = await start({ topics: { batched: { batch: 30 }, single: {} } });
+  it('gathers the events of a busy topic into one message per subscriber, in order; a quiet one waits for nothing', async () => {
+    const server = await start({ topics: { batched: { batch: 30 }, single: { batch: 0 }, quiet: {} } });
     let messages = 0;
     const session = await client(server, 'ada', {
       route: '/app',
@@ -374,7 +374,25 @@ describe('topics', () => {
     await until(() => batched.events.length === 10, 'the batched events');
     expect(batched.seqs()).toEqual(range(1, 10));
     expect(unbatched).toBeGreaterThanOrEqual(5);
+    // The first went out at once (the topic was quiet), the other nine together.
     expect(messages - before).toBeLessThanOrEqual(2);
+
+    // The default topic (batch: 1): events 20 ms apart are each sent the moment they are published.
+    const quiet = collector();
+    await session.subscribe('quiet', quiet.handler);
+    for (const i of range(1, 5)) {
+      const at = messages;
+      server.actors.publish('quiet', 'n', i);
+      await until(() => quiet.events.length === i, `quiet event ${i}`);
+      expect(messages - at).toBe(1);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    // …and the same topic, busy, gathers: ten events in ten turns take fewer messages.
+    before = messages;
+    await turns('quiet');
+    await until(() => quiet.events.length === 15, 'the busy events');
+    expect(quiet.seqs()).toEqual(range(1, 15));
+    expect(messages - before).toBeLessThan(10);
   });
 
   it('broadcasts to the client root actor of every session of a route', async () => {
