@@ -603,7 +603,7 @@ async function runServer() {
           socketQueued: queued(),
           openSockets: sockets.size,
           channelBuffered: channelBuffered(),
-          sessions: actors.sessions,
+          sessions: actors.sessions().length,
           health: actors.health(),
         });
         return;

@@ -132,7 +132,9 @@ export interface ActorRef<A = any> {
  * it as that peer's, never as its own `system` message.
  */
 export interface Router {
+  /** Sends a tell to the actor `guid`; `caller` when relaying a peer's message. */
   tellTo(guid: string, type: string, data: unknown, caller?: Caller): void;
+  /** Sends an ask to the actor `guid`; `caller` when relaying a peer's message. */
   askTo<R>(
     guid: string,
     type: string,

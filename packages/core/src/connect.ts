@@ -3,17 +3,24 @@
  * pairing alive with exponential backoff (with jitter) when the connection drops.
  */
 
-import type { Actor } from './actor.js';
+import { type Actor, describeActor } from './actor.js';
 import type { ActorRef } from './actor-ref.js';
 import { isActorRef } from './actor-ref.js';
 import { ActorSpace, type SpaceOptions } from './actor-space.js';
 import type { Caller } from './caller.js';
 import type { Channel, FlowOptions, HeartbeatOptions, RemoteActor } from './channel.js';
 import type { DataLimits } from './codec.js';
+import type { MessageDescription } from './definitions.js';
 import { EventEmitter } from './emitter.js';
 import { ActorSpaceError, CloseCode, errorCodeForClose } from './errors.js';
 import { clientHandshake, type Handshake } from './handshake.js';
-import { type SubscribeOptions, type Subscription, TopicClient, type TopicHandler } from './topics.js';
+import {
+  SESSION_ACTOR,
+  type SubscribeOptions,
+  type Subscription,
+  TopicClient,
+  type TopicHandler,
+} from './topics.js';
 import { type WebSocketLike, webSocketTransport } from './transports/web-socket.js';
 
 /** Backoff of reconnect attempts: `initialDelay * factor^n`, capped at `maxDelay`, randomised by jitter. */
@@ -35,9 +42,17 @@ export type WebSocketFactory = (url: string) => WebSocketLike;
 
 /** Options of {@link connect}. */
 export interface ConnectOptions {
-  /** The server route to pair with, e.g. `/todos`. */
-  route: string;
-  /** The client root actor (an actor object, or a reference to one registered in `space`). */
+  /**
+   * The server route to pair with, e.g. `/todos`. Omitted, a service reaches the server's agent
+   * gateway instead (it then needs a `token`: a service access token or a gateway key), whose
+   * actor lists the connected sessions and hands out references to their client actors.
+   */
+  route?: string;
+  /**
+   * The client root actor (an actor object, or a reference to one registered in `space`). When
+   * it is made by `defineActor`, its message types whose `callers` include `service` are the
+   * session's capabilities: the server's registry lists them for agents (see {@link Session.advertise}).
+   */
   actor?: Actor | ActorRef;
   /** Sent in the hello; a function is called before every attempt (for refreshing tokens). */
   token?: string | (() => string | Promise<string>);
@@ -96,6 +111,8 @@ export class Session<A = any> extends EventEmitter<SessionEvents> {
   #retryTimer: ReturnType<typeof setTimeout> | null = null;
   #unwake: (() => void) | null = null;
   #topics: TopicClient | null = null;
+  /** True once capabilities were sent in this pairing (an empty list then still goes out). */
+  #advertised = false;
 
   /** @internal Use {@link connect}. */
   constructor(url: string, options: ConnectOptions) {
@@ -179,6 +196,36 @@ export class Session<A = any> extends EventEmitter<SessionEvents> {
     return this.#topicClient().publish(topic, type, data);
   }
 
+  /**
+   * Tells the server what agents may call here: the root actor's message types whose `callers`
+   * include `service`, with their descriptions and JSON Schemas (as `describeActor` gives them).
+   * Sent by itself each time the session pairs; call it again after the root actor's
+   * definitions changed, so the registry (and agents watching it) sees the new list. Does
+   * nothing while the session is not paired, or when the root actor was not made by `defineActor`.
+   */
+  advertise(): void {
+    const actor = this.#options.actor;
+    const channel = this.#channel;
+    if (!actor || isActorRef(actor) || !channel || channel.state !== 'open') return;
+    let capabilities: MessageDescription[];
+    try {
+      capabilities = describeActor(actor).filter((d) => d.callers.includes('service'));
+    } catch {
+      return; // Not made by defineActor: nothing described.
+    }
+    // Nothing to say, and nothing said before: the frame is saved.
+    if (capabilities.length === 0 && !this.#advertised) return;
+    this.#advertised = true;
+    try {
+      channel.makeRemote(SESSION_ACTOR).tell('capabilities', capabilities);
+    } catch (error) {
+      this.emit(
+        'error',
+        error instanceof ActorSpaceError ? error : new ActorSpaceError('INVALID_MESSAGE', String(error)),
+      );
+    }
+  }
+
   #topicClient(): TopicClient {
     this.#topics ??= new TopicClient(this.space, () => this.#channel);
     return this.#topics;
@@ -230,9 +277,13 @@ export class Session<A = any> extends EventEmitter<SessionEvents> {
       channel.on('resume', (resumed) => {
         this.#attempt = 0;
         this.#setStatus('open');
-        // A fresh session knows none of this client's subscriptions: subscribe again from where each stopped.
-        if (!resumed) this.#topics?.resubscribe();
-        else this.#topics?.resumed();
+        // A fresh session knows none of this client's subscriptions: subscribe again from where
+        // each stopped; nor its capabilities.
+        if (!resumed) {
+          this.#topics?.resubscribe();
+          this.#advertised = false;
+          this.advertise();
+        } else this.#topics?.resumed();
       });
       channel.on('drain', () => this.emit('drain'));
       channel.on('close', (code, reason) => {
@@ -242,6 +293,7 @@ export class Session<A = any> extends EventEmitter<SessionEvents> {
         this.#stopRetrying();
       });
       this.#setStatus('open');
+      this.advertise();
       return this;
     } catch (error) {
       this.#setStatus('closed');
@@ -255,7 +307,8 @@ export class Session<A = any> extends EventEmitter<SessionEvents> {
   async #handshake(): Promise<Handshake> {
     const token = this.#options.token;
     const value = typeof token === 'function' ? await token() : token;
-    const hello: { route: string; actor?: ActorRef; token?: string } = { route: this.#options.route };
+    const hello: { route?: string; actor?: ActorRef; token?: string } = {};
+    if (this.#options.route !== undefined) hello.route = this.#options.route;
     if (this.#root) hello.actor = this.#root;
     if (value !== undefined) hello.token = value;
     return clientHandshake(hello);
@@ -344,11 +397,11 @@ export function backoffDelay(attempt: number, options: ReconnectOptions = {}): n
   return options.jitter === false ? delay : delay / 2 + Math.random() * (delay / 2);
 }
 
-function refusal(url: string, route: string, code: number, reason: string): ActorSpaceError {
+function refusal(url: string, route: string | undefined, code: number, reason: string): ActorSpaceError {
   const opened = code === 1006 && !reason;
   const message = opened
     ? `could not reach ${url} (connection failed or closed before the welcome)`
-    : `server refused route "${route}" at ${url}: ${code}${reason ? ` ${reason}` : ''}`;
+    : `server refused ${route === undefined ? 'the gateway' : `route "${route}"`} at ${url}: ${code}${reason ? ` ${reason}` : ''}`;
   return new ActorSpaceError(opened ? 'CHANNEL_CLOSED' : errorCodeForClose(code), message, {
     details: { code, reason },
   });
@@ -369,7 +422,8 @@ function defaultSocket(url: string): WebSocketLike {
  * `REMOTE_ERROR` (1011), `PROTOCOL` (4400 and anything else); with `CHANNEL_CLOSED` when the
  * server cannot be reached.
  *
- * @throws TypeError (rejects) for a URL that is not ws:// or wss://, or a missing route.
+ * @throws TypeError (rejects) for a URL that is not ws:// or wss://, or a missing route (without
+ *   a route, a token is needed: the session then pairs with the server's agent gateway).
  * @example
  * import type { todos } from './server/todos.js'; // the server root actor, made with defineActor
  * const session = await connect<typeof todos>('ws://localhost:8080/actorspace', { route: '/todos', actor: myRoot });
@@ -379,8 +433,19 @@ export function connect<A = any>(url: string, options: ConnectOptions): Promise<
   if (typeof url !== 'string' || !/^wss?:\/\//i.test(url)) {
     return Promise.reject(new TypeError(`connect() needs a ws:// or wss:// URL, got ${String(url)}`));
   }
-  if (!options || typeof options.route !== 'string' || options.route.length === 0) {
-    return Promise.reject(new TypeError('connect() needs options.route, e.g. "/todos"'));
+  if (!options || typeof options !== 'object') {
+    return Promise.reject(new TypeError('connect() needs options: { route: "/todos" }'));
+  }
+  if (
+    options.route === undefined
+      ? options.token === undefined
+      : typeof options.route !== 'string' || options.route.length === 0
+  ) {
+    return Promise.reject(
+      new TypeError(
+        'connect() needs options.route, e.g. "/todos" (or, to reach the gateway as a service, a token)',
+      ),
+    );
   }
   let session: Session<A>;
   try {

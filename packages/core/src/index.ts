@@ -20,6 +20,7 @@ export {
   type Handlers,
   isActorRef,
   type RemoteApi,
+  type Router,
 } from './actor-ref.js';
 export { ActorSpace, type Logger, type SpaceEvents, type SpaceOptions } from './actor-space.js';
 export { ANONYMOUS, type Caller, type CallerType, frozenCaller } from './caller.js';
@@ -106,6 +107,7 @@ export {
   checkTopic,
   type Member,
   type Recovery,
+  SESSION_ACTOR,
   type SubscribeOptions,
   Subscription,
   type SubscriptionEvents,

@@ -17,6 +17,8 @@ import { ActorSpaceError } from './errors.js';
 
 /** The guid of the server's topics actor in every session. */
 export const TOPICS_ACTOR = '$topics';
+/** The guid of each server session's own actor: the client tells it its capabilities. */
+export const SESSION_ACTOR = '$session';
 
 /** What a topic event says besides its type and data. */
 export interface TopicMeta {

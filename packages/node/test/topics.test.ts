@@ -111,7 +111,7 @@ async function awayTooLong(topic: string, history: number, seen: number) {
   const away = new Promise<void>((resolve) => session.on('status', (s) => s === 'reconnecting' && resolve()));
   server.drop();
   await away;
-  await until(() => server.actors.sessions === 0, 'the session to end');
+  await until(() => server.actors.sessions().length === 0, 'the session to end');
   return { server, session, c, recoveries };
 }
 

@@ -5,7 +5,8 @@
  * each pairing in a session, each socket in a connection.
  */
 import {
-  type ActorSpaceError,
+  ActorSpaceError,
+  type AskOptions,
   type ChannelOptions,
   CloseCode,
   type DataLimits,
@@ -14,8 +15,11 @@ import {
   type FlowOptions,
   type HeartbeatOptions,
   type Logger,
+  type RemoteActor,
 } from '@actorspace/core';
 import { Connection, type ConnectionInfo } from './connection.js';
+import { Gateway, type GatewayOptions, type SessionChange } from './gateway.js';
+import { GatewayHttp, type HttpBody } from './gateway-http.js';
 import type { Authenticate } from './handshake.js';
 import { headerOf, normalizeHeaders } from './internal/headers.js';
 import { DEFAULT_PATH, normalizePath, pathnameOf } from './internal/paths.js';
@@ -26,12 +30,14 @@ import { PageServer, type StaticOptions } from './pages.js';
 import type { HeadersLike, Peer, PeerConnection } from './peer.js';
 import { Registry } from './registry.js';
 import { normalizeRoutes, type Route, type RouteDefinition } from './routes.js';
+import type { SessionInfo } from './session.js';
 import { type EventStreamOptions, EventStreams } from './sse.js';
 import { createTokenVerifier, type VerifyAccessTokenOptions } from './tokens.js';
 import { compileTopics, TopicHub, type TopicInfo, type TopicOptions } from './topics.js';
 
 export type { ConnectionInfo } from './connection.js';
 export type { RateLimit } from './internal/rate-limit.js';
+export type { SessionInfo } from './session.js';
 
 /** Options of {@link createActorServer}. */
 export interface ActorServerOptions<S extends Record<string, unknown> = Record<string, unknown>> {
@@ -149,6 +155,33 @@ export interface ActorServerOptions<S extends Record<string, unknown> = Record<s
    * imports: { preact: true, 'preact/hooks': true, '@app/ui': '/ui/index.js' }
    */
   imports?: Imports;
+  /**
+   * The agent gateway: services (AI agents, back-office code) authenticated by a service access
+   * token (`tokens`) or a pre-shared key list the sessions and call what each page offers them
+   * (`callers: ['service']`), over WebSocket (`connect(url, { token })` with no route), over
+   * HTTP (`<path>/sessions`, `<path>/sessions/:id/ask`, `.../tell`, `<path>/broadcast`), and with
+   * `mcp: true` over MCP at `<path>/mcp`. Clients never reach it. See docs/agents.md.
+   * @default none: no gateway
+   * @example
+   * gateway: { keys: { 'support-bot': process.env.BOT_KEY }, mcp: true }
+   */
+  gateway?: GatewayOptions | true;
+}
+
+/** A live session of a route (see {@link ActorServer.session}): its info, and its client root actor to call. */
+export interface SessionHandle {
+  /** The session as the registry lists it, now. */
+  readonly info: SessionInfo;
+  /** The client root actor of the current pairing, or null while it is away or had none. */
+  readonly client: RemoteActor | null;
+  /**
+   * Asks the client root actor, as the server (`system`: every handler may be called). While
+   * the session is away, the ask waits in its buffer for the resume (or its timeout).
+   * @throws ActorSpaceError as any ask, `CHANNEL_CLOSED` when the session has no client actor.
+   */
+  ask<R = unknown>(type: string, data?: unknown, options?: AskOptions): Promise<R>;
+  /** Tells the client root actor, as the server. @throws ActorSpaceError as any tell. */
+  tell(type: string, data?: unknown): void;
 }
 
 /** Events of an {@link ActorServer}. */
@@ -166,6 +199,8 @@ export interface ActorServerEvents {
    * (4401, 4403, 4404) are answers, not failures: they close the socket without an event.
    */
   error: [error: ActorSpaceError, connection: ConnectionInfo | null];
+  /** A route session came (`added`), changed state or capabilities (`updated`), or went (`removed`). */
+  session: [change: SessionChange];
 }
 
 /** An HTTP request handed to {@link ActorServer.http}, in a runtime-neutral shape. */
@@ -183,6 +218,14 @@ export interface HttpRequest {
    * event stream at once. Adapters that cancel the stream body on disconnect need not pass it.
    */
   signal?: AbortSignal;
+  /**
+   * The request body, for the gateway's `POST` endpoints: the raw bytes (a Node request, a
+   * `Request.body`, a string), read up to `maxPayload`. Adapters whose framework already parsed
+   * a JSON body pass that as `parsedBody` instead.
+   */
+  body?: HttpBody;
+  /** A body the framework has already parsed as JSON (Express's `req.body`, Fastify's `request.body`). */
+  parsedBody?: unknown;
 }
 
 /** The engine's HTTP answer; the adapter writes it with its framework's response API. */
@@ -255,6 +298,8 @@ export class ActorServer<
   readonly #origins: ((origin: string) => boolean) | null;
   readonly #rate: Required<RateLimit> | null;
   readonly #logger: Logger | undefined;
+  readonly #gateway: Gateway | null;
+  readonly #gatewayHttp: GatewayHttp | null;
   readonly #started = Date.now();
   #nextId = 0;
   #closing: Promise<void> | null = null;
@@ -303,12 +348,30 @@ export class ActorServer<
         : new EventStreams(
             {
               topics: this.#topics,
-              identity: { authenticate: options.authenticate, verifyToken },
+              identity: {
+                authenticate: options.authenticate,
+                verifyToken,
+                keyCaller: (token) => this.#gateway?.keyCaller(token) ?? null,
+              },
               checkOrigin: (origin, headers) => this.checkOrigin(origin, headers),
               error: (error) => this.#emitSafe('error', error, null),
             },
             options.sse,
           );
+    this.#gateway =
+      options.gateway === undefined
+        ? null
+        : new Gateway(
+            {
+              get sessions() {
+                return registry().sessions;
+              },
+              broadcast: (route, type, data) => this.broadcast(route, type, data),
+              publish: (topic, type, data) => this.publish(topic, type, data),
+            },
+            options.gateway,
+          );
+    const registry = (): Registry<S> => this.#registry;
     this.#registry = new Registry<S>(
       {
         routes: this.#routes,
@@ -327,13 +390,26 @@ export class ActorServer<
         maxPayload,
         handshakeTimeout: options.handshakeTimeout ?? 10_000,
         resumeTtl,
+        gateway: this.#gateway,
       },
       {
         disconnect: (connection, code, reason) => this.#emitSafe('disconnect', connection, code, reason),
         error: (error, connection) => this.#emitSafe('error', error, connection),
         log: (level, message, details) => this.#log(level, message, details),
+        session: (change) => this.#emitSafe('session', change),
       },
     );
+    this.#gatewayHttp = this.#gateway
+      ? new GatewayHttp(this.#gateway, {
+          identity: {
+            authenticate: options.authenticate,
+            verifyToken,
+            keyCaller: (token) => this.#gateway?.keyCaller(token) ?? null,
+          },
+          maxPayload,
+          log: (level, message, details) => this.#log(level, message, details),
+        })
+      : null;
     const origins = options.origins;
     this.#origins =
       origins === undefined
@@ -348,9 +424,48 @@ export class ActorServer<
     return this.#registry.connections.size;
   }
 
-  /** Live sessions, including those waiting for a resume. */
-  get sessions(): number {
-    return this.#registry.sessions.size;
+  /**
+   * The live sessions of the routes (connected, or away and waiting for a resume), with their
+   * callers and capabilities. Services paired with the gateway are not among them.
+   */
+  sessions(): SessionInfo[] {
+    const out: SessionInfo[] = [];
+    for (const session of this.#registry.sessions.values())
+      if (session.kind === 'route') out.push(session.info());
+    return out;
+  }
+
+  /**
+   * One live session of a route, to call its client root actor from server code; undefined
+   * when there is none by that id.
+   * @example
+   * const tab = actors.session(id);
+   * await tab?.ask('highlight', { row: 3 }, { timeout: 5000 });
+   */
+  session(id: string): SessionHandle | undefined {
+    const session = this.#registry.sessions.get(id);
+    if (session?.kind !== 'route') return undefined;
+    const client = (): RemoteActor => {
+      const remote = session.channel?.remote;
+      if (!remote) throw new ActorSpaceError('CHANNEL_CLOSED', `session ${id} has no client actor`);
+      return remote;
+    };
+    return {
+      get info() {
+        return session.info();
+      },
+      get client() {
+        return session.channel?.remote ?? null;
+      },
+      ask: <R>(type: string, data?: unknown, opts?: AskOptions) => {
+        try {
+          return client().ask(type, data, opts) as Promise<R>;
+        } catch (error) {
+          return Promise.reject(error);
+        }
+      },
+      tell: (type: string, data?: unknown) => client().tell(type, data),
+    };
   }
 
   /** The largest frame the engine accepts; adapters set their socket limit above it so the engine answers 4413. */
@@ -442,6 +557,9 @@ export class ActorServer<
     if (this.#streams && pathname.startsWith(`${base}/topics/`)) {
       return this.#streams.serve(request, method, pathname, base);
     }
+    if (this.#gatewayHttp?.matches(pathname, base)) {
+      return this.#gatewayHttp.serve(request, method, pathname, base);
+    }
     return this.#pages.serve(
       { method, url: request.url, headers: normalizeHeaders(request.headers) },
       pathname,
@@ -458,6 +576,7 @@ export class ActorServer<
   }
 
   #wants(method: string, pathname: string, base: string): boolean {
+    if (this.#gatewayHttp?.matches(pathname, base)) return true;
     if (method !== 'GET' && method !== 'HEAD') return false;
     return (
       pathname === `${base}/health` ||
@@ -532,6 +651,7 @@ export class ActorServer<
   close(): Promise<void> {
     if (!this.#closing) {
       this.#streams?.close();
+      this.#gatewayHttp?.close();
       this.#closing = this.#registry.close().then(() => this.#topics.close());
     }
     return this.#closing;

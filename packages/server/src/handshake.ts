@@ -14,10 +14,13 @@ import {
   closeCodeFor,
   frozenCaller,
   type HelloFields,
+  SESSION_ACTOR,
   type SpaceOptions,
   TOPICS_ACTOR,
 } from '@actorspace/core';
+import { sessionActor } from './capabilities.js';
 import type { Connection, UpgradeRequest } from './connection.js';
+import type { Gateway } from './gateway.js';
 import type { RouteDefinition } from './routes.js';
 import { Session, type SessionHost } from './session.js';
 import type { VerifiedToken } from './tokens.js';
@@ -71,6 +74,8 @@ export interface HandshakeHost<S> extends SessionHost {
   readonly channelOptions: ChannelOptions;
   /** True once the server shuts down. */
   readonly closing: boolean;
+  /** The agent gateway, when the server has one: services with no route pair with it. */
+  readonly gateway: Gateway | null;
   /** A session by id. */
   session(id: string): Session | undefined;
   /** A new session started. */
@@ -89,7 +94,7 @@ export async function accept<S>(
     // Authenticated once per hello: a resume and the fresh session it may become share the result.
     const caller = await authenticate(host, connection, hello);
     const old = typeof hello.resume === 'string' ? host.session(hello.resume) : undefined;
-    if (old?.resumable && old.route === hello.route && sameCaller(old, caller)) {
+    if (old?.resumable && old.route === (hello.route ?? '') && sameCaller(old, caller)) {
       if (connection.gone) return;
       // The client may come back before this side saw its old socket fail (a half-open TCP
       // connection, a network switch): the new socket takes the session over.
@@ -113,6 +118,10 @@ async function start<S>(
   authenticated: Caller | undefined,
 ): Promise<void> {
   const route = hello.route ?? '';
+  if (route === '' && host.gateway) {
+    startGateway(host, host.gateway, connection, hello, authenticated);
+    return;
+  }
   const definition = host.routes.get(route);
   if (!definition) {
     throw new ActorSpaceError('NO_SUCH_ACTOR', `no route "${route.slice(0, 64)}" on this server`);
@@ -144,9 +153,36 @@ async function start<S>(
       cause: error,
     });
   }
-  // The session's topics actor: what its client subscribes and publishes through.
-  space.register(host.topics.sessionActor(id, caller), TOPICS_ACTOR);
   const session = new Session(host, id, route, caller, space, connection);
+  // The session's own actors: topics (what its client subscribes and publishes through) and
+  // the session actor (where it advertises its capabilities).
+  space.register(host.topics.sessionActor(id, caller), TOPICS_ACTOR);
+  space.register(sessionActor(session), SESSION_ACTOR);
+  host.started(session);
+  session.open(hello, root, host.channelOptions);
+}
+
+/**
+ * A hello with no route: a service pairs with the agent gateway. Clients never do (4403 for an
+ * authenticated client, 4401 for an anonymous one).
+ */
+function startGateway<S>(
+  host: HandshakeHost<S>,
+  gateway: Gateway,
+  connection: Connection,
+  hello: HelloFields,
+  caller: Caller | undefined,
+): void {
+  if (!caller) {
+    throw new ActorSpaceError('UNAUTHORIZED', 'the gateway needs a service access token or a gateway key');
+  }
+  if (caller.type !== 'service') throw new ActorSpaceError('FORBIDDEN', 'clients cannot use the gateway');
+  if (connection.gone) return;
+  const space = new ActorSpace(connection.id, host.spaceOptions);
+  space.on('error', (error) => host.error(error, connection));
+  const root = space.register(gateway.actor(caller), 'gateway');
+  const session = new Session(host, crypto.randomUUID(), '', caller, space, connection, 'gateway');
+  space.register(host.topics.sessionActor(session.id, caller), TOPICS_ACTOR);
   host.started(session);
   session.open(hello, root, host.channelOptions);
 }
@@ -172,6 +208,8 @@ function authenticate<S>(
 export interface IdentifyHost {
   readonly authenticate: Authenticate | undefined;
   readonly verifyToken: ((token: string) => Promise<VerifiedToken>) | undefined;
+  /** The service a gateway key stands for, or null; absent without gateway keys. */
+  readonly keyCaller?: ((token: string) => VerifiedToken | null) | undefined;
 }
 
 /** What the caller asks for: the route and root actor it names (bound tokens must match) and its token. */
@@ -200,7 +238,10 @@ export async function identify(
   what: string,
 ): Promise<Caller | undefined> {
   let verified: VerifiedToken | null = null;
-  if (host.verifyToken && fields.token !== undefined) {
+  // A gateway key is a service's credential: it stands for that service, like a token would.
+  const keyed = fields.token !== undefined ? (host.keyCaller?.(fields.token) ?? null) : null;
+  if (keyed) verified = keyed;
+  else if (host.verifyToken && fields.token !== undefined) {
     verified = await host.verifyToken(fields.token);
     if (verified.route !== undefined && verified.route !== fields.route) {
       throw new ActorSpaceError('FORBIDDEN', 'the access token is for another route');
@@ -210,6 +251,7 @@ export async function identify(
     }
   }
   if (!host.authenticate) {
+    if (keyed) return keyed;
     if (!host.verifyToken) return undefined;
     if (!verified) throw new ActorSpaceError('UNAUTHORIZED', 'an access token is required');
     return frozenCaller(verified);

@@ -15,8 +15,12 @@ export {
   type HttpRequest,
   type HttpResponse,
   type RateLimit,
+  type SessionHandle,
+  type SessionInfo,
 } from './actor-server.js';
 export type { UpgradeRequest } from './connection.js';
+export type { GatewayOptions, PublicSessionInfo, SessionChange } from './gateway.js';
+export type { HttpBody } from './gateway-http.js';
 export type { Authenticate, AuthRequest, CallerInit } from './handshake.js';
 export type { Imports } from './modules.js';
 export type { StaticOptions } from './pages.js';

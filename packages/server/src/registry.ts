@@ -11,6 +11,7 @@ import {
   type SpaceOptions,
 } from '@actorspace/core';
 import type { Connection, ConnectionHost, ConnectionInfo } from './connection.js';
+import type { Gateway, SessionChange } from './gateway.js';
 import { type Authenticate, accept, type HandshakeHost } from './handshake.js';
 import type { RouteDefinition } from './routes.js';
 import type { Session } from './session.js';
@@ -22,6 +23,8 @@ export interface RegistryEvents {
   disconnect(connection: ConnectionInfo, code: number, reason: string): void;
   error(error: ActorSpaceError, connection: ConnectionInfo | null): void;
   log(level: 'debug' | 'warn' | 'error', message: string, details?: unknown): void;
+  /** A route session came, changed (state, capabilities) or went. */
+  session(change: SessionChange): void;
 }
 
 /** What the registry is configured with. */
@@ -37,6 +40,8 @@ export interface RegistryOptions<S> {
   handshakeTimeout: number;
   /** 0: sessions end with their socket. */
   resumeTtl: number;
+  /** The agent gateway, or null. */
+  gateway: Gateway | null;
 }
 
 export class Registry<S> implements ConnectionHost, HandshakeHost<S> {
@@ -50,6 +55,8 @@ export class Registry<S> implements ConnectionHost, HandshakeHost<S> {
   readonly maxPayload: number;
   readonly handshakeTimeout: number;
   readonly resumeTtl: number;
+  readonly gateway: Gateway | null;
+  readonly keyCaller: ((token: string) => VerifiedToken | null) | undefined;
   /** Open sockets, paired or not. */
   readonly connections = new Set<Connection>();
   /** Live sessions, by id, including those waiting for a resume. */
@@ -73,6 +80,9 @@ export class Registry<S> implements ConnectionHost, HandshakeHost<S> {
     this.maxPayload = options.maxPayload;
     this.handshakeTimeout = options.handshakeTimeout;
     this.resumeTtl = options.resumeTtl;
+    this.gateway = options.gateway;
+    const gateway = options.gateway;
+    this.keyCaller = gateway ? (token) => gateway.keyCaller(token) : undefined;
     this.#events = events;
   }
 
@@ -108,8 +118,21 @@ export class Registry<S> implements ConnectionHost, HandshakeHost<S> {
     this.sessions.set(session.id, session);
     this.#events.log(
       'debug',
-      `${session.first.id} paired with route ${session.route} (session ${session.id})`,
+      `${session.first.id} paired with ${session.kind === 'gateway' ? 'the gateway' : `route ${session.route}`} (session ${session.id})`,
     );
+    this.#changed('added', session);
+  }
+
+  sessionChanged(session: Session): void {
+    if (this.sessions.get(session.id) === session) this.#changed('updated', session);
+  }
+
+  /** Reports a route session's change to the server's listeners and the gateway's watchers. */
+  #changed(kind: SessionChange['kind'], session: Session): void {
+    if (session.kind !== 'route') return;
+    const change: SessionChange = { kind, session: session.info() };
+    this.gateway?.changed(change);
+    this.#events.session(change);
   }
 
   error(error: ActorSpaceError, connection: Connection | null): void {
@@ -122,17 +145,20 @@ export class Registry<S> implements ConnectionHost, HandshakeHost<S> {
       'debug',
       `session ${session.id} lost its socket; kept ${this.resumeTtl} ms for a resume`,
     );
+    this.#changed('updated', session);
   }
 
   sessionResumed(session: Session): void {
     this.away--;
     this.#events.log('debug', `session ${session.id} resumed over ${session.connection.id}`);
+    this.#changed('updated', session);
   }
 
   sessionEnded(session: Session, code: number, reason: string, wasAway: boolean): void {
     if (this.sessions.get(session.id) !== session) return;
     this.sessions.delete(session.id);
     if (wasAway) this.away--;
+    this.#changed('removed', session);
     const done = session.space.destroy('session ended').then(() => {
       this.#ending.delete(done);
       this.#events.log('debug', `session ${session.id} ended (${code}${reason ? ` ${reason}` : ''})`);

@@ -12,6 +12,7 @@ import {
   type ChannelObserver,
   CloseCode,
   type HelloFields,
+  type MessageDescription,
   serverHandshake,
 } from '@actorspace/core';
 import type { Carried, Connection } from './connection.js';
@@ -24,6 +25,32 @@ export interface SessionHost {
   sessionResumed(session: Session): void;
   /** The session is over; `wasAway` when it ended while its client was away. */
   sessionEnded(session: Session, code: number, reason: string, wasAway: boolean): void;
+  /** The session's client said what agents may call (its capabilities). */
+  sessionChanged(session: Session): void;
+}
+
+/**
+ * A session as the registry lists it (`actors.sessions()`, the gateway, MCP): who it is, where
+ * it is, and what a `service` caller may ask of its client root actor.
+ */
+export interface SessionInfo {
+  /** The session id (the welcome's `session`, stable across resumes). */
+  id: string;
+  /** The route the client paired with. */
+  route: string;
+  /** Who the client is (from its access token or `authenticate`). */
+  caller: Caller;
+  /** `open` while its client is connected; `suspended` while it is away and may resume. */
+  state: 'open' | 'suspended';
+  /** When the session started, ms since the epoch. */
+  connectedAt: number;
+  /** When its client was last seen: now while open, the drop while suspended (ms since the epoch). */
+  lastSeen: number;
+  /**
+   * The client root actor's message types a `service` may send (their `callers` include
+   * `service`), with description and JSON Schemas, as the client advertised them.
+   */
+  capabilities: MessageDescription[];
 }
 
 export class Session implements Carried, ChannelObserver {
@@ -39,8 +66,14 @@ export class Session implements Carried, ChannelObserver {
   readonly connectedAt = Date.now();
   lastSeen = Date.now();
   channel: Channel | null = null;
+  /** What a service may ask of the client root actor (see {@link SessionInfo.capabilities}). */
+  capabilities: MessageDescription[] = [];
+  /** `gateway` for a service paired with the agent gateway (not listed among the sessions). */
+  readonly kind: 'route' | 'gateway';
   readonly #host: SessionHost;
   #expiry: ReturnType<typeof setTimeout> | null = null;
+  /** Waiting for the client to come back (gateway asks to a suspended session). */
+  #waiting: Set<(back: boolean) => void> | null = null;
 
   constructor(
     host: SessionHost,
@@ -49,7 +82,9 @@ export class Session implements Carried, ChannelObserver {
     caller: Caller,
     space: ActorSpace,
     first: Connection,
+    kind: 'route' | 'gateway' = 'route',
   ) {
+    this.kind = kind;
     this.#host = host;
     this.id = id;
     this.route = route;
@@ -79,6 +114,48 @@ export class Session implements Carried, ChannelObserver {
     return this.channel !== null && this.channel.state !== 'closed' && this.channel.resumable;
   }
 
+  /** The session as the registry lists it. */
+  info(): SessionInfo {
+    return {
+      id: this.id,
+      route: this.route,
+      caller: this.caller,
+      state: this.away ? 'suspended' : 'open',
+      connectedAt: this.connectedAt,
+      lastSeen: this.away ? this.lastSeen : Date.now(),
+      capabilities: this.capabilities,
+    };
+  }
+
+  /** Replaces the capabilities (the client advertised them again). */
+  advertised(capabilities: MessageDescription[]): void {
+    this.capabilities = capabilities;
+    this.#host.sessionChanged(this);
+  }
+
+  /**
+   * Resolves true once the client is connected (at once when it is), false when it has not come
+   * back within `ms` or the session ended.
+   */
+  back(ms: number): Promise<boolean> {
+    if (!this.away) return Promise.resolve(this.channel !== null && this.channel.state !== 'closed');
+    return new Promise((resolve) => {
+      const done = (back: boolean): void => {
+        clearTimeout(timer);
+        this.#waiting?.delete(done);
+        resolve(back);
+      };
+      const timer = setTimeout(() => done(false), ms);
+      (this.#waiting ??= new Set()).add(done);
+    });
+  }
+
+  #wake(back: boolean): void {
+    const waiting = this.#waiting;
+    this.#waiting = null;
+    if (waiting) for (const done of waiting) done(back);
+  }
+
   /** Continues the session over a new connection (the hello asked to resume it). */
   resume(connection: Connection, hello: HelloFields): void {
     if (!this.channel) return;
@@ -106,6 +183,7 @@ export class Session implements Carried, ChannelObserver {
     this.#clearExpiry();
     this.lastSeen = Date.now();
     this.#host.sessionResumed(this);
+    this.#wake(true);
   }
 
   closed(_channel: Channel, code: number, reason: string): void {
@@ -113,6 +191,7 @@ export class Session implements Carried, ChannelObserver {
     this.#clearExpiry();
     this.lastSeen = Date.now();
     this.#host.sessionEnded(this, code, reason, wasAway);
+    this.#wake(false);
   }
 
   #clearExpiry(): void {

@@ -170,6 +170,11 @@ interface Subscriber {
   member: Member | null;
   /** The first sequence number not sent because the subscriber was slow, or null. */
   behind: number | null;
+  /**
+   * The next sequence number it is owed: events below it were sent (or published before it
+   * subscribed), so a gathered event that a replay already covered is not sent twice.
+   */
+  next?: number;
 }
 
 const DEFAULT_HISTORY = { size: 100, ttl: 120_000 };
@@ -558,6 +563,7 @@ class Topic {
       epoch: this.epoch,
       seq: this.seq,
     };
+    sub.next = this.seq + 1;
     if (this.options.presence) answer.members = this.members();
     if (since) {
       const recoverable = since.epoch === this.epoch && since.seq <= this.seq && this.#covers(since.seq + 1);
@@ -565,6 +571,7 @@ class Topic {
       if (recoverable) {
         // The client continues from its own number; the gap follows as events.
         answer.seq = since.seq;
+        sub.next = since.seq + 1;
         sub.behind = since.seq + 1;
         this.#catchUp(sub);
       }
@@ -628,6 +635,8 @@ class Topic {
 
   /** Sends one event to one subscriber; a slow one falls behind (or is closed). */
   #send(sub: Subscriber, event: TopicEvent): boolean {
+    // Sent already (a replay covered it), or published before this subscriber came.
+    if (event.seq < (sub.next ?? 0)) return true;
     let sent: boolean;
     try {
       // Published before any stream subscribed (a replay): encoded for streams now, once.
@@ -640,7 +649,10 @@ class Topic {
       if (code === 'PAYLOAD_TOO_LARGE' || (sub.outlet.stream && code !== 'CHANNEL_CLOSED')) this.#gap(sub);
       return false;
     }
-    if (sent) return true;
+    if (sent) {
+      sub.next = event.seq + 1;
+      return true;
+    }
     if (this.options.slow?.policy === 'close') {
       this.#delete(sub);
       sub.outlet.tooSlow(`too slow for topic "${this.name}" (slow.limit)`);
@@ -679,6 +691,7 @@ class Topic {
   /** Tells a subscriber that events were skipped: it continues from the topic's number. */
   #gap(sub: Subscriber): void {
     sub.behind = null;
+    sub.next = this.seq + 1;
     try {
       sub.outlet.gap(this.epoch, this.seq);
     } catch {

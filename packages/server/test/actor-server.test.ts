@@ -81,13 +81,13 @@ describe('ActorServer', () => {
       },
       session: { id: welcome.session, route: '/echo' },
     });
-    expect({ connections: actors.connections, sessions: actors.sessions }).toEqual({
+    expect({ connections: actors.connections, sessions: actors.sessions().length }).toEqual({
       connections: 1,
       sessions: 1,
     });
     peer.conn.closed(1000, 'bye');
     await until(actors, 'disconnect', () => actors.connections === 0);
-    expect(actors.sessions).toBe(0);
+    expect(actors.sessions().length).toBe(0);
     expect(stopped).toHaveBeenCalledTimes(1);
     expect(events).toEqual([`connection ${peer.conn.id}`, `disconnect ${peer.conn.id} 1000 /echo`]);
   });
@@ -172,7 +172,7 @@ describe('ActorServer', () => {
     expect((await peer.closed).code).toBe(1001);
     await closing;
     expect(stopped).toHaveBeenCalledTimes(1);
-    expect(actors.sessions).toBe(0);
+    expect(actors.sessions().length).toBe(0);
   });
 
   it('closes 4408 when the peer stops answering heartbeats', async () => {
@@ -265,7 +265,7 @@ describe('ActorServer', () => {
     const before = process.memoryUsage().heapUsed;
     for (let i = 0; i < 9000; i++) await cycle();
     await until(actors, 'disconnect', () => actors.connections === 0);
-    expect({ connections: actors.connections, sessions: actors.sessions, stops }).toEqual({
+    expect({ connections: actors.connections, sessions: actors.sessions().length, stops }).toEqual({
       connections: 0,
       sessions: 0,
       stops: 10_000,

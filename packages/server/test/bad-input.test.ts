@@ -121,7 +121,7 @@ describe('node adapter under bad input', () => {
     await until(
       engine.actors,
       'disconnect',
-      () => engine.actors.connections === 0 && engine.actors.sessions === 0,
+      () => engine.actors.connections === 0 && engine.actors.sessions().length === 0,
     );
     expect(engine.actors.health().suspended).toBe(0);
     // Every root actor the engine made was stopped, at least the ones seen paired.

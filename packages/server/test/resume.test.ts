@@ -118,7 +118,7 @@ describe('session resumption over ws', () => {
     expect(clientGot).toEqual(Array.from({ length: total + 1 }, (_, i) => i));
     expect(results).toEqual(answers.map((_, k) => k * 4 + 1));
     expect(srv.pairings).toBe(1);
-    expect(srv.actors.sessions).toBe(1);
+    expect(srv.actors.sessions().length).toBe(1);
   });
 
   it('starts a fresh session and pairs again after the resume TTL', async () => {

@@ -42,7 +42,7 @@ describe('Session', () => {
     expect(resumed).toMatchObject({ resumed: true, session: welcome.session });
     expect(actors.health()).toMatchObject({ sessions: 1, suspended: 0, connections: 1 });
     second.conn.closed(1006, '');
-    await until(actors, 'disconnect', () => actors.sessions === 0);
+    await until(actors, 'disconnect', () => actors.sessions().length === 0);
     expect(stopped).toHaveBeenCalledTimes(1);
   });
 
@@ -70,7 +70,7 @@ describe('Session', () => {
     const peer = memoryPeer(actors);
     await peer.pair({ route: '/r' });
     peer.conn.closed(1006, '');
-    await until(actors, 'disconnect', () => actors.sessions === 0);
+    await until(actors, 'disconnect', () => actors.sessions().length === 0);
     expect(stopped).toHaveBeenCalledTimes(1);
     expect(actors.health().suspended).toBe(0);
   });

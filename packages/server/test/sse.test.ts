@@ -246,6 +246,21 @@ describe('event streams: the wire format', () => {
     expect(current.blocks.filter((b) => b.id !== undefined)).toEqual([]);
   });
 
+  it('sends an event once when a replay covers it and it was still being gathered (a busy topic)', async () => {
+    const actors = server({ topics: { 'news/:desk': { history: { size: 10 }, batch: 200 } } });
+    for (let n = 1; n <= 4; n++) actors.publish('news/a', 'n', n); // 1 at once, 2-4 gathered
+    const epoch = actors.topic('news/a')?.epoch;
+    const late = await stream(actors, 'news/a', '', { 'last-event-id': `${epoch}:1` });
+    const fresh = await stream(actors, 'news/a');
+    await late.until(() => late.events().length >= 3, 'the replay');
+    actors.publish('news/a', 'n', 5);
+    await late.until(() => late.events().some((e) => e.data.data === 5), 'the next event');
+    await fresh.until(() => fresh.events().length >= 1, 'the next event (fresh)');
+    expect(late.events().map((e) => e.data.data)).toEqual([2, 3, 4, 5]);
+    // A stream that came while 2-4 were gathered gets what is published after it, only.
+    expect(fresh.events().map((e) => e.data.data)).toEqual([5]);
+  });
+
   it('sends a $gap notice (recovered false) when history no longer covers the id, or it is foreign', async () => {
     const actors = server({ topics: { 'news/:desk': { history: { size: 3 } } } });
     for (let n = 1; n <= 10; n++) actors.publish('news/a', 'n', n);

@@ -116,6 +116,7 @@ export function bunHandlers(actors: ActorServer<any>, options: BunHandlersOption
           url: request.url,
           headers: request.headers,
           signal: request.signal,
+          body: request.body,
         };
         const address = server.requestIP?.(request)?.address;
         if (address !== undefined) ask.remoteAddress = address;

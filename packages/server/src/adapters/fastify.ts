@@ -10,7 +10,7 @@ import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { ActorServer, HttpRequest } from '../actor-server.js';
 import { writeNodeReply } from '../internal/node-reply.js';
 import { DEFAULT_PATH, normalizePath } from '../internal/paths.js';
-import { attach } from './node.js';
+import { attach, closeSignal } from './node.js';
 
 /** Options of {@link actorspaceFastify}. */
 export interface ActorspaceFastifyOptions {
@@ -38,8 +38,15 @@ const plugin: FastifyPluginAsync<ActorspaceFastifyOptions> = async (
   // folders) before routing; every other request goes on to the app's routes untouched.
   fastify.addHook('onRequest', async (request, reply) => {
     if (!actors.wants(request.method, request.url, path)) return;
-    const ask: HttpRequest = { method: request.method, url: request.url, headers: request.headers };
+    // onRequest runs before Fastify reads the body: the gateway reads the raw stream itself.
+    const ask: HttpRequest = {
+      method: request.method,
+      url: request.url,
+      headers: request.headers,
+      body: request.raw,
+    };
     if (request.raw.socket?.remoteAddress !== undefined) ask.remoteAddress = request.raw.socket.remoteAddress;
+    ask.signal = closeSignal(reply.raw);
     const answer = await actors.http(ask, path);
     if (!answer) return;
     if (typeof answer.body === 'string' || answer.body instanceof Uint8Array) {

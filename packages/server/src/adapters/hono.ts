@@ -79,13 +79,14 @@ export function honoRoutes(actors: ActorServer<any>, options: HonoRoutesOptions)
     }),
   );
 
-  app.on(['GET', 'HEAD'], '*', async (c, next) => {
+  app.all('*', async (c, next) => {
     if (!actors.wants(c.req.method, c.req.url, path)) return next();
     const ask: HttpRequest = {
       method: c.req.method,
       url: c.req.url,
       headers: c.req.raw.headers,
       signal: c.req.raw.signal,
+      body: c.req.raw.body,
     };
     const reply = await actors.http(ask, path);
     if (!reply) return next();

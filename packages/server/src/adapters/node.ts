@@ -188,12 +188,30 @@ export async function serveHttp(
   res: ServerResponse,
   path: string = DEFAULT_PATH,
 ): Promise<boolean> {
-  const request: HttpRequest = { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers };
+  const request: HttpRequest = {
+    method: req.method ?? 'GET',
+    url: req.url ?? '/',
+    headers: req.headers,
+    body: req,
+  };
+  // A body a framework already parsed (Express with express.json()): the stream is spent.
+  const parsed = (req as { body?: unknown }).body;
+  if (parsed !== undefined) request.parsedBody = parsed;
   if (req.socket?.remoteAddress !== undefined) request.remoteAddress = req.socket.remoteAddress;
+  request.signal = closeSignal(res);
   const reply = await actors.http(request, path);
   if (!reply) return false;
   writeNodeReply(res, reply);
   return true;
+}
+
+/** Aborted when the client goes away before its answer is written (a gateway ask is then cancelled). */
+export function closeSignal(res: ServerResponse): AbortSignal {
+  const controller = new AbortController();
+  res.once('close', () => {
+    if (!res.writableFinished) controller.abort();
+  });
+  return controller.signal;
 }
 
 function refuseUpgrade(socket: Duplex, status: number, text: string): void {

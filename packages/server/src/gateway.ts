@@ -1,0 +1,365 @@
+/**
+ * The agent gateway: how services (AI agents, back-office code) reach the client actors of
+ * connected sessions. Services authenticate with a service access token or a pre-shared key;
+ * they list the sessions and what each offers (its capabilities), ask and tell a session's
+ * client root actor as themselves (the page's definitions decide, by `callers`), and broadcast.
+ * Over WebSocket the gateway is the service's server root actor; over HTTP it answers
+ * `<path>/sessions...` and `<path>/broadcast` (see gateway-http.ts); MCP builds on the same
+ * operations (mcp.ts).
+ */
+import { timingSafeEqual } from 'node:crypto';
+import {
+  type Actor,
+  type ActorRef,
+  ActorSpaceError,
+  type AskOptions,
+  type Caller,
+  defineActor,
+  frozenCaller,
+  isActorRef,
+  type Router,
+} from '@actorspace/core';
+import { RateLimiter } from './internal/rate-limit.js';
+import type { Session, SessionInfo } from './session.js';
+import type { VerifiedToken } from './tokens.js';
+
+/** Options of the agent gateway (`createActorServer({ gateway })`). */
+export interface GatewayOptions {
+  /**
+   * Pre-shared keys, name → secret (at least 32 characters). A service that sends a secret as
+   * its bearer token (HTTP `Authorization: Bearer`, or `connect(url, { token })`) is the caller
+   * `{ id: <name>, type: 'service' }`. Compared in constant time.
+   * @default none: services authenticate with service access tokens (`tokens`) or `authenticate`
+   */
+  keys?: Record<string, string>;
+  /**
+   * Serve MCP (the Model Context Protocol, Streamable HTTP) at `<path>/mcp`: the sessions'
+   * capabilities as tools. Needs the optional dependency `@modelcontextprotocol/sdk`.
+   * @default false
+   */
+  mcp?: boolean;
+  /**
+   * Requests a second per service over HTTP and MCP (asks, tells, lists); past it, 429. Its
+   * WebSocket traffic follows the server's `rateLimit`. `false` disables.
+   * @default { requests: 100, burst: 2 }
+   */
+  rateLimit?:
+    | {
+        /** Requests a second. @default 100 */
+        requests?: number;
+        /** Seconds of requests at the full rate that may come at once. @default 2 */
+        burst?: number;
+      }
+    | false;
+  /** Milliseconds an ask through the gateway waits when the request names no `timeout`. @default 30000 */
+  timeout?: number;
+}
+
+/** A session as services see it: the caller without its claims. */
+export interface PublicSessionInfo extends Omit<SessionInfo, 'caller'> {
+  /** Who the client is: id and type only (claims stay on the server). */
+  caller: {
+    /** The caller's id. */
+    id: string;
+    /** `client` or `service`. */
+    type: Caller['type'];
+  };
+}
+
+/** A change in the registry: a session came, changed (state or capabilities), or went. */
+export interface SessionChange {
+  /** What happened. */
+  kind: 'added' | 'updated' | 'removed';
+  /** The session, as it is now (or was, when removed). */
+  session: SessionInfo;
+}
+
+/** What the gateway needs from the engine. */
+export interface GatewayHost {
+  /** Live sessions by id (route sessions and gateway sessions). */
+  readonly sessions: ReadonlyMap<string, Session>;
+  /** `actors.broadcast`. */
+  broadcast(route: string, type: string, data: unknown): number;
+  /** `actors.publish`. */
+  publish(topic: string, type: string, data: unknown): number;
+}
+
+/** Where to broadcast: every session of a route, or a topic's subscribers. */
+export type BroadcastTarget = { route: string; topic?: undefined } | { topic: string; route?: undefined };
+
+const MIN_KEY = 32;
+const DEFAULT_TIMEOUT = 30_000;
+const MAX_TIMEOUT = 600_000;
+
+/** The gateway's state: keys, rate limits, and the listeners of session changes. */
+export class Gateway {
+  readonly options: GatewayOptions;
+  readonly #host: GatewayHost;
+  readonly #keys: { name: string; secret: Buffer }[];
+  readonly #limit: { messages: number; bytes: number; burst: number } | null;
+  readonly #limiters = new Map<string, RateLimiter>();
+  readonly #watchers = new Set<(change: SessionChange) => void>();
+  readonly timeout: number;
+
+  /** @throws TypeError for a key shorter than 32 characters; RangeError for a bad limit or timeout. */
+  constructor(host: GatewayHost, options: GatewayOptions | true) {
+    this.options = options === true ? {} : options;
+    this.#host = host;
+    this.#keys = Object.entries(this.options.keys ?? {}).map(([name, secret]) => {
+      if (typeof secret !== 'string' || secret.length < MIN_KEY) {
+        throw new TypeError(`gateway.keys.${name} must be a secret of at least ${MIN_KEY} characters`);
+      }
+      return { name, secret: Buffer.from(secret) };
+    });
+    const rate = this.options.rateLimit;
+    if (rate === false) this.#limit = null;
+    else {
+      const requests = rate?.requests ?? 100;
+      const burst = rate?.burst ?? 2;
+      if (!(requests > 0) || !(burst > 0))
+        throw new RangeError('gateway.rateLimit: requests and burst must be positive numbers');
+      this.#limit = { messages: requests, bytes: Number.MAX_SAFE_INTEGER, burst };
+    }
+    this.timeout = this.options.timeout ?? DEFAULT_TIMEOUT;
+    if (!(this.timeout > 0 && this.timeout <= MAX_TIMEOUT))
+      throw new RangeError(`gateway.timeout must be between 1 and ${MAX_TIMEOUT} ms`);
+  }
+
+  /** The service a pre-shared key stands for, or null (every key is compared: constant time). */
+  keyCaller(token: string): VerifiedToken | null {
+    const given = Buffer.from(token);
+    let found: string | null = null;
+    for (const { name, secret } of this.#keys) {
+      // timingSafeEqual needs equal lengths: a wrong length compares against itself.
+      const same = given.length === secret.length && timingSafeEqual(given, secret);
+      if (same && found === null) found = name;
+    }
+    return found === null ? null : (frozenCaller({ id: found, type: 'service' }) as VerifiedToken);
+  }
+
+  /**
+   * Counts one request of `caller` against its rate limit.
+   * @throws ActorSpaceError `MAILBOX_FULL` (429) past it.
+   */
+  spend(caller: Caller): void {
+    if (!this.#limit) return;
+    let limiter = this.#limiters.get(caller.id);
+    if (!limiter) {
+      if (this.#limiters.size >= 10_000) this.#limiters.clear();
+      limiter = new RateLimiter(this.#limit);
+      this.#limiters.set(caller.id, limiter);
+    }
+    const over = limiter.spend(0);
+    if (over) throw new ActorSpaceError('MAILBOX_FULL', `rate limit: ${over} for service "${caller.id}"`);
+  }
+
+  // ---- the registry ------------------------------------------------------------------------
+
+  /** Listens to session changes; returns the function that stops it. */
+  watch(listener: (change: SessionChange) => void): () => void {
+    this.#watchers.add(listener);
+    return () => this.#watchers.delete(listener);
+  }
+
+  /** A session came, changed or went: every watcher hears of it. */
+  changed(change: SessionChange): void {
+    for (const listener of this.#watchers) {
+      try {
+        listener(change);
+      } catch {
+        // A watcher's failure is its own.
+      }
+    }
+  }
+
+  /** The route sessions, as services see them. */
+  list(): PublicSessionInfo[] {
+    const out: PublicSessionInfo[] = [];
+    for (const session of this.#host.sessions.values()) {
+      if (session.kind === 'route') out.push(publicInfo(session.info()));
+    }
+    return out;
+  }
+
+  /** One route session, as services see it. @throws ActorSpaceError `NO_SUCH_ACTOR` */
+  get(id: unknown): PublicSessionInfo {
+    return publicInfo(this.#session(id).info());
+  }
+
+  // ---- calling a session's client actor ---------------------------------------------------
+
+  /**
+   * Asks a session's client root actor, as `caller`. A suspended session is waited for (up to
+   * the timeout); the message type must be one of its capabilities.
+   * @throws ActorSpaceError `NO_SUCH_ACTOR` (no such session), `FORBIDDEN` (not a capability),
+   *   `CHANNEL_CLOSED` (suspended and not back in time, or ended), and whatever the ask fails with.
+   */
+  async ask(
+    caller: Caller,
+    id: unknown,
+    type: unknown,
+    data: unknown,
+    options: { timeout?: unknown; signal?: AbortSignal } = {},
+  ): Promise<unknown> {
+    const timeout = this.#timeout(options.timeout);
+    const session = this.#session(id);
+    const target = await this.#target(session, caller, type, timeout);
+    const opts: AskOptions = { timeout };
+    if (options.signal) opts.signal = options.signal;
+    return target.router.askTo(target.guid, type as string, data, opts, caller);
+  }
+
+  /** Tells a session's client root actor, as `caller` (the same checks as {@link ask}). */
+  async tell(caller: Caller, id: unknown, type: unknown, data: unknown): Promise<void> {
+    const session = this.#session(id);
+    const target = await this.#target(session, caller, type, this.timeout);
+    target.router.tellTo(target.guid, type as string, data, caller);
+  }
+
+  /**
+   * Tells every session of a route (their client root actors) or publishes to a topic, from the
+   * server (as `system`). Returns how many sessions (or topic events) it went to.
+   * @throws ActorSpaceError `INVALID_MESSAGE` for a target that names neither or both.
+   */
+  broadcast(target: unknown, type: unknown, data: unknown): number {
+    const t = target as Partial<{ route: unknown; topic: unknown }> | null;
+    checkType(type);
+    if (typeof t?.route === 'string' && t.topic === undefined)
+      return this.#host.broadcast(t.route, type, data);
+    if (typeof t?.topic === 'string' && t.route === undefined) {
+      this.#host.publish(t.topic, type, data);
+      return 1;
+    }
+    throw new ActorSpaceError(
+      'INVALID_MESSAGE',
+      'broadcast needs { route } or { topic } (a string), not both',
+    );
+  }
+
+  /** The client root actor of a session (for a service over WebSocket, to hold and call). */
+  client(id: unknown): ActorRef {
+    const remote = this.#session(id).channel?.remote;
+    if (!remote) throw new ActorSpaceError('CHANNEL_CLOSED', 'the session has no client actor now');
+    return remote;
+  }
+
+  #session(id: unknown): Session {
+    const session = typeof id === 'string' ? this.#host.sessions.get(id) : undefined;
+    if (session?.kind !== 'route') {
+      throw new ActorSpaceError('NO_SUCH_ACTOR', `no session "${String(id).slice(0, 64)}"`);
+    }
+    return session;
+  }
+
+  async #target(
+    session: Session,
+    caller: Caller,
+    type: unknown,
+    timeout: number,
+  ): Promise<{ guid: string; router: Router }> {
+    checkType(type);
+    if (caller.type === 'client') throw new ActorSpaceError('FORBIDDEN', 'clients cannot use the gateway');
+    if (!session.capabilities.some((c) => c.type === type)) {
+      throw new ActorSpaceError(
+        'FORBIDDEN',
+        `session ${session.id} offers no "${type.slice(0, 64)}" to services (its capabilities: ${
+          session.capabilities.map((c) => c.type).join(', ') || 'none'
+        })`,
+      );
+    }
+    if (!(await session.back(timeout))) {
+      throw new ActorSpaceError(
+        'CHANNEL_CLOSED',
+        `session ${session.id} is away and did not come back within ${timeout} ms`,
+      );
+    }
+    const remote = session.channel?.remote;
+    if (!remote || !isActorRef(remote))
+      throw new ActorSpaceError('CHANNEL_CLOSED', `session ${session.id} ended`);
+    return remote as unknown as { guid: string; router: Router };
+  }
+
+  #timeout(value: unknown): number {
+    if (value === undefined || value === null) return this.timeout;
+    if (typeof value !== 'number' || !(value > 0) || value > MAX_TIMEOUT) {
+      throw new ActorSpaceError(
+        'INVALID_MESSAGE',
+        `timeout must be a number of ms between 1 and ${MAX_TIMEOUT}`,
+      );
+    }
+    return value;
+  }
+
+  // ---- the gateway actor (WebSocket) ------------------------------------------------------
+
+  /**
+   * The server root actor of a service paired with the gateway. Its messages: `sessions`,
+   * `session` (id → info), `client` (id → a reference to the session's client root actor, to
+   * ask and tell as this service), `ask` / `tell` ({ session, type, data, timeout? }), `watch`
+   * (a sink actor reference: told `session` with each {@link SessionChange}; answers the list),
+   * `unwatch`, `broadcast` ({ route | topic, type, data } → { delivered }).
+   */
+  actor(caller: Caller): Actor {
+    let unwatch: (() => void) | null = null;
+    const request = (data: unknown): Record<string, unknown> =>
+      typeof data === 'object' && data !== null ? (data as Record<string, unknown>) : {};
+    return defineActor(
+      {
+        sessions: () => this.list(),
+        session: (id: string) => this.get(id),
+        client: (id: string) => this.client(id),
+        ask: (data: unknown, ctx) => {
+          const r = request(data);
+          return this.ask(caller, r.session, r.type, r.data, {
+            timeout: r.timeout,
+            ...(ctx.signal && { signal: ctx.signal }),
+          });
+        },
+        tell: async (data: unknown) => {
+          const r = request(data);
+          await this.tell(caller, r.session, r.type, r.data);
+          return true;
+        },
+        watch: (sink: unknown) => {
+          if (!isActorRef(sink))
+            throw new ActorSpaceError('INVALID_MESSAGE', 'watch needs an actor reference');
+          unwatch?.();
+          unwatch = this.watch((change) => {
+            try {
+              sink.tell('session', { kind: change.kind, session: publicInfo(change.session) });
+            } catch {
+              // The service is going, or its buffer is full: it lists again when back.
+            }
+          });
+          return this.list();
+        },
+        unwatch: () => {
+          unwatch?.();
+          unwatch = null;
+          return true;
+        },
+        broadcast: (data: unknown) => {
+          const r = request(data);
+          return { delivered: this.broadcast(r, r.type, r.data) };
+        },
+      },
+      {
+        onStop() {
+          unwatch?.();
+          unwatch = null;
+        },
+      },
+    );
+  }
+}
+
+/** A session's info without the caller's claims. */
+export function publicInfo(info: SessionInfo): PublicSessionInfo {
+  return { ...info, caller: { id: info.caller.id, type: info.caller.type } };
+}
+
+function checkType(type: unknown): asserts type is string {
+  if (typeof type !== 'string' || type.length === 0 || type.length > 256) {
+    throw new ActorSpaceError('INVALID_MESSAGE', 'type must be a string of 1-256 characters');
+  }
+}
