@@ -8,7 +8,7 @@ import { connect, type Session } from '@actorspace/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { openSse } from './fixtures/sse-client.js';
-import { ALLOWED_ORIGIN, SUITE_DEFAULTS, type SuiteConfig } from './fixtures/suite-server.js';
+import { ALLOWED_ORIGIN, GATEWAY_KEY, SUITE_DEFAULTS, type SuiteConfig } from './fixtures/suite-server.js';
 
 /** A running server under test. */
 export interface StartedServer {
@@ -191,6 +191,63 @@ export function runAdapterSuite(name: string, harness: AdapterHarness): void {
       expect(body.connections).toBeGreaterThanOrEqual(1);
       expect(body.sessions).toBeGreaterThanOrEqual(1);
       expect(typeof body.uptime).toBe('number');
+    });
+
+    it('serves the gateway: a service asks a tab over HTTP and MCP (request bodies through the host)', async () => {
+      const tab = await connect(server.wsUrl, {
+        route: '/echo',
+        actor: defineActor({ shout: { callers: ['service'], handler: (text: string) => text.toUpperCase() } }),
+        reconnect: false,
+      });
+      sessions.push(tab);
+      const headers = { authorization: `Bearer ${GATEWAY_KEY}`, 'content-type': 'application/json' };
+      const deadline = Date.now() + 5000;
+      // The tab's capabilities arrive just after it pairs.
+      let listed: { id: string; capabilities: unknown[] }[] = [];
+      while (!listed.some((s) => s.id === tab.id && s.capabilities.length > 0) && Date.now() < deadline) {
+        const res = await fetch(`${server.httpUrl}/actorspace/sessions`, { headers });
+        expect(res.status).toBe(200);
+        listed = ((await res.json()) as { sessions: typeof listed }).sessions;
+      }
+      const ask = await fetch(`${server.httpUrl}/actorspace/sessions/${tab.id}/ask`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ type: 'shout', data: 'hello' }),
+      });
+      expect(await ask.json()).toEqual({ result: 'HELLO' });
+      const refused = await fetch(`${server.httpUrl}/actorspace/sessions`, {
+        headers: { authorization: 'Bearer alice' },
+      });
+      expect(refused.status).toBe(403);
+      expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('FORBIDDEN');
+      // MCP: initialize, then the tab's tool.
+      const mcpHeaders = { ...headers, accept: 'application/json, text/event-stream' };
+      const init = await fetch(`${server.httpUrl}/actorspace/mcp`, {
+        method: 'POST',
+        headers: mcpHeaders,
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'initialize',
+          params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'suite', version: '1' } },
+        }),
+      });
+      expect(init.status).toBe(200);
+      const mcpSession = init.headers.get('mcp-session-id') as string;
+      expect(mcpSession).toBeTruthy();
+      const call = await fetch(`${server.httpUrl}/actorspace/mcp`, {
+        method: 'POST',
+        headers: { ...mcpHeaders, 'mcp-session-id': mcpSession, 'mcp-protocol-version': '2025-06-18' },
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 2,
+          method: 'tools/call',
+          params: { name: 'echo_shout', arguments: { session: tab.id, data: 'mcp' } },
+        }),
+      });
+      expect(call.status).toBe(200);
+      const result = (await call.json()) as { result: { content: { text: string }[] } };
+      expect(result.result.content[0]?.text).toBe('"MCP"');
     });
 
     describe('event streams: GET <path>/topics/<topic>', () => {
