@@ -130,6 +130,9 @@ export async function startPlayground({
       // GET /actorspace/topics/clock; five minutes of history to replay after a drop.
       clock: { history: { size: 300, ttl: 5 * 60_000 } },
     },
+    // The agent gateway: services with a token signed by the playground's secret (agent/agent.mjs)
+    // list the open tabs and call what each offers them, over HTTP and MCP at /actorspace/mcp.
+    gateway: { mcp: true },
     // Access tokens signed with the playground's secret are verified on every connection...
     tokens: { secret },
     // ...and the desk requires one; the other demos take anonymous pages too, named after the
@@ -138,7 +141,13 @@ export async function startPlayground({
       route === '/desk' ? verified : (verified ?? { id: `guest-${actor ?? randomUUID()}`, type: 'client' }),
     routes: {
       '/counter': { server: createCounterActor, client: './counter/client/client.js', title: 'Counter' },
-      '/todos': { server: createTodosActor, client: './todos/client/client.js', title: 'Todos' },
+      // Valibot, served by name: the page's agent-facing handlers validate their input with it.
+      '/todos': {
+        server: createTodosActor,
+        client: './todos/client/client.js',
+        title: 'Todos',
+        imports: { valibot: true, '@valibot/to-json-schema': true },
+      },
       '/chat': { server: createChatActor, client: './chat/client/client.js', title: 'Chat' },
       '/status': {
         server: createStatusActor,

@@ -2,10 +2,27 @@
  * `connect()` for web pages: the core client plus page awareness. A reconnect waiting out
  * its backoff is tried at once when the browser comes back online or the tab becomes visible.
  */
-import { type ConnectOptions, connect as coreConnect, type Session } from '@actorspace/core';
+import {
+  type ConnectOptions,
+  connect as coreConnect,
+  describeActor,
+  frozenCaller,
+  type MessageDescription,
+  type Router,
+  type Session,
+} from '@actorspace/core';
 
-/** Options of the browser {@link connect}; `route` is required, everything else as in core. */
-export type BrowserConnectOptions = ConnectOptions;
+/** Options of the browser {@link connect}: those of core's, and `webmcp`. */
+export interface BrowserConnectOptions extends ConnectOptions {
+  /**
+   * Offers the root actor's service-callable message types (`callers` includes `service`) to
+   * in-browser agents as WebMCP tools (`navigator.modelContext`), where the browser has it: the
+   * same capabilities the server's gateway lists. An agent's call is a `service` caller's ask
+   * of the root actor, validated by its definitions. Nothing happens without `modelContext`.
+   * @default false
+   */
+  webmcp?: boolean;
+}
 
 /** Resolves `/actorspace` or `ws://...` against the page: http pages get ws:, https pages wss:. */
 export function resolveSocketUrl(url: string, base: string | undefined = globalThis.location?.href): string {
@@ -46,9 +63,87 @@ function pageWake(retryNow: () => void): () => void {
  * await session.server.api().add({ text: 'milk' });
  */
 export async function connect<A = any>(url: string, options: BrowserConnectOptions): Promise<Session<A>> {
-  const session = await coreConnect<A>(resolveSocketUrl(url), { wake: pageWake, ...options });
+  const { webmcp, ...core } = options ?? ({} as BrowserConnectOptions);
+  const session = await coreConnect<A>(resolveSocketUrl(url), { wake: pageWake, ...core });
   endWithPage(session);
+  if (webmcp) offerWebMcp(session);
   return session;
+}
+
+/** The WebMCP surface this build uses (`navigator.modelContext`), as browsers ship it. */
+interface ModelContext {
+  registerTool?(tool: WebMcpTool): { unregister?(): void } | undefined;
+  unregisterTool?(name: string): void;
+  provideContext?(context: { tools: WebMcpTool[] }): void;
+}
+
+/** A WebMCP tool: a name, what it does, its input's JSON Schema, and what runs it. */
+interface WebMcpTool {
+  name: string;
+  description: string;
+  inputSchema: Record<string, unknown>;
+  execute(
+    input: Record<string, unknown>,
+  ): Promise<{ content: { type: 'text'; text: string }[]; isError?: boolean }>;
+}
+
+/** In-page agents are services to the page's actor: they call what it lets services call. */
+const WEBMCP_CALLER = frozenCaller({ id: 'webmcp', type: 'service' });
+
+/**
+ * Registers the root actor's service-callable types as WebMCP tools, named by message type,
+ * and unregisters them when the session closes. An object input schema is the tool's input;
+ * any other is wrapped as `{ data }`.
+ */
+function offerWebMcp(session: Session): void {
+  const context = (globalThis.navigator as { modelContext?: ModelContext } | undefined)?.modelContext;
+  const ref = session.root;
+  const actor = ref ? session.space.actorOf(ref) : undefined;
+  if (!context || !ref || !actor) return;
+  let described: MessageDescription[];
+  try {
+    described = describeActor(actor).filter((d) => d.callers.includes('service'));
+  } catch {
+    return; // Not made by defineActor: nothing described.
+  }
+  const router = (ref as unknown as { router: Router }).router;
+  const tools = described.map((d): WebMcpTool => {
+    const flat = d.input?.type === 'object';
+    return {
+      name: d.type,
+      description: d.description ?? d.type,
+      inputSchema: flat
+        ? (d.input as Record<string, unknown>)
+        : { type: 'object', properties: d.input ? { data: d.input } : {} },
+      async execute(input) {
+        try {
+          const data = flat ? input : input?.data;
+          const result = await router.askTo(ref.guid, d.type, data, undefined, WEBMCP_CALLER);
+          return { content: [{ type: 'text', text: JSON.stringify(result ?? null) }] };
+        } catch (error) {
+          const e = error as { code?: string; message?: string };
+          return {
+            content: [{ type: 'text', text: `${e.code ?? 'REMOTE_ERROR'}: ${e.message}` }],
+            isError: true,
+          };
+        }
+      },
+    };
+  });
+  const registrations: ({ unregister?(): void } | undefined)[] = [];
+  if (typeof context.registerTool === 'function') {
+    for (const tool of tools) registrations.push(context.registerTool(tool));
+  } else if (typeof context.provideContext === 'function') {
+    context.provideContext({ tools });
+  }
+  session.on('status', (status) => {
+    if (status !== 'closed') return;
+    for (const [i, tool] of tools.entries()) {
+      const registration = registrations[i];
+      if (registration?.unregister) registration.unregister();
+      else context.unregisterTool?.(tool.name);
+    }
+  });
 }
 
 /**

@@ -336,6 +336,11 @@ export class ActorSpace extends EventEmitter<SpaceEvents> {
     return ref.typed<A>();
   }
 
+  /** The actor registered in this space under `guid` (or a reference's guid), or undefined. */
+  actorOf(guid: string | ActorRef): Actor | undefined {
+    return this.#core.entries.get(typeof guid === 'string' ? guid : guid.guid)?.actor;
+  }
+
   /** Unregisters an actor: waiting asks reject with `NO_SUCH_ACTOR`, then `onStop` is called. */
   unregister(guid: string, reason?: unknown): void {
     const entry = this.#core.entries.get(guid);

@@ -127,6 +127,11 @@ export class Session<A = any> extends EventEmitter<SessionEvents> {
     this.space.on('error', (error) => this.emit('error', error));
   }
 
+  /** The reference of the client root actor (in {@link space}), if the session has one. */
+  get root(): ActorRef | undefined {
+    return this.#root;
+  }
+
   /** Where the session is; a `status` event follows every change. */
   get status(): SessionStatus {
     return this.#status;
@@ -204,9 +209,9 @@ export class Session<A = any> extends EventEmitter<SessionEvents> {
    * nothing while the session is not paired, or when the root actor was not made by `defineActor`.
    */
   advertise(): void {
-    const actor = this.#options.actor;
+    const actor = this.#root ? this.space.actorOf(this.#root) : undefined;
     const channel = this.#channel;
-    if (!actor || isActorRef(actor) || !channel || channel.state !== 'open') return;
+    if (!actor || !channel || channel.state !== 'open') return;
     let capabilities: MessageDescription[];
     try {
       capabilities = describeActor(actor).filter((d) => d.callers.includes('service'));

@@ -265,6 +265,8 @@ async function start() {
       const options = { route: ${scriptJson(route)}, actor: ref, space, createSocket };
       // A client module may export its access token (a string, or a function called before every attempt).
       if (mod.token !== undefined) options.token = mod.token;
+      // A client module may export webmcp = true: its service-callable types become WebMCP tools.
+      if (mod.webmcp === true) options.webmcp = true;
       return { actor, client: mod, session: await connect(${scriptJson(mountPath)}, options) };
     } catch (error) {
       // The server cannot be reached (down, restarting): try again with backoff. A refusal is final.

@@ -196,7 +196,9 @@ export function runAdapterSuite(name: string, harness: AdapterHarness): void {
     it('serves the gateway: a service asks a tab over HTTP and MCP (request bodies through the host)', async () => {
       const tab = await connect(server.wsUrl, {
         route: '/echo',
-        actor: defineActor({ shout: { callers: ['service'], handler: (text: string) => text.toUpperCase() } }),
+        actor: defineActor({
+          shout: { callers: ['service'], handler: (text: string) => text.toUpperCase() },
+        }),
         reconnect: false,
       });
       sessions.push(tab);
@@ -229,7 +231,11 @@ export function runAdapterSuite(name: string, harness: AdapterHarness): void {
           jsonrpc: '2.0',
           id: 1,
           method: 'initialize',
-          params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'suite', version: '1' } },
+          params: {
+            protocolVersion: '2025-06-18',
+            capabilities: {},
+            clientInfo: { name: 'suite', version: '1' },
+          },
         }),
       });
       expect(init.status).toBe(200);
