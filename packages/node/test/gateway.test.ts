@@ -4,6 +4,7 @@
 // MCP through the SDK's own client.
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
+import { Kind, PROTOCOL_VERSION } from '@actorspace/core';
 import { type ActorRef, type Caller, connect, defineActor, type Session } from '@actorspace/node';
 import {
   type ActorServer,
@@ -16,7 +17,9 @@ import { attach } from '@actorspace/server/node';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 import { z } from 'zod';
 
 const KEY = 'k'.repeat(40);
@@ -538,5 +541,63 @@ describe('MCP', () => {
       body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: {} }),
     });
     expect(r.status).toBe(401);
+  });
+});
+
+describe('heartbeats per caller type', () => {
+  it('finds a silent service gone at its own pace, and leaves a client to the client heartbeat', async () => {
+    const server = await start({
+      heartbeat: { client: { interval: 10_000, timeout: 20_000 }, service: { interval: 50, timeout: 150 } },
+    });
+    const raw = (fields: Record<string, unknown>) =>
+      new Promise<{ ws: WebSocket; closed: Promise<number> }>((resolve, reject) => {
+        // A raw peer that pairs and then answers nothing (no PONG to the protocol's PING).
+        const ws = new WebSocket(server.url);
+        const closed = new Promise<number>((r) => ws.on('close', (code) => r(code)));
+        ws.on('open', () => ws.send(JSON.stringify([Kind.HELLO, { v: PROTOCOL_VERSION, ...fields }])));
+        ws.once('message', () => resolve({ ws, closed }));
+        ws.on('error', reject);
+      });
+    const bot = await raw({ token: KEY });
+    const page = await raw({ route: '/app' });
+    expect(await bot.closed).toBe(4408);
+    expect(page.ws.readyState).toBe(WebSocket.OPEN);
+    page.ws.close();
+    await page.closed;
+  });
+});
+
+describe('metrics', () => {
+  it("serves Prometheus text to services at <path>/metrics, and into the host's registry", async () => {
+    const registry = new Registry();
+    const server = await start({ metrics: { registry } });
+    const ada = await tab(server, 'ada');
+    await advertised(server, ada.id);
+    expect(
+      (await call(server, `/sessions/${ada.id}/ask`, { body: { type: 'add', data: { text: 'a' } } })).status,
+    ).toBe(200);
+    expect((await call(server, `/sessions/${ada.id}/ask`, { body: { type: 'secret' } })).status).toBe(403);
+    expect((await call(server, '/metrics', { token: null })).status).toBe(401);
+    const response = await fetch(`${server.http}/metrics`, { headers: { authorization: `Bearer ${KEY}` } });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    const text = await response.text();
+    for (const line of [
+      'actorspace_connections 1',
+      'actorspace_sessions{route="/app",state="open"} 1',
+      'actorspace_messages_total{direction="in",kind="hello"} 1',
+      'actorspace_messages_total{direction="out",kind="welcome"} 1',
+      'actorspace_gateway_requests_total{endpoint="ask",status="200"} 1',
+      'actorspace_gateway_requests_total{endpoint="ask",status="403"} 1',
+      'actorspace_errors_total{code="FORBIDDEN"} 1',
+      'actorspace_gateway_ask_duration_seconds_count{transport="http",outcome="ok"} 1',
+    ]) {
+      expect(text.split('\n')).toContain(line);
+    }
+    expect(await registry.metrics()).toContain('actorspace_gateway_ask_duration_seconds_bucket');
+    expect(await server.actors.metrics()).toContain('actorspace_connections 1');
+    await expect(start({ metrics: undefined }).then((s) => s.actors.metrics())).rejects.toThrow(
+      /metrics are off/,
+    );
   });
 });

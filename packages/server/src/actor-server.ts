@@ -12,6 +12,7 @@ import {
   type DataLimits,
   EncodedTell,
   EventEmitter,
+  errorCodeForClose,
   type FlowOptions,
   type HeartbeatOptions,
   type Logger,
@@ -25,6 +26,7 @@ import { headerOf, normalizeHeaders } from './internal/headers.js';
 import { DEFAULT_PATH, normalizePath, pathnameOf } from './internal/paths.js';
 import type { Tracer } from './internal/peer-transport.js';
 import { type RateLimit, RateLimiter, rateLimit } from './internal/rate-limit.js';
+import { Metrics, type MetricsOptions } from './metrics.js';
 import { checkImports, type Imports } from './modules.js';
 import { PageServer, type StaticOptions } from './pages.js';
 import type { HeadersLike, Peer, PeerConnection } from './peer.js';
@@ -98,11 +100,15 @@ export interface ActorServerOptions<S extends Record<string, unknown> = Record<s
   /** Largest incoming frame in bytes; a larger one closes the connection with 4413. @default 1048576 */
   maxPayload?: number;
   /**
-   * Ping every `interval` ms; a client that answers no ping for `timeout` ms is closed with 4408
-   * (its session waits for a resume). `false` disables.
-   * @default { interval: 25000, timeout: 30000 }
+   * Ping every `interval` ms; a peer that answers no ping for `timeout` ms is closed with 4408
+   * (its session waits for a resume). One setting for every caller, `false` to disable, or one
+   * per caller type: services (agents, back-office code) are expected to be always on, and
+   * found gone sooner.
+   * @default { client: { interval: 25000, timeout: 30000 }, service: { interval: 5000, timeout: 30000 } }
+   * @example
+   * heartbeat: { client: { interval: 20_000, timeout: 40_000 }, service: { interval: 5_000, timeout: 15_000 } }
    */
-  heartbeat?: HeartbeatOptions | false;
+  heartbeat?: HeartbeatOptions | false | HeartbeatByCaller;
   /** Milliseconds a new connection has to send its hello before it is closed with 4408. @default 10000 */
   handshakeTimeout?: number;
   /** Messages the server's own code may queue for one actor (messages from clients are bounded by `flow.window`). @default 1000 */
@@ -166,6 +172,18 @@ export interface ActorServerOptions<S extends Record<string, unknown> = Record<s
    * gateway: { keys: { 'support-bot': process.env.BOT_KEY }, mcp: true }
    */
   gateway?: GatewayOptions | true;
+  /**
+   * Metrics in Prometheus' text format, from {@link ActorServer.metrics} and at
+   * `GET <path>/metrics` (authenticated as the gateway is: a service token or gateway key):
+   * connections, sessions by route and state, WebSocket messages by direction and kind,
+   * failures by code, gateway requests and the gateway's ask durations. Needs the optional
+   * dependency `prom-client`; pass the host's registry to scrape them with its own.
+   * @default off
+   * @example
+   * import { register } from 'prom-client';
+   * createActorServer({ routes, metrics: { registry: register } });
+   */
+  metrics?: MetricsOptions | true;
 }
 
 /** A live session of a route (see {@link ActorServer.session}): its info, and its client root actor to call. */
@@ -182,6 +200,14 @@ export interface SessionHandle {
   ask<R = unknown>(type: string, data?: unknown, options?: AskOptions): Promise<R>;
   /** Tells the client root actor, as the server. @throws ActorSpaceError as any tell. */
   tell(type: string, data?: unknown): void;
+}
+
+/** Heartbeats by the type of the caller a session is paired with ({@link ActorServerOptions.heartbeat}). */
+export interface HeartbeatByCaller {
+  /** Pages and other clients. @default { interval: 25000, timeout: 30000 } */
+  client?: HeartbeatOptions | false;
+  /** Services (agents, back-office code). @default { interval: 5000, timeout: 30000 } */
+  service?: HeartbeatOptions | false;
 }
 
 /** Events of an {@link ActorServer}. */
@@ -257,7 +283,24 @@ export interface HealthReport {
   suspended: number;
 }
 
-const DEFAULT_HEARTBEAT: HeartbeatOptions = { interval: 25_000, timeout: 30_000 };
+const DEFAULT_HEARTBEAT: Required<HeartbeatByCaller> = {
+  client: { interval: 25_000, timeout: 30_000 },
+  service: { interval: 5_000, timeout: 30_000 },
+};
+
+/** The heartbeat of each caller type, from the `heartbeat` option. */
+function heartbeats(option: ActorServerOptions['heartbeat']): Required<HeartbeatByCaller> {
+  if (option === undefined) return DEFAULT_HEARTBEAT;
+  if (option === false || 'interval' in option || 'timeout' in option) {
+    const one = option as HeartbeatOptions | false;
+    return { client: one, service: one };
+  }
+  const byCaller = option as HeartbeatByCaller;
+  return {
+    client: byCaller.client ?? DEFAULT_HEARTBEAT.client,
+    service: byCaller.service ?? DEFAULT_HEARTBEAT.service,
+  };
+}
 
 /** A frame with the value of any `"token"` field replaced, for traces. */
 function redactToken(frame: string): string {
@@ -300,6 +343,7 @@ export class ActorServer<
   readonly #logger: Logger | undefined;
   readonly #gateway: Gateway | null;
   readonly #gatewayHttp: GatewayHttp | null;
+  readonly #metrics: Metrics | null;
   readonly #started = Date.now();
   #nextId = 0;
   #closing: Promise<void> | null = null;
@@ -332,9 +376,10 @@ export class ActorServer<
       error: (error) => this.#emitSafe('error', error, null),
     });
     const resumeTtl = options.resume === false ? 0 : positive('resume.ttl', options.resume?.ttl, 120_000);
+    const heartbeat = heartbeats(options.heartbeat);
     const channelOptions: ChannelOptions = {
       maxPayload,
-      heartbeat: options.heartbeat ?? DEFAULT_HEARTBEAT,
+      heartbeat: heartbeat.client,
       exposeStack: options.dev === true,
       resumable: resumeTtl > 0,
     };
@@ -358,6 +403,16 @@ export class ActorServer<
             },
             options.sse,
           );
+    this.#metrics = options.metrics
+      ? new Metrics(options.metrics, {
+          connections: () => this.#registry.connections.size,
+          sessions: () =>
+            [...this.#registry.sessions.values()].map((s) => ({
+              route: s.route,
+              state: s.away ? 'suspended' : 'open',
+            })),
+        })
+      : null;
     this.#gateway =
       options.gateway === undefined
         ? null
@@ -368,6 +423,7 @@ export class ActorServer<
               },
               broadcast: (route, type, data) => this.broadcast(route, type, data),
               publish: (topic, type, data) => this.publish(topic, type, data),
+              metrics: this.#metrics,
             },
             options.gateway,
           );
@@ -387,6 +443,7 @@ export class ActorServer<
           ...(this.#logger && { logger: this.#logger }),
         },
         channelOptions,
+        serviceChannelOptions: { ...channelOptions, heartbeat: heartbeat.service },
         maxPayload,
         handshakeTimeout: options.handshakeTimeout ?? 10_000,
         resumeTtl,
@@ -399,17 +456,19 @@ export class ActorServer<
         session: (change) => this.#emitSafe('session', change),
       },
     );
-    this.#gatewayHttp = this.#gateway
-      ? new GatewayHttp(this.#gateway, {
-          identity: {
-            authenticate: options.authenticate,
-            verifyToken,
-            keyCaller: (token) => this.#gateway?.keyCaller(token) ?? null,
-          },
-          maxPayload,
-          log: (level, message, details) => this.#log(level, message, details),
-        })
-      : null;
+    this.#gatewayHttp =
+      this.#gateway || this.#metrics
+        ? new GatewayHttp(this.#gateway, {
+            identity: {
+              authenticate: options.authenticate,
+              verifyToken,
+              keyCaller: (token) => this.#gateway?.keyCaller(token) ?? null,
+            },
+            maxPayload,
+            metrics: this.#metrics,
+            log: (level, message, details) => this.#log(level, message, details),
+          })
+        : null;
     const origins = options.origins;
     this.#origins =
       origins === undefined
@@ -518,13 +577,7 @@ export class ActorServer<
   handle(peer: Peer): PeerConnection {
     const id = `c${(++this.#nextId).toString(36)}`;
     const limiter = this.#rate ? new RateLimiter(this.#rate) : null;
-    const connection = new Connection(
-      this.#registry,
-      id,
-      peer,
-      limiter,
-      this.#options.dev ? this.#tracer(id) : null,
-    );
+    const connection = new Connection(this.#registry, id, peer, limiter, this.#frameTap(id));
     if (this.#closing) {
       connection.refuse(CloseCode.GOING_AWAY, 'server is shutting down');
       return connection;
@@ -628,6 +681,15 @@ export class ActorServer<
     return delivered;
   }
 
+  /**
+   * The metrics in Prometheus' text format (what `GET <path>/metrics` serves).
+   * @throws Error (rejects) when the server has no `metrics`, or prom-client is not installed.
+   */
+  async metrics(): Promise<string> {
+    if (!this.#metrics) throw new Error('metrics are off: createActorServer({ metrics: true })');
+    return (await this.#metrics.text()).body;
+  }
+
   /** Counts for the health endpoint and metrics. */
   health(): HealthReport {
     const registry = this.#registry;
@@ -659,11 +721,32 @@ export class ActorServer<
 
   /** Emits to the host's listeners; a throwing listener is logged and never breaks a connection. */
   #emitSafe<E extends keyof ActorServerEvents>(event: E, ...args: ActorServerEvents[E]): void {
+    const metrics = this.#metrics;
+    if (metrics) {
+      if (event === 'error') metrics.error((args[0] as ActorSpaceError).code);
+      else if (event === 'disconnect') {
+        // Refusals and failures (4400-4429, 1011) by their code; normal ends are not failures.
+        const code = args[1] as number;
+        if (code >= 4400 || code === CloseCode.INTERNAL_ERROR) metrics.error(errorCodeForClose(code));
+      }
+    }
     try {
       this.emit(event, ...args);
     } catch (error) {
       this.#log('error', `a "${String(event)}" listener threw`, error);
     }
+  }
+
+  /** What sees every frame of a connection: development traces, metrics' counts, or nothing. */
+  #frameTap(id: string): Tracer | null {
+    const trace = this.#options.dev ? this.#tracer(id) : null;
+    const metrics = this.#metrics;
+    if (!metrics) return trace;
+    if (!trace) return (direction, frame) => metrics.message(direction, frame);
+    return (direction, frame) => {
+      metrics.message(direction, frame);
+      trace(direction, frame);
+    };
   }
 
   #tracer(id: string): Tracer {

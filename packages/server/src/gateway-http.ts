@@ -18,6 +18,7 @@ import type { Gateway } from './gateway.js';
 import { type IdentifyHost, identify } from './handshake.js';
 import { headerOf, normalizeHeaders } from './internal/headers.js';
 import { createMcpEndpoint, type McpEndpoint } from './mcp.js';
+import type { Metrics } from './metrics.js';
 
 /** A request body as adapters hand it over: the raw bytes, in whatever shape the runtime has them. */
 export type HttpBody =
@@ -33,18 +34,21 @@ export interface GatewayHttpHost {
   identity: IdentifyHost;
   /** The largest request body, in bytes (413 past it). */
   maxPayload: number;
+  /** The server's metrics, when on: `GET <path>/metrics`, and what the gateway counts. */
+  metrics: Metrics | null;
   log(level: 'debug' | 'warn' | 'error', message: string, details?: unknown): void;
 }
 
 const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' };
 
 export class GatewayHttp {
-  readonly #gateway: Gateway;
+  readonly #gateway: Gateway | null;
   readonly #host: GatewayHttpHost;
   #mcp: Promise<McpEndpoint> | null = null;
   #closed = false;
 
-  constructor(gateway: Gateway, host: GatewayHttpHost) {
+  /** `gateway` null: only `GET <path>/metrics` (servers with metrics and no gateway). */
+  constructor(gateway: Gateway | null, host: GatewayHttpHost) {
     this.#gateway = gateway;
     this.#host = host;
   }
@@ -53,6 +57,8 @@ export class GatewayHttp {
   matches(pathname: string, base: string): boolean {
     if (!pathname.startsWith(`${base}/`)) return false;
     const rest = pathname.slice(base.length);
+    if (rest === '/metrics') return this.#host.metrics !== null;
+    if (!this.#gateway) return false;
     return (
       rest === '/sessions' ||
       rest.startsWith('/sessions/') ||
@@ -63,16 +69,34 @@ export class GatewayHttp {
 
   /** Answers one gateway request; never throws (failures are JSON errors). */
   async serve(request: HttpRequest, method: string, pathname: string, base: string): Promise<HttpResponse> {
+    const rest = pathname.slice(base.length);
+    let response: HttpResponse;
     try {
       if (this.#closed) throw new ActorSpaceError('CHANNEL_CLOSED', 'server is shutting down');
       const caller = await this.#caller(request);
-      this.#gateway.spend(caller);
-      const rest = pathname.slice(base.length);
-      if (rest === '/mcp') return await (await this.#endpoint()).serve(request, caller);
-      return await this.#route(request, method, rest, caller);
+      this.#gateway?.spend(caller);
+      if (rest === '/metrics') response = await this.#metrics(method);
+      else if (rest === '/mcp') response = await (await this.#endpoint()).serve(request, caller);
+      else response = await this.#route(request, method, rest, caller);
     } catch (error) {
-      return this.#failure(error);
+      response = this.#failure(error);
     }
+    const metrics = this.#host.metrics;
+    if (metrics) {
+      const endpoint = endpointOf(rest);
+      metrics.request(endpoint, response.status);
+    }
+    return response;
+  }
+
+  async #metrics(method: string): Promise<HttpResponse> {
+    allow(method, 'GET');
+    const { body, contentType } = await (this.#host.metrics as Metrics).text();
+    return {
+      status: 200,
+      headers: { 'content-type': contentType, 'cache-control': 'no-store' },
+      body: method === 'HEAD' ? '' : body,
+    };
   }
 
   /** Stops answering (503) and closes the MCP sessions. */
@@ -85,7 +109,7 @@ export class GatewayHttp {
   }
 
   async #route(request: HttpRequest, method: string, rest: string, caller: Caller): Promise<HttpResponse> {
-    const gateway = this.#gateway;
+    const gateway = this.#gateway as Gateway;
     if (rest === '/sessions') {
       allow(method, 'GET');
       return json(200, { sessions: gateway.list() }, method);
@@ -106,6 +130,7 @@ export class GatewayHttp {
       allow(method, 'POST');
       const body = await this.#json(request);
       const result = await gateway.ask(caller, session, body.type, this.#data(body), {
+        transport: 'http',
         timeout: body.timeout,
         ...(request.signal && { signal: request.signal }),
       });
@@ -185,15 +210,17 @@ export class GatewayHttp {
   }
 
   #endpoint(): Promise<McpEndpoint> {
-    this.#mcp ??= createMcpEndpoint(this.#gateway, this.#host);
+    this.#mcp ??= createMcpEndpoint(this.#gateway as Gateway, this.#host);
     return this.#mcp;
   }
 
   #failure(error: unknown): HttpResponse {
     if (!(error instanceof ActorSpaceError)) {
       this.#host.log('error', 'a gateway request failed', error);
+      this.#host.metrics?.error('REMOTE_ERROR');
       return errorResponse(500, 'REMOTE_ERROR', 'internal error');
     }
+    this.#host.metrics?.error(error.code);
     const status = (error as { status?: number }).status ?? httpStatusFor(error.code);
     const response = errorResponse(status, error.code, error.message, error.details);
     const allowed = (error as { allow?: string }).allow;
@@ -212,6 +239,15 @@ export function errorResponse(
   const error: Record<string, unknown> = { code, message };
   if (details !== undefined) error.details = details;
   return { status, headers: { ...JSON_HEADERS }, body: JSON.stringify({ error }) };
+}
+
+/** The endpoint label of a gateway URL (`ask`, `tell`, `session`, `sessions`, `broadcast`, `mcp`, `metrics`). */
+function endpointOf(rest: string): string {
+  if (rest.startsWith('/sessions/')) {
+    const action = rest.split('/')[3];
+    return action === 'ask' || action === 'tell' ? action : action === undefined ? 'session' : 'other';
+  }
+  return rest.slice(1);
 }
 
 function json(status: number, value: unknown, method = 'POST'): HttpResponse {

@@ -20,6 +20,7 @@ import {
   type Router,
 } from '@actorspace/core';
 import { RateLimiter } from './internal/rate-limit.js';
+import type { Metrics } from './metrics.js';
 import type { Session, SessionInfo } from './session.js';
 import type { VerifiedToken } from './tokens.js';
 
@@ -82,6 +83,8 @@ export interface GatewayHost {
   broadcast(route: string, type: string, data: unknown): number;
   /** `actors.publish`. */
   publish(topic: string, type: string, data: unknown): number;
+  /** The server's metrics, when on (ask durations). */
+  readonly metrics: Metrics | null;
 }
 
 /** Where to broadcast: every session of a route, or a topic's subscribers. */
@@ -199,14 +202,24 @@ export class Gateway {
     id: unknown,
     type: unknown,
     data: unknown,
-    options: { timeout?: unknown; signal?: AbortSignal } = {},
+    options: { timeout?: unknown; signal?: AbortSignal; transport?: 'http' | 'mcp' | 'ws' } = {},
   ): Promise<unknown> {
-    const timeout = this.#timeout(options.timeout);
-    const session = this.#session(id);
-    const target = await this.#target(session, caller, type, timeout);
-    const opts: AskOptions = { timeout };
-    if (options.signal) opts.signal = options.signal;
-    return target.router.askTo(target.guid, type as string, data, opts, caller);
+    const metrics = this.#host.metrics;
+    const started = metrics ? performance.now() : 0;
+    try {
+      const timeout = this.#timeout(options.timeout);
+      const session = this.#session(id);
+      const target = await this.#target(session, caller, type, timeout);
+      const opts: AskOptions = { timeout };
+      if (options.signal) opts.signal = options.signal;
+      const result = await target.router.askTo(target.guid, type as string, data, opts, caller);
+      metrics?.ask(options.transport ?? 'ws', 'ok', (performance.now() - started) / 1000);
+      return result;
+    } catch (error) {
+      const code = error instanceof ActorSpaceError ? error.code : 'REMOTE_ERROR';
+      metrics?.ask(options.transport ?? 'ws', code, (performance.now() - started) / 1000);
+      throw error;
+    }
   }
 
   /** Tells a session's client root actor, as `caller` (the same checks as {@link ask}). */

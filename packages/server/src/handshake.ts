@@ -72,6 +72,8 @@ export interface HandshakeHost<S> extends SessionHost {
   readonly topics: TopicHub;
   readonly spaceOptions: SpaceOptions;
   readonly channelOptions: ChannelOptions;
+  /** The channel options of a service caller's session (its heartbeat differs). */
+  readonly serviceChannelOptions: ChannelOptions;
   /** True once the server shuts down. */
   readonly closing: boolean;
   /** The agent gateway, when the server has one: services with no route pair with it. */
@@ -159,7 +161,7 @@ async function start<S>(
   space.register(host.topics.sessionActor(id, caller), TOPICS_ACTOR);
   space.register(sessionActor(session), SESSION_ACTOR);
   host.started(session);
-  session.open(hello, root, host.channelOptions);
+  session.open(hello, root, caller.type === 'service' ? host.serviceChannelOptions : host.channelOptions);
 }
 
 /**
@@ -184,7 +186,7 @@ function startGateway<S>(
   const session = new Session(host, crypto.randomUUID(), '', caller, space, connection, 'gateway');
   space.register(host.topics.sessionActor(session.id, caller), TOPICS_ACTOR);
   host.started(session);
-  session.open(hello, root, host.channelOptions);
+  session.open(hello, root, caller.type === 'service' ? host.serviceChannelOptions : host.channelOptions);
 }
 
 /**

@@ -12,6 +12,7 @@ export {
   type ConnectionInfo,
   createActorServer,
   type HealthReport,
+  type HeartbeatByCaller,
   type HttpRequest,
   type HttpResponse,
   type RateLimit,
@@ -22,6 +23,7 @@ export type { UpgradeRequest } from './connection.js';
 export type { GatewayOptions, PublicSessionInfo, SessionChange } from './gateway.js';
 export type { HttpBody } from './gateway-http.js';
 export type { Authenticate, AuthRequest, CallerInit } from './handshake.js';
+export type { MetricsOptions } from './metrics.js';
 export type { Imports } from './modules.js';
 export type { StaticOptions } from './pages.js';
 export type { HeadersLike, Peer, PeerConnection, PeerRequest } from './peer.js';

@@ -119,7 +119,10 @@ export async function createMcpEndpoint(gateway: Gateway, host: GatewayHttpHost)
         const { session: chosen, ...rest } = args;
         const session = pick(entry, chosen);
         const data = entry.flat ? rest : rest.data;
-        const result = await gateway.ask(caller, session, entry.type, data, { signal: extra.signal });
+        const result = await gateway.ask(caller, session, entry.type, data, {
+          transport: 'mcp',
+          signal: extra.signal,
+        });
         return text(result === undefined ? null : result);
       } catch (error) {
         const e =

@@ -36,6 +36,8 @@ export interface RegistryOptions<S> {
   topics: TopicHub;
   spaceOptions: SpaceOptions;
   channelOptions: ChannelOptions;
+  /** The channel options of sessions whose caller is a service (their own heartbeat). */
+  serviceChannelOptions: ChannelOptions;
   maxPayload: number;
   handshakeTimeout: number;
   /** 0: sessions end with their socket. */
@@ -52,6 +54,7 @@ export class Registry<S> implements ConnectionHost, HandshakeHost<S> {
   readonly topics: TopicHub;
   readonly spaceOptions: SpaceOptions;
   readonly channelOptions: ChannelOptions;
+  readonly serviceChannelOptions: ChannelOptions;
   readonly maxPayload: number;
   readonly handshakeTimeout: number;
   readonly resumeTtl: number;
@@ -77,6 +80,7 @@ export class Registry<S> implements ConnectionHost, HandshakeHost<S> {
     this.topics = options.topics;
     this.spaceOptions = options.spaceOptions;
     this.channelOptions = options.channelOptions;
+    this.serviceChannelOptions = options.serviceChannelOptions;
     this.maxPayload = options.maxPayload;
     this.handshakeTimeout = options.handshakeTimeout;
     this.resumeTtl = options.resumeTtl;

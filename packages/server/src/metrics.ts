@@ -1,0 +1,186 @@
+/**
+ * Metrics in Prometheus' text format, on prom-client (an optional dependency, loaded when
+ * `metrics` is on): a registry of its own, or the host's, so a host that already exports
+ * metrics gets these in the same scrape. What is counted on the hot path is plain numbers;
+ * prom-client reads them when scraped.
+ */
+import { Kind } from '@actorspace/core';
+
+/** Options of the server's metrics (`createActorServer({ metrics })`). */
+export interface MetricsOptions {
+  /**
+   * A prom-client `Registry` to register the metrics in (the host's, to scrape them with its
+   * own); `GET <path>/metrics` serves that registry then.
+   * @default a registry of the server's own
+   */
+  registry?: unknown;
+  /** Prefix of every metric name. @default 'actorspace_' */
+  prefix?: string;
+}
+
+/** What the metrics read from the engine when scraped. */
+export interface MetricsSource {
+  connections(): number;
+  /** Sessions by route and state (`open`, `suspended`); gateway services under route `''`. */
+  sessions(): { route: string; state: string }[];
+}
+
+/** The frame kinds by number, for the `kind` label. */
+const KIND_NAMES: string[] = [];
+for (const [name, n] of Object.entries(Kind)) KIND_NAMES[n] = name.toLowerCase();
+
+const ASK_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+/** The server's counters, and their prom-client registry once loaded. */
+export class Metrics {
+  /** Transport messages by direction (0 in, 1 out) and the kind of their first frame (`batch` for several). */
+  readonly #messages = [new Map<string, number>(), new Map<string, number>()];
+  readonly #errors = new Map<string, number>();
+  readonly #requests = new Map<string, number>();
+  readonly #ready: Promise<{ registry: PromRegistry; askDuration: PromHistogram }>;
+
+  constructor(options: MetricsOptions | true, source: MetricsSource) {
+    const o = options === true ? {} : options;
+    const prefix = o.prefix ?? 'actorspace_';
+    this.#ready = import('prom-client')
+      .catch((error) => {
+        throw new Error('metrics need the package prom-client: npm install prom-client', { cause: error });
+      })
+      .then((prom) => {
+        const registry = (o.registry as PromRegistry | undefined) ?? new prom.Registry();
+        const registers = [registry as never];
+        new prom.Gauge({
+          name: `${prefix}connections`,
+          help: 'Open WebSocket connections, paired or not.',
+          registers,
+          collect() {
+            this.set(source.connections());
+          },
+        });
+        new prom.Gauge({
+          name: `${prefix}sessions`,
+          help: 'Live sessions by route and state (gateway services under route "").',
+          labelNames: ['route', 'state'],
+          registers,
+          collect() {
+            this.reset();
+            const by = new Map<string, number>();
+            for (const s of source.sessions()) {
+              const key = `${s.route}\n${s.state}`;
+              by.set(key, (by.get(key) ?? 0) + 1);
+            }
+            for (const [key, n] of by) {
+              const [route, state] = key.split('\n') as [string, string];
+              this.set({ route, state }, n);
+            }
+          },
+        });
+        // Counters kept as plain numbers, read at scrape time (gauges of monotonic values would
+        // lose the _total convention): a counter whose collect sets its value.
+        const counter = (name: string, help: string, labelNames: string[], collect: () => void) =>
+          new prom.Counter({ name, help, labelNames, registers, collect });
+        const messages = this.#messages;
+        counter(
+          `${prefix}messages_total`,
+          'WebSocket messages by direction and frame kind.',
+          ['direction', 'kind'],
+          function (this: PromCounter) {
+            this.reset();
+            for (const [i, direction] of ['in', 'out'].entries()) {
+              for (const [kind, n] of messages[i] as Map<string, number>) this.inc({ direction, kind }, n);
+            }
+          },
+        );
+        const errors = this.#errors;
+        counter(
+          `${prefix}errors_total`,
+          'Failures by error code (server events, refusals, gateway answers).',
+          ['code'],
+          function (this: PromCounter) {
+            this.reset();
+            for (const [code, n] of errors) this.inc({ code }, n);
+          },
+        );
+        const requests = this.#requests;
+        counter(
+          `${prefix}gateway_requests_total`,
+          'Gateway requests by endpoint and HTTP status.',
+          ['endpoint', 'status'],
+          function (this: PromCounter) {
+            this.reset();
+            for (const [key, n] of requests) {
+              const [endpoint, status] = key.split(' ') as [string, string];
+              this.inc({ endpoint, status }, n);
+            }
+          },
+        );
+        const askDuration = new prom.Histogram({
+          name: `${prefix}gateway_ask_duration_seconds`,
+          help: 'Asks of services to the tabs (HTTP, MCP, WebSocket gateway), from request to answer.',
+          labelNames: ['transport', 'outcome'],
+          buckets: ASK_BUCKETS,
+          registers,
+        }) as unknown as PromHistogram;
+        return { registry, askDuration };
+      });
+    // Failing to load is reported when metrics are read, never as an unhandled rejection.
+    this.#ready.catch(() => {});
+  }
+
+  /** Counts one transport message (`frame` is its text). */
+  message(direction: 'in' | 'out', frame: string | Uint8Array): void {
+    let kind = 'binary';
+    if (typeof frame === 'string') {
+      if (frame.charCodeAt(1) === 91 /* [ */) kind = 'batch';
+      else {
+        let n = 0;
+        for (let i = 1; i < 4; i++) {
+          const c = frame.charCodeAt(i) - 48;
+          if (c < 0 || c > 9) break;
+          n = n * 10 + c;
+        }
+        kind = KIND_NAMES[n] ?? 'other';
+      }
+    }
+    const map = this.#messages[direction === 'in' ? 0 : 1] as Map<string, number>;
+    map.set(kind, (map.get(kind) ?? 0) + 1);
+  }
+
+  /** Counts one failure by code. */
+  error(code: string): void {
+    this.#errors.set(code, (this.#errors.get(code) ?? 0) + 1);
+  }
+
+  /** Counts one gateway request. */
+  request(endpoint: string, status: number): void {
+    const key = `${endpoint} ${status}`;
+    this.#requests.set(key, (this.#requests.get(key) ?? 0) + 1);
+  }
+
+  /** Records one gateway ask's duration. */
+  ask(transport: 'http' | 'mcp' | 'ws', outcome: string, seconds: number): void {
+    void this.#ready.then(
+      ({ askDuration }) => askDuration.observe({ transport, outcome }, seconds),
+      () => {},
+    );
+  }
+
+  /** The Prometheus text exposition of the registry, and its content type. */
+  async text(): Promise<{ body: string; contentType: string }> {
+    const { registry } = await this.#ready;
+    return { body: await registry.metrics(), contentType: registry.contentType };
+  }
+}
+
+/** The parts of prom-client used here (it is loaded at run time). */
+interface PromRegistry {
+  metrics(): Promise<string>;
+  contentType: string;
+}
+interface PromCounter {
+  reset(): void;
+  inc(labels: Record<string, string>, value: number): void;
+}
+interface PromHistogram {
+  observe(labels: Record<string, string>, value: number): void;
+}
