@@ -660,6 +660,8 @@ export function renderMarkdown(res, o = {}) {
   out.push('');
 
   if (res.fanout) out.push(...renderFanout(res.fanout));
+  const gateway = readGateway();
+  if (gateway) out.push(...renderGateway(gateway));
 
   // Bundles
   out.push('## Browser bundle size');
@@ -775,6 +777,46 @@ export function renderMarkdown(res, o = {}) {
  * @param {{ md?: string, svg?: string, source?: string }} [o]
  * @returns {Promise<string[]>} written paths
  */
+/** bench/results/gateway.json (written by `node bench/gateway.mjs`), or null when it was never run. */
+function readGateway() {
+  try {
+    return JSON.parse(readFileSync(join(benchDir, 'results', 'gateway.json'), 'utf8'));
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The "Agent to tab" section: one agent asking a paired tab's actor through the gateway, beside
+ * a direct WebSocket ask.
+ * @param {any} g bench/results/gateway.json
+ */
+export function renderGateway(g) {
+  /** @param {{ median: number, min: number, max: number } | null} s @param {number} d */
+  const c = (s, d) => (s ? `${num(s.median, d)} (${num(s.min, d)}–${num(s.max, d)})` : '—');
+  const base = g.ways.direct?.p50Ms?.median;
+  return [
+    '## Agent to tab (the gateway)',
+    '',
+    `One agent asks the \`echo\` of a paired "tab" (a Node client over a real loopback WebSocket, in the server's process), one ask at a time with the plain payload, ${num(g.asks)} asks after 200 warm-up asks, ${num(g.reps)} rep(s); cells are median (min–max) over the reps. Measured ${String(g.date).slice(0, 16).replace('T', ' ')} UTC, Node ${g.node}. \`node bench/gateway.mjs\` reruns it.`,
+    '',
+    table(
+      ['way', 'p50 ms', 'p99 ms', '× direct p50', 'asks/s'],
+      Object.values(g.ways).map((/** @type {any} */ w) => [
+        esc(w.label),
+        c(w.p50Ms, 3),
+        c(w.p99Ms, 3),
+        base && w.p50Ms ? ratio(w.p50Ms.median / base) : '—',
+        c(w.asksPerSec, 0),
+      ]),
+      'lrrrr',
+    ),
+    '',
+    "- The three gateway ways take two hops (agent → server → tab and back) where the direct ask takes one; HTTP adds a request per ask (keep-alive connection, JSON body, bearer check), and MCP adds JSON-RPC and the SDK's session handling on both ends.",
+    '',
+  ];
+}
+
 export async function writeReport(res, root = rootDir, o = {}) {
   const md = o.md ?? join(root, 'docs', 'benchmarks.md');
   const svg = o.svg ?? join(root, 'docs', 'benchmarks.svg');
