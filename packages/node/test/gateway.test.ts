@@ -2,18 +2,9 @@
 // WebSocket (gateway keys and service tokens) calling tab actors as themselves, the HTTP API
 // with every error status, 1,000 concurrent asks across 50 tabs, cancellation both ways, and
 // MCP through the SDK's own client.
-import { createServer, type Server } from 'node:http';
-import type { Socket } from 'node:net';
 import { Kind, PROTOCOL_VERSION } from '@actorspace/core';
 import { type ActorRef, type Caller, connect, defineActor, type Session } from '@actorspace/node';
-import {
-  type ActorServer,
-  type ActorServerOptions,
-  createAccessToken,
-  createActorServer,
-  type SessionChange,
-} from '@actorspace/server';
-import { attach } from '@actorspace/server/node';
+import { type ActorServerOptions, createAccessToken, type SessionChange } from '@actorspace/server';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
@@ -21,17 +12,10 @@ import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { z } from 'zod';
+import { type Running, startServer } from './fixtures/real-server.js';
 
 const KEY = 'k'.repeat(40);
 const SECRET = new TextEncoder().encode('s'.repeat(32));
-
-interface Running {
-  actors: ActorServer;
-  url: string;
-  http: string;
-  drop(): void;
-  stop(): Promise<void>;
-}
 
 const running: Running[] = [];
 const sessions: Session[] = [];
@@ -44,7 +28,7 @@ afterEach(async () => {
 });
 
 async function start(options: Partial<ActorServerOptions> = {}): Promise<Running> {
-  const actors = createActorServer({
+  const r = await startServer({
     routes: { '/app': () => defineActor({ ping: () => 'pong' }) },
     gateway: { keys: { bot: KEY }, mcp: true, rateLimit: false },
     // Tabs say who they are in a header; services come with a key (or token), verified first.
@@ -52,28 +36,6 @@ async function start(options: Partial<ActorServerOptions> = {}): Promise<Running
       verified ?? { id: String(headers['x-user'] ?? 'anon'), type: 'client' },
     ...options,
   });
-  const server: Server = createServer();
-  const sockets = new Set<Socket>();
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-  });
-  attach(server, actors);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  const r: Running = {
-    actors,
-    url: `ws://127.0.0.1:${port}/actorspace`,
-    http: `http://127.0.0.1:${port}/actorspace`,
-    drop: () => {
-      for (const socket of sockets) socket.destroy();
-    },
-    stop: async () => {
-      await actors.close();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
   running.push(r);
   return r;
 }

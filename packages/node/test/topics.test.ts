@@ -1,8 +1,6 @@
 // Topics over real sockets: rules, presence that survives drops, recovery across fresh
 // sessions and server restarts (true when history covers the gap, false when not, never a
 // duplicate), slow subscribers that never slow the others, broadcast, and 1,000 subscribers.
-import { createServer, type Server } from 'node:http';
-import type { Socket } from 'node:net';
 import {
   type Caller,
   connect,
@@ -11,51 +9,23 @@ import {
   type Session,
   type TopicMeta,
 } from '@actorspace/node';
-import { type ActorServer, type ActorServerOptions, createActorServer } from '@actorspace/server';
-import { attach } from '@actorspace/server/node';
+import type { ActorServerOptions } from '@actorspace/server';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-
-interface Running {
-  actors: ActorServer;
-  url: string;
-  port: number;
-  /** Cuts every TCP connection, as a lost network would. */
-  drop(): void;
-  stop(): Promise<void>;
-}
+import { type Running, startServer } from './fixtures/real-server.js';
 
 const running: Running[] = [];
 const sessions: Session[] = [];
 
 async function start(options: Partial<ActorServerOptions> = {}, port = 0): Promise<Running> {
-  const actors = createActorServer({
-    routes: { '/app': () => defineActor({ ping: () => 'pong', pushed: () => {} }) },
-    authenticate: ({ headers }) => ({ id: String(headers['x-user'] ?? 'anon'), type: 'client' }),
-    ...options,
-  });
-  const server: Server = createServer();
-  const sockets = new Set<Socket>();
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-  });
-  attach(server, actors);
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-  const actual = (server.address() as { port: number }).port;
-  const r: Running = {
-    actors,
-    port: actual,
-    url: `ws://127.0.0.1:${actual}/actorspace`,
-    drop: () => {
-      for (const socket of sockets) socket.destroy();
+  const r = await startServer(
+    {
+      routes: { '/app': () => defineActor({ ping: () => 'pong', pushed: () => {} }) },
+      authenticate: ({ headers }) => ({ id: String(headers['x-user'] ?? 'anon'), type: 'client' }),
+      ...options,
     },
-    stop: async () => {
-      await actors.close();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
+    port,
+  );
   running.push(r);
   return r;
 }

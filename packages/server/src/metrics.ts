@@ -33,10 +33,10 @@ const ASK_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
 
 /** The server's counters, and their prom-client registry once loaded. */
 export class Metrics {
-  /** Transport messages by direction (0 in, 1 out) and the kind of their first frame (`batch` for several). */
-  readonly #messages = [new Map<string, number>(), new Map<string, number>()];
-  readonly #errors = new Map<string, number>();
-  readonly #requests = new Map<string, number>();
+  /** Transport messages by direction and the kind of their first frame (`batch` for several). */
+  readonly #messages = new Counts(['direction', 'kind']);
+  readonly #errors = new Counts(['code']);
+  readonly #requests = new Counts(['endpoint', 'status']);
   readonly #ready: Promise<{ registry: PromRegistry; askDuration: PromHistogram }>;
 
   constructor(options: MetricsOptions | true, source: MetricsSource) {
@@ -64,56 +64,32 @@ export class Metrics {
           registers,
           collect() {
             this.reset();
-            const by = new Map<string, number>();
-            for (const s of source.sessions()) {
-              const key = `${s.route}\n${s.state}`;
-              by.set(key, (by.get(key) ?? 0) + 1);
-            }
-            for (const [key, n] of by) {
-              const [route, state] = key.split('\n') as [string, string];
-              this.set({ route, state }, n);
-            }
+            const by = new Counts(['route', 'state']);
+            for (const s of source.sessions()) by.add(s.route, s.state);
+            by.each((labels, n) => this.set(labels, n));
           },
         });
-        // Counters kept as plain numbers, read at scrape time (gauges of monotonic values would
-        // lose the _total convention): a counter whose collect sets its value.
-        const counter = (name: string, help: string, labelNames: string[], collect: () => void) =>
-          new prom.Counter({ name, help, labelNames, registers, collect });
-        const messages = this.#messages;
-        counter(
-          `${prefix}messages_total`,
-          'WebSocket messages by direction and frame kind.',
-          ['direction', 'kind'],
-          function (this: PromCounter) {
-            this.reset();
-            for (const [i, direction] of ['in', 'out'].entries()) {
-              for (const [kind, n] of messages[i] as Map<string, number>) this.inc({ direction, kind }, n);
-            }
-          },
-        );
-        const errors = this.#errors;
-        counter(
-          `${prefix}errors_total`,
-          'Failures by error code (server events, refusals, gateway answers).',
-          ['code'],
-          function (this: PromCounter) {
-            this.reset();
-            for (const [code, n] of errors) this.inc({ code }, n);
-          },
-        );
-        const requests = this.#requests;
-        counter(
-          `${prefix}gateway_requests_total`,
-          'Gateway requests by endpoint and HTTP status.',
-          ['endpoint', 'status'],
-          function (this: PromCounter) {
-            this.reset();
-            for (const [key, n] of requests) {
-              const [endpoint, status] = key.split(' ') as [string, string];
-              this.inc({ endpoint, status }, n);
-            }
-          },
-        );
+        // Counts kept as plain numbers on the hot path, read into counters at scrape time.
+        for (const [name, help, counts] of [
+          ['messages_total', 'WebSocket messages by direction and frame kind.', this.#messages],
+          [
+            'errors_total',
+            'Failures by error code (server events, refusals, gateway answers).',
+            this.#errors,
+          ],
+          ['gateway_requests_total', 'Gateway requests by endpoint and HTTP status.', this.#requests],
+        ] as const) {
+          new prom.Counter({
+            name: `${prefix}${name}`,
+            help,
+            labelNames: counts.labelNames,
+            registers,
+            collect(this: PromCounter) {
+              this.reset();
+              counts.each((labels, n) => this.inc(labels, n));
+            },
+          });
+        }
         const askDuration = new prom.Histogram({
           name: `${prefix}gateway_ask_duration_seconds`,
           help: 'Asks of services to the tabs (HTTP, MCP, WebSocket gateway), from request to answer.',
@@ -142,19 +118,17 @@ export class Metrics {
         kind = KIND_NAMES[n] ?? 'other';
       }
     }
-    const map = this.#messages[direction === 'in' ? 0 : 1] as Map<string, number>;
-    map.set(kind, (map.get(kind) ?? 0) + 1);
+    this.#messages.add(direction, kind);
   }
 
   /** Counts one failure by code. */
   error(code: string): void {
-    this.#errors.set(code, (this.#errors.get(code) ?? 0) + 1);
+    this.#errors.add(code);
   }
 
   /** Counts one gateway request. */
   request(endpoint: string, status: number): void {
-    const key = `${endpoint} ${status}`;
-    this.#requests.set(key, (this.#requests.get(key) ?? 0) + 1);
+    this.#requests.add(endpoint, String(status));
   }
 
   /** Records one gateway ask's duration. */
@@ -169,6 +143,28 @@ export class Metrics {
   async text(): Promise<{ body: string; contentType: string }> {
     const { registry } = await this.#ready;
     return { body: await registry.metrics(), contentType: registry.contentType };
+  }
+}
+
+/** Counts by a tuple of label values (kept as one key joined by newlines, which no label holds). */
+class Counts {
+  readonly labelNames: string[];
+  readonly #counts = new Map<string, number>();
+
+  constructor(labelNames: string[]) {
+    this.labelNames = labelNames;
+  }
+
+  add(...values: string[]): void {
+    const key = values.join('\n');
+    this.#counts.set(key, (this.#counts.get(key) ?? 0) + 1);
+  }
+
+  each(fn: (labels: Record<string, string>, n: number) => void): void {
+    for (const [key, n] of this.#counts) {
+      const values = key.split('\n');
+      fn(Object.fromEntries(this.labelNames.map((name, i) => [name, values[i] ?? ''])), n);
+    }
   }
 }
 
