@@ -770,13 +770,6 @@ export function renderMarkdown(res, o = {}) {
   return out.join('\n');
 }
 
-/**
- * Write docs/benchmarks.md and docs/benchmarks.svg.
- * @param {Results} res
- * @param {string} [root]
- * @param {{ md?: string, svg?: string, source?: string }} [o]
- * @returns {Promise<string[]>} written paths
- */
 /** bench/results/gateway.json (written by `node bench/gateway.mjs`), or null when it was never run. */
 function readGateway() {
   try {
@@ -817,6 +810,13 @@ export function renderGateway(g) {
   ];
 }
 
+/**
+ * Write docs/benchmarks.md and docs/benchmarks.svg.
+ * @param {Results} res
+ * @param {string} [root]
+ * @param {{ md?: string, svg?: string, source?: string }} [o]
+ * @returns {Promise<string[]>} written paths
+ */
 export async function writeReport(res, root = rootDir, o = {}) {
   const md = o.md ?? join(root, 'docs', 'benchmarks.md');
   const svg = o.svg ?? join(root, 'docs', 'benchmarks.svg');

@@ -42,7 +42,7 @@ async function start(options: Partial<ActorServerOptions> = {}): Promise<Running
 
 /** What a tab records of the calls it got. */
 interface TabLog {
-  callers: Caller[];
+  callers: (Caller | undefined)[];
   aborted: number;
 }
 

@@ -1,6 +1,7 @@
 // Topics over real sockets: rules, presence that survives drops, recovery across fresh
 // sessions and server restarts (true when history covers the gap, false when not, never a
 // duplicate), slow subscribers that never slow the others, broadcast, and 1,000 subscribers.
+import type { Socket } from 'node:net';
 import {
   type Caller,
   connect,
