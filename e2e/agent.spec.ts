@@ -19,7 +19,6 @@ test.describe('agent demo (gateway, MCP, WebMCP)', () => {
     const [a, b] = [await context.newPage(), await context.newPage()];
     await openDemo(a, `${playground.url}/todos`);
     await openDemo(b, `${playground.url}/todos`);
-    const session = await a.evaluate(() => globalThis.actorspace?.session.id);
     const { stdout } = await run(
       process.execPath,
       [
@@ -28,16 +27,17 @@ test.describe('agent demo (gateway, MCP, WebMCP)', () => {
         `${playground.url}/actorspace`,
         '--secret-file',
         join(playground.dataDir, 'desk-secret'),
-        '--session',
-        String(session),
         '--text',
         'Call the plumber',
       ],
       { timeout: 20_000 },
     );
     expect(stdout).toContain('todos_addTodo');
-    expect(stdout).toContain(`added to ${session}: {"added":"Call the plumber"}`);
-    expect(stdout.match(/^tab /gm)).toHaveLength(2);
+    // It lists both tabs (by their public ids), picks one, and adds the todo there.
+    const tabs = [...stdout.matchAll(/^tab (\S+) /gm)].map((m) => m[1]);
+    expect(tabs).toHaveLength(2);
+    const added = /^added to (\S+): \{"added":"Call the plumber"\}$/m.exec(stdout);
+    expect(tabs).toContain(added?.[1]);
     for (const page of [a, b]) await expect(page.getByTestId('todo')).toHaveText(['Call the plumber×']);
   });
 

@@ -3,6 +3,7 @@
  * its backoff is tried at once when the browser comes back online or the tab becomes visible.
  */
 import {
+  ActorSpaceError,
   type ConnectOptions,
   connect as coreConnect,
   describeActor,
@@ -131,10 +132,19 @@ function offerWebMcp(session: Session): void {
     };
   });
   const registrations: ({ unregister?(): void } | undefined)[] = [];
-  if (typeof context.registerTool === 'function') {
-    for (const tool of tools) registrations.push(context.registerTool(tool));
-  } else if (typeof context.provideContext === 'function') {
-    context.provideContext({ tools });
+  try {
+    if (typeof context.registerTool === 'function') {
+      for (const tool of tools) registrations.push(context.registerTool(tool));
+    } else if (typeof context.provideContext === 'function') {
+      context.provideContext({ tools });
+    }
+  } catch (error) {
+    // The browser refused a tool (a name it already has, a schema it rejects): the session
+    // stays, without WebMCP.
+    session.emit(
+      'error',
+      new ActorSpaceError('INVALID_MESSAGE', `WebMCP refused the tools: ${String(error)}`),
+    );
   }
   session.on('status', (status) => {
     if (status !== 'closed') return;

@@ -184,6 +184,16 @@ export class Ref<A = any> {
   }
 }
 
+/**
+ * A reference whose messages go through `router` instead of a space or a channel: for code that
+ * hands out an actor it relays with checks of its own (the server's agent gateway). Sent to a
+ * peer it travels as any third-party reference: the peer's messages to it arrive at `router`
+ * with the peer's caller.
+ */
+export function refThrough<A = any>(router: Router, guid: string): ActorRef<A> {
+  return new Ref<A>(router, guid).typed<A>();
+}
+
 /** True when `value` is an ActorSpace reference. */
 export function isActorRef(value: unknown): value is ActorRef {
   return value instanceof Ref;

@@ -21,6 +21,7 @@ export {
   isActorRef,
   type RemoteApi,
   type Router,
+  refThrough,
 } from './actor-ref.js';
 export { ActorSpace, type Logger, type SpaceEvents, type SpaceOptions } from './actor-space.js';
 export { ANONYMOUS, type Caller, type CallerType, frozenCaller } from './caller.js';

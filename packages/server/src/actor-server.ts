@@ -419,10 +419,9 @@ export class ActorServer<
         : new Gateway(
             {
               get sessions() {
-                return registry().sessions;
+                return registry().listed;
               },
-              broadcast: (route, type, data) => this.broadcast(route, type, data),
-              publish: (topic, type, data) => this.publish(topic, type, data),
+              publishAs: (caller, topic, type, data) => this.#topics.publishAs(caller, topic, type, data),
               metrics: this.#metrics,
             },
             options.gateway,
@@ -488,10 +487,7 @@ export class ActorServer<
    * callers and capabilities. Services paired with the gateway are not among them.
    */
   sessions(): SessionInfo[] {
-    const out: SessionInfo[] = [];
-    for (const session of this.#registry.sessions.values())
-      if (session.kind === 'route') out.push(session.info());
-    return out;
+    return [...this.#registry.listed.values()].map((session) => session.info());
   }
 
   /**
@@ -502,8 +498,8 @@ export class ActorServer<
    * await tab?.ask('highlight', { row: 3 }, { timeout: 5000 });
    */
   session(id: string): SessionHandle | undefined {
-    const session = this.#registry.sessions.get(id);
-    if (session?.kind !== 'route') return undefined;
+    const session = this.#registry.listed.get(id);
+    if (!session) return undefined;
     const client = (): RemoteActor => {
       const remote = session.channel?.remote;
       if (!remote) throw new ActorSpaceError('CHANNEL_CLOSED', `session ${id} has no client actor`);

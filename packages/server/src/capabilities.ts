@@ -9,6 +9,8 @@ import type { Session } from './session.js';
 
 /** The most message types one session may advertise. */
 export const MAX_CAPABILITIES = 128;
+/** The most bytes (as JSON) one session's capabilities may take. */
+export const MAX_CAPABILITIES_BYTES = 64 * 1024;
 const MAX_DESCRIPTION = 4096;
 const CALLER_TYPES = new Set<CallerType>(['client', 'service', 'system']);
 
@@ -60,7 +62,15 @@ export function sessionActor(session: Session): Actor {
           'INVALID_MESSAGE',
           `the session actor has no message "${type.slice(0, 64)}"`,
         );
-      session.advertised(checkCapabilities(data));
+      const capabilities = checkCapabilities(data);
+      const text = JSON.stringify(capabilities);
+      if (text.length > MAX_CAPABILITIES_BYTES) {
+        throw new ActorSpaceError(
+          'INVALID_MESSAGE',
+          `capabilities take more than ${MAX_CAPABILITIES_BYTES} bytes`,
+        );
+      }
+      session.advertised(capabilities, text);
       return true;
     },
   };

@@ -76,8 +76,10 @@ export class GatewayHttp {
       const caller = await this.#caller(request);
       this.#gateway?.spend(caller);
       if (rest === '/metrics') response = await this.#metrics(method);
-      else if (rest === '/mcp') response = await (await this.#endpoint()).serve(request, caller);
-      else response = await this.#route(request, method, rest, caller);
+      else if (rest === '/mcp') {
+        const body = request.method.toUpperCase() === 'POST' ? await this.#parse(request) : undefined;
+        response = await (await this.#endpoint()).serve(request, caller, body);
+      } else response = await this.#route(request, method, rest, caller);
     } catch (error) {
       response = this.#failure(error);
     }
@@ -117,10 +119,10 @@ export class GatewayHttp {
     if (rest === '/broadcast') {
       allow(method, 'POST');
       const body = await this.#json(request);
-      return json(202, { delivered: gateway.broadcast(body, body.type, this.#data(body)) });
+      return json(202, { delivered: await gateway.broadcast(caller, body, body.type, this.#data(body)) });
     }
     const [, id, action, extra] = rest.split('/').slice(1);
-    const session = decodeURIComponent(id ?? '');
+    const session = decodeSegment(id ?? '');
     if (extra !== undefined || !session) throw notFound(rest);
     if (action === undefined) {
       allow(method, 'GET');
@@ -181,23 +183,29 @@ export class GatewayHttp {
     return caller;
   }
 
-  /** The request's JSON object body. @throws ActorSpaceError `INVALID_MESSAGE`, `PAYLOAD_TOO_LARGE` */
-  async #json(request: HttpRequest): Promise<Record<string, unknown>> {
+  /**
+   * The request's JSON body: what the framework already parsed, or the raw body read up to
+   * `maxPayload` and parsed. @throws ActorSpaceError `INVALID_MESSAGE`, `PAYLOAD_TOO_LARGE`
+   */
+  async #parse(request: HttpRequest): Promise<unknown> {
     const parsed = request.parsedBody;
-    let value: unknown;
     if (parsed !== undefined && parsed !== null && typeof parsed === 'object' && !isBytes(parsed)) {
-      value = parsed;
-    } else {
-      const text =
-        typeof parsed === 'string' || isBytes(parsed)
-          ? textOf(parsed, this.#host.maxPayload)
-          : await readBody(request, this.#host.maxPayload);
-      try {
-        value = JSON.parse(text);
-      } catch {
-        throw new ActorSpaceError('INVALID_MESSAGE', 'the request body must be JSON');
-      }
+      return parsed;
     }
+    const text =
+      typeof parsed === 'string' || isBytes(parsed)
+        ? textOf(parsed, this.#host.maxPayload)
+        : await readBody(request, this.#host.maxPayload);
+    try {
+      return JSON.parse(text);
+    } catch {
+      throw new ActorSpaceError('INVALID_MESSAGE', 'the request body must be JSON');
+    }
+  }
+
+  /** The request's JSON object body. @throws as {@link #parse}, and for a body that is not an object */
+  async #json(request: HttpRequest): Promise<Record<string, unknown>> {
+    const value = await this.#parse(request);
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
       throw new ActorSpaceError('INVALID_MESSAGE', 'the request body must be a JSON object');
     }
@@ -210,7 +218,7 @@ export class GatewayHttp {
   }
 
   #endpoint(): Promise<McpEndpoint> {
-    this.#mcp ??= createMcpEndpoint(this.#gateway as Gateway, this.#host);
+    this.#mcp ??= createMcpEndpoint(this.#gateway as Gateway);
     return this.#mcp;
   }
 
@@ -264,6 +272,15 @@ function allow(method: string, wanted: 'GET' | 'POST'): void {
 
 function notFound(rest: string): ActorSpaceError {
   return new ActorSpaceError('NO_SUCH_ACTOR', `no gateway endpoint ${rest.slice(0, 80)}`);
+}
+
+/** A URL path segment, decoded. @throws ActorSpaceError `NO_SUCH_ACTOR` for a malformed escape */
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new ActorSpaceError('NO_SUCH_ACTOR', 'no such session (malformed id)');
+  }
 }
 
 function isBytes(value: unknown): value is Uint8Array {

@@ -7,7 +7,7 @@
  * `<path>/sessions...` and `<path>/broadcast` (see gateway-http.ts); MCP builds on the same
  * operations (mcp.ts).
  */
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import {
   type Actor,
   type ActorRef,
@@ -18,6 +18,7 @@ import {
   frozenCaller,
   isActorRef,
   type Router,
+  refThrough,
 } from '@actorspace/core';
 import { RateLimiter } from './internal/rate-limit.js';
 import type { Metrics } from './metrics.js';
@@ -79,10 +80,13 @@ export interface SessionChange {
 export interface GatewayHost {
   /** Live sessions by id (route sessions and gateway sessions). */
   readonly sessions: ReadonlyMap<string, Session>;
-  /** `actors.broadcast`. */
-  broadcast(route: string, type: string, data: unknown): number;
-  /** `actors.publish`. */
-  publish(topic: string, type: string, data: unknown): number;
+  /** Publishes to a topic as a service, under the topic's `publish` rule. */
+  publishAs(
+    caller: Caller,
+    topic: string,
+    type: string,
+    data: unknown,
+  ): Promise<{ seq: number; subscribers: number }>;
   /** The server's metrics, when on (ask durations). */
   readonly metrics: Metrics | null;
 }
@@ -98,7 +102,8 @@ const MAX_TIMEOUT = 600_000;
 export class Gateway {
   readonly options: GatewayOptions;
   readonly #host: GatewayHost;
-  readonly #keys: { name: string; secret: Buffer }[];
+  /** Each key's SHA-256: compared digest to digest, so neither the length nor the bytes leak. */
+  readonly #keys: { name: string; digest: Buffer }[];
   readonly #limit: { messages: number; bytes: number; burst: number } | null;
   readonly #limiters = new Map<string, RateLimiter>();
   readonly #watchers = new Set<(change: SessionChange) => void>();
@@ -112,7 +117,7 @@ export class Gateway {
       if (typeof secret !== 'string' || secret.length < MIN_KEY) {
         throw new TypeError(`gateway.keys.${name} must be a secret of at least ${MIN_KEY} characters`);
       }
-      return { name, secret: Buffer.from(secret) };
+      return { name, digest: sha256(secret) };
     });
     const rate = this.options.rateLimit;
     if (rate === false) this.#limit = null;
@@ -130,12 +135,11 @@ export class Gateway {
 
   /** The service a pre-shared key stands for, or null (every key is compared: constant time). */
   keyCaller(token: string): VerifiedToken | null {
-    const given = Buffer.from(token);
+    if (this.#keys.length === 0) return null;
+    const given = sha256(token);
     let found: string | null = null;
-    for (const { name, secret } of this.#keys) {
-      // timingSafeEqual needs equal lengths: a wrong length compares against itself.
-      const same = given.length === secret.length && timingSafeEqual(given, secret);
-      if (same && found === null) found = name;
+    for (const { name, digest } of this.#keys) {
+      if (timingSafeEqual(given, digest) && found === null) found = name;
     }
     return found === null ? null : (frozenCaller({ id: found, type: 'service' }) as VerifiedToken);
   }
@@ -209,8 +213,10 @@ export class Gateway {
     try {
       const timeout = this.#timeout(options.timeout);
       const session = this.#session(id);
-      const target = await this.#target(session, caller, type, timeout);
-      const opts: AskOptions = { timeout };
+      const start = Date.now();
+      const target = await this.#target(session, caller, type, timeout, options.signal);
+      // Time spent waiting for a suspended tab counts against the ask's timeout.
+      const opts: AskOptions = { timeout: Math.max(1, timeout - (Date.now() - start)) };
       if (options.signal) opts.signal = options.signal;
       const result = await target.router.askTo(target.guid, type as string, data, opts, caller);
       metrics?.ask(options.transport ?? 'ws', 'ok', (performance.now() - started) / 1000);
@@ -230,18 +236,33 @@ export class Gateway {
   }
 
   /**
-   * Tells every session of a route (their client root actors) or publishes to a topic, from the
-   * server (as `system`). Returns how many sessions (or topic events) it went to.
-   * @throws ActorSpaceError `INVALID_MESSAGE` for a target that names neither or both.
+   * As `caller`: tells every open session of a route that offers `type` (their client root
+   * actors, which see the service as the caller), or publishes to a topic under its `publish`
+   * rule. Resolves with how many sessions (or topic subscribers) it went to.
+   * @throws ActorSpaceError `INVALID_MESSAGE` for a target that names neither or both, or a bad
+   *   topic; `FORBIDDEN` when the topic's rule refuses the service.
    */
-  broadcast(target: unknown, type: unknown, data: unknown): number {
+  async broadcast(caller: Caller, target: unknown, type: unknown, data: unknown): Promise<number> {
     const t = target as Partial<{ route: unknown; topic: unknown }> | null;
     checkType(type);
-    if (typeof t?.route === 'string' && t.topic === undefined)
-      return this.#host.broadcast(t.route, type, data);
+    if (caller.type === 'client') throw new ActorSpaceError('FORBIDDEN', 'clients cannot use the gateway');
+    if (typeof t?.route === 'string' && t.topic === undefined) {
+      let delivered = 0;
+      for (const session of this.#host.sessions.values()) {
+        const remote = session.channel?.remote;
+        if (session.route !== t.route || !remote) continue;
+        if (!session.capabilities.some((c) => c.type === type)) continue;
+        try {
+          (remote as unknown as { router: Router }).router.tellTo(remote.guid, type, data, caller);
+          delivered++;
+        } catch {
+          // Closed, or its send buffer is full: not delivered.
+        }
+      }
+      return delivered;
+    }
     if (typeof t?.topic === 'string' && t.route === undefined) {
-      this.#host.publish(t.topic, type, data);
-      return 1;
+      return (await this.#host.publishAs(caller, t.topic, type, data)).subscribers;
     }
     throw new ActorSpaceError(
       'INVALID_MESSAGE',
@@ -249,11 +270,33 @@ export class Gateway {
     );
   }
 
-  /** The client root actor of a session (for a service over WebSocket, to hold and call). */
-  client(id: unknown): ActorRef {
-    const remote = this.#session(id).channel?.remote;
-    if (!remote) throw new ActorSpaceError('CHANNEL_CLOSED', 'the session has no client actor now');
-    return remote;
+  /**
+   * A reference to a session's client root actor for `caller` (a service over WebSocket) to
+   * hold and call: its messages go through {@link ask} and {@link tell}, with their checks
+   * (capabilities, a suspended tab waited for) and metrics, as that service.
+   */
+  client(caller: Caller, id: unknown): ActorRef {
+    const publicId = this.#session(id).publicId;
+    const router: Router = {
+      tellTo: (_guid, type, data, relayed) => {
+        this.tell(relayed ?? caller, publicId, type, data).catch(() => {
+          // A tell has nobody to tell of its failure.
+        });
+      },
+      askTo: <R>(
+        _guid: string,
+        type: string,
+        data: unknown,
+        opts: AskOptions | undefined,
+        relayed?: Caller,
+      ) =>
+        this.ask(relayed ?? caller, publicId, type, data, {
+          // A relayed ask carries no timeout of its own (its asker has one): the gateway's.
+          timeout: opts?.timeout || undefined,
+          ...(opts?.signal && { signal: opts.signal }),
+        }) as Promise<R>,
+    };
+    return refThrough(router, `tab.${publicId}`);
   }
 
   #session(id: unknown): Session {
@@ -269,6 +312,7 @@ export class Gateway {
     caller: Caller,
     type: unknown,
     timeout: number,
+    signal?: AbortSignal,
   ): Promise<{ guid: string; router: Router }> {
     checkType(type);
     if (caller.type === 'client') throw new ActorSpaceError('FORBIDDEN', 'clients cannot use the gateway');
@@ -280,7 +324,8 @@ export class Gateway {
         })`,
       );
     }
-    if (!(await session.back(timeout))) {
+    if (!(await session.back(timeout, signal))) {
+      if (signal?.aborted) throw new ActorSpaceError('ABORTED', 'the asker gave up');
       throw new ActorSpaceError(
         'CHANNEL_CLOSED',
         `session ${session.id} is away and did not come back within ${timeout} ms`,
@@ -314,13 +359,23 @@ export class Gateway {
    */
   actor(caller: Caller): Actor {
     let unwatch: (() => void) | null = null;
+    const clients = new Map<string, ActorRef>();
     const request = (data: unknown): Record<string, unknown> =>
       typeof data === 'object' && data !== null ? (data as Record<string, unknown>) : {};
     return defineActor(
       {
         sessions: () => this.list(),
         session: (id: string) => this.get(id),
-        client: (id: string) => this.client(id),
+        client: (id: string) => {
+          // One reference per tab for this service (its channel keeps one forwarder for it).
+          let ref = clients.get(id);
+          if (!ref) {
+            ref = this.client(caller, id);
+            if (clients.size >= 10_000) clients.clear();
+            clients.set(id, ref);
+          }
+          return ref;
+        },
         ask: (data: unknown, ctx) => {
           const r = request(data);
           return this.ask(caller, r.session, r.type, r.data, {
@@ -351,9 +406,9 @@ export class Gateway {
           unwatch = null;
           return true;
         },
-        broadcast: (data: unknown) => {
+        broadcast: async (data: unknown) => {
           const r = request(data);
-          return { delivered: this.broadcast(r, r.type, r.data) };
+          return { delivered: await this.broadcast(caller, r, r.type, r.data) };
         },
       },
       {
@@ -369,6 +424,10 @@ export class Gateway {
 /** A session's info without the caller's claims. */
 export function publicInfo(info: SessionInfo): PublicSessionInfo {
   return { ...info, caller: { id: info.caller.id, type: info.caller.type } };
+}
+
+function sha256(text: string): Buffer {
+  return createHash('sha256').update(text).digest();
 }
 
 function checkType(type: unknown): asserts type is string {

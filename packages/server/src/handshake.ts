@@ -281,9 +281,13 @@ export async function identify(
   return frozenCaller(caller);
 }
 
-/** Resuming needs the caller the session has, when the server authenticates. */
+/**
+ * Resuming needs the caller the session has, when the server authenticates. A service's
+ * gateway session is never resumed without its credential.
+ */
 function sameCaller(old: Session, caller: Caller | undefined): boolean {
-  return caller === undefined || (caller.id === old.caller.id && caller.type === old.caller.type);
+  if (caller === undefined) return old.kind === 'route';
+  return caller.id === old.caller.id && caller.type === old.caller.type;
 }
 
 function refuse<S>(host: HandshakeHost<S>, connection: Connection, hello: HelloFields, error: unknown): void {

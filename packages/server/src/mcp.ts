@@ -17,17 +17,20 @@ import type { WebStandardStreamableHTTPServerTransport } from '@modelcontextprot
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { HttpRequest, HttpResponse } from './actor-server.js';
 import type { Gateway, PublicSessionInfo } from './gateway.js';
-import { errorResponse, type GatewayHttpHost, readBody } from './gateway-http.js';
+import { errorResponse } from './gateway-http.js';
 import { headerOf, normalizeHeaders } from './internal/headers.js';
 
 /** The MCP side of the gateway. */
 export interface McpEndpoint {
-  serve(request: HttpRequest, caller: Caller): Promise<HttpResponse>;
+  /** Answers one MCP request of `caller`; `body` is a POST's parsed JSON. */
+  serve(request: HttpRequest, caller: Caller, body: unknown): Promise<HttpResponse>;
   close(): void;
 }
 
-/** The most MCP sessions kept at once; the least recently used goes first past it. */
-const MAX_SESSIONS = 1000;
+/** The most MCP sessions one service keeps at once; its least recently used goes first past it. */
+const MAX_SESSIONS_PER_SERVICE = 100;
+/** Milliseconds the tool list waits for more changes before it is rebuilt (and announced). */
+const REFRESH_AFTER = 50;
 const LIST_SESSIONS = 'list_sessions';
 
 interface McpSession {
@@ -50,7 +53,7 @@ interface CapabilityTool {
  * Loads the SDK (an optional dependency: only servers with `gateway.mcp` need it) and makes the endpoint.
  * @throws Error naming the package when it is not installed.
  */
-export async function createMcpEndpoint(gateway: Gateway, host: GatewayHttpHost): Promise<McpEndpoint> {
+export async function createMcpEndpoint(gateway: Gateway): Promise<McpEndpoint> {
   let sdk: [
     typeof import('@modelcontextprotocol/sdk/server/index.js'),
     typeof import('@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js'),
@@ -87,9 +90,14 @@ export async function createMcpEndpoint(gateway: Gateway, host: GatewayHttpHost)
     return changed;
   };
   refresh();
+  // Changes come in bursts (tabs opening, a page advertising again): one rebuild for each burst.
+  let pending: ReturnType<typeof setTimeout> | null = null;
   const unwatch = gateway.watch(() => {
-    if (!refresh()) return;
-    for (const s of sessions.values()) s.server.sendToolListChanged().catch(() => {});
+    pending ??= setTimeout(() => {
+      pending = null;
+      if (!refresh()) return;
+      for (const s of sessions.values()) s.server.sendToolListChanged().catch(() => {});
+    }, REFRESH_AFTER);
   });
 
   const newSession = (caller: Caller): McpSession => {
@@ -108,7 +116,7 @@ export async function createMcpEndpoint(gateway: Gateway, host: GatewayHttpHost)
       const name = request.params.name;
       const args = (request.params.arguments ?? {}) as Record<string, unknown>;
       try {
-        gateway.spend(caller);
+        // (The HTTP request carrying this call was counted against the rate limit already.)
         if (name === LIST_SESSIONS) {
           const route = typeof args.route === 'string' ? args.route : undefined;
           const list = gateway.list().filter((s) => route === undefined || s.route === route);
@@ -134,10 +142,9 @@ export async function createMcpEndpoint(gateway: Gateway, host: GatewayHttpHost)
       sessionIdGenerator: () => crypto.randomUUID(),
       enableJsonResponse: true,
       onsessioninitialized: (id) => {
-        if (sessions.size >= MAX_SESSIONS) {
-          const [oldest] = sessions.keys();
-          if (oldest !== undefined) close(oldest);
-        }
+        // Bounded per service, so one service's sessions never push out another's.
+        const own = [...sessions].filter(([, s]) => s.caller.id === caller.id);
+        if (own.length >= MAX_SESSIONS_PER_SERVICE) close((own[0] as [string, McpSession])[0]);
         sessions.set(id, mcp);
       },
       onsessionclosed: (id) => {
@@ -156,7 +163,7 @@ export async function createMcpEndpoint(gateway: Gateway, host: GatewayHttpHost)
   };
 
   return {
-    async serve(request, caller) {
+    async serve(request, caller, parsedBody) {
       const method = request.method.toUpperCase();
       const id = headerOf(request.headers, 'mcp-session-id');
       let mcp: McpSession | undefined;
@@ -169,15 +176,6 @@ export async function createMcpEndpoint(gateway: Gateway, host: GatewayHttpHost)
         sessions.delete(id);
         sessions.set(id, mcp);
       }
-      let parsedBody: unknown;
-      if (method === 'POST') {
-        const raw = await readBody(request, host.maxPayload);
-        try {
-          parsedBody = JSON.parse(raw);
-        } catch {
-          return errorResponse(400, 'INVALID_MESSAGE', 'the request body must be JSON');
-        }
-      }
       if (!mcp) {
         mcp = newSession(caller);
         await mcp.server.connect(mcp.transport);
@@ -187,74 +185,94 @@ export async function createMcpEndpoint(gateway: Gateway, host: GatewayHttpHost)
     },
     close() {
       unwatch();
+      if (pending) clearTimeout(pending);
       for (const id of [...sessions.keys()]) close(id);
     },
   };
 }
 
-/** The tools for what the sessions offer: one per route and message type. */
+/**
+ * The tools for what the sessions offer: one per route, message type and advertisement (tabs
+ * that describe the same type differently get a tool each, so no tab speaks for another).
+ */
 function capabilityTools(list: PublicSessionInfo[]): Map<string, CapabilityTool> {
-  const byName = new Map<string, CapabilityTool & { description: MessageDescription; route: string }>();
+  const groups = new Map<string, { route: string; description: MessageDescription; sessions: string[] }>();
   for (const session of list) {
     for (const capability of session.capabilities) {
-      const name = toolName(session.route, capability.type);
-      const entry = byName.get(name);
-      if (entry) entry.sessions.push(session.id);
-      else
-        byName.set(name, {
-          tool: null as unknown as Tool,
-          type: capability.type,
-          sessions: [session.id],
-          flat: false,
-          description: capability,
-          route: session.route,
-        });
+      const key = JSON.stringify([session.route, capability]);
+      const group = groups.get(key);
+      if (group) group.sessions.push(session.id);
+      else groups.set(key, { route: session.route, description: capability, sessions: [session.id] });
     }
   }
   const out = new Map<string, CapabilityTool>();
-  for (const [name, entry] of [...byName].sort(([a], [b]) => a.localeCompare(b))) {
-    const input = entry.description.input;
-    const flat =
-      input !== undefined &&
-      input.type === 'object' &&
-      !(typeof input.properties === 'object' && input.properties !== null && 'session' in input.properties);
-    const sessionProperty = {
-      type: 'string',
-      enum: entry.sessions,
-      description:
-        entry.sessions.length === 1
-          ? 'The session (browser tab) to run it in; may be left out: only one offers it.'
-          : 'The session (browser tab) to run it in: see list_sessions for who is in each.',
-    };
-    const inputSchema: Record<string, unknown> = flat
-      ? {
-          ...input,
-          type: 'object',
-          properties: { ...(input?.properties as object), session: sessionProperty },
-        }
-      : {
-          type: 'object',
-          properties: { session: sessionProperty, ...(input !== undefined && { data: input }) },
-          ...(input !== undefined && { required: ['data'] }),
-        };
-    if (entry.sessions.length > 1) {
-      inputSchema.required = [...new Set([...((inputSchema.required as string[]) ?? []), 'session'])];
-    }
-    delete inputSchema.$schema;
+  for (const [key, group] of [...groups].sort(([a], [b]) => a.localeCompare(b))) {
+    const { route, description, sessions } = group;
+    let name = toolName(route, description.type);
+    // Names are unique: a second tool that would clean up to the same name gets a suffix.
+    if (out.has(name) || name === LIST_SESSIONS) name = `${name.slice(0, 55)}_${shortHash(key)}`;
+    const { schema, flat } = toolInput(description.input, sessions);
     out.set(name, {
-      type: entry.type,
-      sessions: entry.sessions,
+      type: description.type,
+      sessions,
       flat,
       tool: {
         name,
-        description: `${entry.description.description ?? entry.type} (runs in a browser tab of ${entry.route}; ${
-          entry.sessions.length
-        } tab${entry.sessions.length === 1 ? '' : 's'} offer it)`,
-        inputSchema: inputSchema as Tool['inputSchema'],
+        description: `${description.description ?? description.type} (runs in a browser tab of ${route}; ${
+          sessions.length
+        } tab${sessions.length === 1 ? '' : 's'} offer it)`,
+        inputSchema: schema as Tool['inputSchema'],
       },
     });
   }
   return out;
+}
+
+/**
+ * A tool's input schema: an object schema's properties (when each is a schema object) and
+ * required names, plus `session`; any other schema as `data`. Only those parts of a page's
+ * schema are taken, so a malformed one cannot break the tool list for every agent.
+ */
+function toolInput(
+  input: Record<string, unknown> | undefined,
+  sessions: string[],
+): { schema: Record<string, unknown>; flat: boolean } {
+  const session = {
+    type: 'string',
+    enum: sessions,
+    description:
+      sessions.length === 1
+        ? 'The session (browser tab) to run it in; may be left out: only one offers it.'
+        : 'The session (browser tab) to run it in: see list_sessions for who is in each.',
+  };
+  const properties = input?.properties;
+  const flat =
+    input?.type === 'object' &&
+    typeof properties === 'object' &&
+    properties !== null &&
+    !Array.isArray(properties) &&
+    !('session' in properties) &&
+    Object.values(properties).every((p) => typeof p === 'object' && p !== null && !Array.isArray(p));
+  const required: string[] = [];
+  if (flat && Array.isArray(input?.required)) {
+    for (const r of input.required) if (typeof r === 'string') required.push(r);
+  }
+  if (!flat && input !== undefined) required.push('data');
+  if (sessions.length > 1) required.push('session');
+  const schema: Record<string, unknown> = {
+    type: 'object',
+    properties: flat
+      ? { ...(properties as object), session }
+      : { session, ...(input !== undefined && { data: input }) },
+  };
+  if (required.length > 0) schema.required = required;
+  return { schema, flat };
+}
+
+function shortHash(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return (h >>> 0).toString(36);
 }
 
 function listSessionsTool(): Tool {

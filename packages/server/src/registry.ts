@@ -64,6 +64,8 @@ export class Registry<S> implements ConnectionHost, HandshakeHost<S> {
   readonly connections = new Set<Connection>();
   /** Live sessions, by id, including those waiting for a resume. */
   readonly sessions = new Map<string, Session>();
+  /** The route sessions among them, by public id (what services see). */
+  readonly listed = new Map<string, Session>();
   /** Sessions whose client is away. */
   away = 0;
   /** Set by close(): hellos decided on after it get 1001 instead of a session. */
@@ -120,6 +122,7 @@ export class Registry<S> implements ConnectionHost, HandshakeHost<S> {
 
   started(session: Session): void {
     this.sessions.set(session.id, session);
+    if (session.kind === 'route') this.listed.set(session.publicId, session);
     this.#events.log(
       'debug',
       `${session.first.id} paired with ${session.kind === 'gateway' ? 'the gateway' : `route ${session.route}`} (session ${session.id})`,
@@ -161,6 +164,7 @@ export class Registry<S> implements ConnectionHost, HandshakeHost<S> {
   sessionEnded(session: Session, code: number, reason: string, wasAway: boolean): void {
     if (this.sessions.get(session.id) !== session) return;
     this.sessions.delete(session.id);
+    this.listed.delete(session.publicId);
     if (wasAway) this.away--;
     this.#changed('removed', session);
     const done = session.space.destroy('session ended').then(() => {

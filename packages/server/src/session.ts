@@ -34,7 +34,11 @@ export interface SessionHost {
  * it is, and what a `service` caller may ask of its client root actor.
  */
 export interface SessionInfo {
-  /** The session id (the welcome's `session`, stable across resumes). */
+  /**
+   * The session's public id: stable across resumes, what services and `actors.session(id)`
+   * name it by. It is not the id the client resumes with (that one stays between the server
+   * and the client), so knowing it lets nobody take the session over.
+   */
   id: string;
   /** The route the client paired with. */
   route: string;
@@ -54,7 +58,10 @@ export interface SessionInfo {
 }
 
 export class Session implements Carried, ChannelObserver {
+  /** The id the client resumes with (the welcome's `session`): a secret between the two. */
   readonly id: string;
+  /** The id the registry lists (see {@link SessionInfo.id}). */
+  readonly publicId = crypto.randomUUID();
   readonly route: string;
   readonly caller: Caller;
   readonly space: ActorSpace;
@@ -72,6 +79,8 @@ export class Session implements Carried, ChannelObserver {
   readonly kind: 'route' | 'gateway';
   readonly #host: SessionHost;
   #expiry: ReturnType<typeof setTimeout> | null = null;
+  /** The capabilities as last advertised (JSON), to ignore repeats. */
+  #advertisedText = '[]';
   /** Waiting for the client to come back (gateway asks to a suspended session). */
   #waiting: Set<(back: boolean) => void> | null = null;
 
@@ -117,7 +126,7 @@ export class Session implements Carried, ChannelObserver {
   /** The session as the registry lists it. */
   info(): SessionInfo {
     return {
-      id: this.id,
+      id: this.publicId,
       route: this.route,
       caller: this.caller,
       state: this.away ? 'suspended' : 'open',
@@ -128,7 +137,10 @@ export class Session implements Carried, ChannelObserver {
   }
 
   /** Replaces the capabilities (the client advertised them again). */
-  advertised(capabilities: MessageDescription[]): void {
+  advertised(capabilities: MessageDescription[], text: string): void {
+    // The same list again changes nothing, and tells nobody.
+    if (text === this.#advertisedText) return;
+    this.#advertisedText = text;
     this.capabilities = capabilities;
     this.#host.sessionChanged(this);
   }
@@ -137,15 +149,19 @@ export class Session implements Carried, ChannelObserver {
    * Resolves true once the client is connected (at once when it is), false when it has not come
    * back within `ms` or the session ended.
    */
-  back(ms: number): Promise<boolean> {
+  back(ms: number, signal?: AbortSignal): Promise<boolean> {
     if (!this.away) return Promise.resolve(this.channel !== null && this.channel.state !== 'closed');
+    if (signal?.aborted) return Promise.resolve(false);
     return new Promise((resolve) => {
       const done = (back: boolean): void => {
         clearTimeout(timer);
+        signal?.removeEventListener('abort', gaveUp);
         this.#waiting?.delete(done);
         resolve(back);
       };
-      const timer = setTimeout(() => done(false), ms);
+      const gaveUp = (): void => done(false);
+      const timer = setTimeout(gaveUp, ms);
+      signal?.addEventListener('abort', gaveUp, { once: true });
       (this.#waiting ??= new Set()).add(done);
     });
   }

@@ -314,6 +314,27 @@ export class TopicHub {
     };
   }
 
+  /**
+   * Publishes as `caller` (a service through the gateway), under the topic's `publish` rule.
+   * Resolves with the event's number and how many subscribers it went to.
+   * @throws ActorSpaceError `FORBIDDEN` when no pattern matches or the rule refuses;
+   *   `INVALID_MESSAGE` for a bad topic name or data the codec cannot carry.
+   */
+  async publishAs(
+    caller: Caller,
+    topic: string,
+    type: string,
+    data: unknown,
+  ): Promise<{ seq: number; subscribers: number }> {
+    try {
+      const { seq } = await this.#publish(caller, { topic, type, data });
+      return { seq, subscribers: this.#topics.get(topic)?.info().subscribers ?? 0 };
+    } catch (error) {
+      if (error instanceof TypeError) throw new ActorSpaceError('INVALID_MESSAGE', error.message);
+      throw error;
+    }
+  }
+
   /** A session ended: it leaves every topic (and their presence). */
   dropSession(session: string): void {
     for (const topic of this.#topics.values()) topic.remove(session);

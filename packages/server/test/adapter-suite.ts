@@ -199,19 +199,22 @@ export function runAdapterSuite(name: string, harness: AdapterHarness): void {
         actor: defineActor({
           shout: { callers: ['service'], handler: (text: string) => text.toUpperCase() },
         }),
+        token: 'gateway-tab',
         reconnect: false,
       });
       sessions.push(tab);
       const headers = { authorization: `Bearer ${GATEWAY_KEY}`, 'content-type': 'application/json' };
       const deadline = Date.now() + 5000;
       // The tab's capabilities arrive just after it pairs.
-      let listed: { id: string; capabilities: unknown[] }[] = [];
-      while (!listed.some((s) => s.id === tab.id && s.capabilities.length > 0) && Date.now() < deadline) {
+      let listed: { id: string; caller: { id: string }; capabilities: unknown[] }[] = [];
+      const mine = () => listed.find((s) => s.caller.id === 'gateway-tab' && s.capabilities.length > 0);
+      while (!mine() && Date.now() < deadline) {
         const res = await fetch(`${server.httpUrl}/actorspace/sessions`, { headers });
         expect(res.status).toBe(200);
         listed = ((await res.json()) as { sessions: typeof listed }).sessions;
       }
-      const ask = await fetch(`${server.httpUrl}/actorspace/sessions/${tab.id}/ask`, {
+      const id = mine()?.id;
+      const ask = await fetch(`${server.httpUrl}/actorspace/sessions/${id}/ask`, {
         method: 'POST',
         headers,
         body: JSON.stringify({ type: 'shout', data: 'hello' }),
@@ -248,7 +251,7 @@ export function runAdapterSuite(name: string, harness: AdapterHarness): void {
           jsonrpc: '2.0',
           id: 2,
           method: 'tools/call',
-          params: { name: 'echo_shout', arguments: { session: tab.id, data: 'mcp' } },
+          params: { name: 'echo_shout', arguments: { session: id, data: 'mcp' } },
         }),
       });
       expect(call.status).toBe(200);

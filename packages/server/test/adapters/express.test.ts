@@ -17,6 +17,9 @@ for (const [name, makeApp] of [
       const app = makeApp();
       const server = createServer(app);
       const host = hostSocketEndpoint(server);
+      // The app parses JSON bodies before the engine's middleware: the gateway and MCP take
+      // the parsed body (the stream is spent by then).
+      app.use((makeApp === express ? express : express4).json());
       const attachment = mountExpress(app, server, engine.actors, { path: '/actorspace' });
       app.get('/host', (_req, res) => {
         res.send('host ok');
