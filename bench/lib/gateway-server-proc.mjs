@@ -4,7 +4,7 @@
  * server on 127.0.0.1:0 with the gateway (a key, MCP on, no rate limit) and route `/bench`
  * (server actor `echo`), then pairs one "tab" with it: a Node client in this same process,
  * over a real loopback WebSocket, whose root actor offers `echo` to services. Prints one JSON
- * line `{ port, session, key }` and runs until stdin closes.
+ * line `{ port, session, key }` (`session`: the tab's public id) and runs until stdin closes.
  */
 import { once } from 'node:events';
 import { createServer } from 'node:http';
@@ -30,7 +30,9 @@ const tab = await connect(`ws://127.0.0.1:${port}/actorspace`, {
   }),
 });
 while (!actors.sessions().some((s) => s.capabilities.length > 0)) await new Promise((r) => setTimeout(r, 5));
-process.stdout.write(`${JSON.stringify({ port, session: tab.id, key })}\n`);
+// The tab's public id: what services name it by.
+const session = actors.sessions()[0]?.id;
+process.stdout.write(`${JSON.stringify({ port, session, key })}\n`);
 process.stdin.resume();
 process.stdin.on('end', async () => {
   await tab.close();

@@ -416,6 +416,30 @@ describe('HTTP API', () => {
     expect(invalid.body.error.details.issues).toEqual([expect.objectContaining({ path: ['text'] })]);
   });
 
+  it('refuses a client on every gateway route, whatever it sends', async () => {
+    const server = await start({ metrics: true });
+    await tab(server, 'ada');
+    const adaId = await advertised(server, 'ada');
+    const routes: [string, string, unknown?][] = [
+      ['GET', '/sessions'],
+      ['GET', `/sessions/${adaId}`],
+      ['POST', `/sessions/${adaId}/ask`, { type: 'add', data: { text: 'x' } }],
+      ['POST', `/sessions/${adaId}/tell`, { type: 'add', data: { text: 'x' } }],
+      ['POST', '/broadcast', { route: '/app', type: 'add', data: { text: 'x' } }],
+      ['POST', '/mcp', { jsonrpc: '2.0', id: 1, method: 'initialize', params: {} }],
+      ['GET', '/metrics'],
+    ];
+    for (const [method, path, body] of routes) {
+      // `authenticate` makes any unknown bearer a client (here, the tab's own user).
+      const r = await call(server, path, { method, token: 'ada', ...(body !== undefined && { body }) });
+      expect({ path, status: r.status, code: r.body?.error?.code }).toEqual({
+        path,
+        status: 403,
+        code: 'FORBIDDEN',
+      });
+    }
+  });
+
   it('503 when a suspended tab does not come back in time; the ask goes through when it does', async () => {
     const server = await start();
     await tab(server, 'ada', undefined, { reconnect: { initialDelay: 400, jitter: false } });
