@@ -608,6 +608,24 @@ describe('MCP', () => {
     }
   });
 
+  it('bounds how often a page may change its capabilities (every change reaches every watcher)', async () => {
+    const server = await start();
+    const errors: string[] = [];
+    server.actors.on('error', (e) => errors.push(e.code));
+    const eve = await connect(server.url, { route: '/app', headers: { 'x-user': 'eve' }, reconnect: false });
+    sessions.push(eve);
+    const changes: number[] = [];
+    server.actors.on('session', (c) => c.kind === 'updated' && changes.push(1));
+    for (let i = 0; i < 30; i++) {
+      eve.channel?.makeRemote('$session').tell('capabilities', [{ type: `t${i}`, callers: ['service'] }]);
+    }
+    // The same list again is no change at all.
+    eve.channel?.makeRemote('$session').tell('capabilities', [{ type: 't19', callers: ['service'] }]);
+    await until(() => errors.length >= 10, 'the refusals');
+    expect(changes.length).toBe(20);
+    expect(new Set(errors)).toEqual(new Set(['MAILBOX_FULL']));
+  });
+
   it('needs the same bearer authentication as the HTTP API', async () => {
     const server = await start();
     const r = await fetch(`${server.http}/mcp`, {

@@ -7,6 +7,7 @@
 import {
   type ActorRef,
   type ActorSpace,
+  ActorSpaceError,
   type Caller,
   type Channel,
   type ChannelObserver,
@@ -16,6 +17,10 @@ import {
   serverHandshake,
 } from '@actorspace/core';
 import type { Carried, Connection } from './connection.js';
+
+/** How many times a session's capabilities may change within {@link ADVERTISE_WINDOW} ms. */
+const ADVERTISE_LIMIT = 20;
+const ADVERTISE_WINDOW = 60_000;
 
 /** What a session needs from the engine. */
 export interface SessionHost {
@@ -81,6 +86,8 @@ export class Session implements Carried, ChannelObserver {
   #expiry: ReturnType<typeof setTimeout> | null = null;
   /** The capabilities as last advertised (JSON), to ignore repeats. */
   #advertisedText = '[]';
+  /** When the capabilities changed lately (ms since the epoch), to bound how often they may. */
+  #changes: number[] = [];
   /** Waiting for the client to come back (gateway asks to a suspended session). */
   #waiting: Set<(back: boolean) => void> | null = null;
 
@@ -140,6 +147,16 @@ export class Session implements Carried, ChannelObserver {
   advertised(capabilities: MessageDescription[], text: string): void {
     // The same list again changes nothing, and tells nobody.
     if (text === this.#advertisedText) return;
+    // Every change reaches every watcher and MCP session: a page gets a few a minute.
+    const now = Date.now();
+    this.#changes = this.#changes.filter((at) => now - at < ADVERTISE_WINDOW);
+    if (this.#changes.length >= ADVERTISE_LIMIT) {
+      throw new ActorSpaceError(
+        'MAILBOX_FULL',
+        `capabilities changed more than ${ADVERTISE_LIMIT} times in ${ADVERTISE_WINDOW / 1000} s`,
+      );
+    }
+    this.#changes.push(now);
     this.#advertisedText = text;
     this.capabilities = capabilities;
     this.#host.sessionChanged(this);
