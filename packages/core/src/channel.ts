@@ -17,7 +17,13 @@ import { type CreditHost, ReceiveWindow } from './internal/credit.js';
 import { FrameWriter, frameWeight, type WriterHost } from './internal/frame-writer.js';
 import { Heartbeat, type HeartbeatHost, type HeartbeatOptions } from './internal/heartbeat.js';
 import { newId } from './internal/id.js';
-import { asSpaceError, type Delivered, Inbound, type InboundHost } from './internal/inbound.js';
+import {
+  type AskObserver,
+  asSpaceError,
+  type Delivered,
+  Inbound,
+  type InboundHost,
+} from './internal/inbound.js';
 import { type AskOwner, askTimeout, PendingAsk } from './internal/pending-ask.js';
 import { type RefHost, RefTable } from './internal/ref-table.js';
 import { Resumption, type ResumptionHost } from './internal/resumption.js';
@@ -108,6 +114,12 @@ export interface ChannelOptions {
   heartbeat?: HeartbeatOptions | false;
   /** Send handler stacks with remote errors (development servers only). @default false */
   exposeStack?: boolean;
+  /**
+   * Told when each ask of the peer is answered: its message type, the milliseconds from its
+   * arrival to its answer, and `ok` or the error code it failed with (`ABORTED` when the peer
+   * gave up). For metrics; when absent, asks are not timed at all.
+   */
+  observeAsk?: (type: string, ms: number, outcome: string) => void;
   /**
    * Survive the loss of the transport: keep pending asks and every frame until the peer
    * acknowledges it so that, once a new transport is attached with {@link Channel.resume},
@@ -967,6 +979,9 @@ export class Channel extends EventEmitter<ChannelEvents> {
     }
     get limits(): Limits {
       return this.#c.#limits;
+    }
+    get askObserver(): AskObserver | undefined {
+      return this.#c.#options.observeAsk;
     }
     get exposeStack(): boolean {
       return this.#c.#options.exposeStack === true;

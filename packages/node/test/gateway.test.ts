@@ -664,7 +664,11 @@ describe('metrics', () => {
   it("serves Prometheus text to services at <path>/metrics, and into the host's registry", async () => {
     const registry = new Registry();
     const server = await start({ metrics: { registry } });
-    await tab(server, 'ada');
+    await server.actors.metrics(); // prom-client loaded: every ask from here on is timed
+    const ada = await tab(server, 'ada');
+    expect(await ada.server.ask('ping')).toBe('pong');
+    const bot = await service(server);
+    await bot.server.ask('sessions');
     const adaId = await advertised(server, 'ada');
     expect(
       (await call(server, `/sessions/${adaId}/ask`, { body: { type: 'add', data: { text: 'a' } } })).status,
@@ -676,19 +680,21 @@ describe('metrics', () => {
     expect(response.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
     const text = await response.text();
     for (const line of [
-      'actorspace_connections 1',
+      'actorspace_connections 2',
       'actorspace_sessions{route="/app",state="open"} 1',
-      'actorspace_messages_total{direction="in",kind="hello"} 1',
-      'actorspace_messages_total{direction="out",kind="welcome"} 1',
+      'actorspace_messages_total{direction="in",kind="hello"} 2',
+      'actorspace_messages_total{direction="out",kind="welcome"} 2',
       'actorspace_gateway_requests_total{endpoint="ask",status="200"} 1',
       'actorspace_gateway_requests_total{endpoint="ask",status="403"} 1',
       'actorspace_errors_total{code="FORBIDDEN"} 1',
       'actorspace_gateway_ask_duration_seconds_count{transport="http",outcome="ok"} 1',
+      'actorspace_ask_duration_seconds_count{caller="client",outcome="ok"} 1',
+      'actorspace_ask_duration_seconds_count{caller="service",outcome="ok"} 1',
     ]) {
       expect(text.split('\n')).toContain(line);
     }
     expect(await registry.metrics()).toContain('actorspace_gateway_ask_duration_seconds_bucket');
-    expect(await server.actors.metrics()).toContain('actorspace_connections 1');
+    expect(await server.actors.metrics()).toContain('actorspace_connections 2');
     await expect(start({ metrics: undefined }).then((s) => s.actors.metrics())).rejects.toThrow(
       /metrics are off/,
     );

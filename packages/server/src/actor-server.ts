@@ -176,7 +176,8 @@ export interface ActorServerOptions<S extends Record<string, unknown> = Record<s
    * Metrics in Prometheus' text format, from {@link ActorServer.metrics} and at
    * `GET <path>/metrics` (authenticated as the gateway is: a service token or gateway key):
    * connections, sessions by route and state, WebSocket messages by direction and kind,
-   * failures by code, gateway requests and the gateway's ask durations. Needs the optional
+   * failures by code, the durations of asks served by the server's actors, gateway requests
+   * and the gateway's ask durations. Needs the optional
    * dependency `prom-client`; pass the host's registry to scrape them with its own.
    * @default off
    * @example
@@ -375,6 +376,16 @@ export class ActorServer<
     this.#topics = new TopicHub(compileTopics(options.topics), {
       error: (error) => this.#emitSafe('error', error, null),
     });
+    this.#metrics = options.metrics
+      ? new Metrics(options.metrics, {
+          connections: () => this.#registry.connections.size,
+          sessions: () =>
+            [...this.#registry.sessions.values()].map((s) => ({
+              route: s.route,
+              state: s.away ? 'suspended' : 'open',
+            })),
+        })
+      : null;
     const resumeTtl = options.resume === false ? 0 : positive('resume.ttl', options.resume?.ttl, 120_000);
     const heartbeat = heartbeats(options.heartbeat);
     const channelOptions: ChannelOptions = {
@@ -384,6 +395,7 @@ export class ActorServer<
       resumable: resumeTtl > 0,
     };
     if (options.flow) channelOptions.flow = options.flow;
+    if (this.#metrics) channelOptions.observeAsk = this.#metrics.askObserver('client');
     if (options.limits) channelOptions.limits = options.limits;
     this.#rate = options.rateLimit === false ? null : rateLimit(options.rateLimit);
     const verifyToken = options.tokens === undefined ? undefined : createTokenVerifier(options.tokens);
@@ -403,16 +415,6 @@ export class ActorServer<
             },
             options.sse,
           );
-    this.#metrics = options.metrics
-      ? new Metrics(options.metrics, {
-          connections: () => this.#registry.connections.size,
-          sessions: () =>
-            [...this.#registry.sessions.values()].map((s) => ({
-              route: s.route,
-              state: s.away ? 'suspended' : 'open',
-            })),
-        })
-      : null;
     this.#gateway =
       options.gateway === undefined
         ? null
@@ -442,7 +444,11 @@ export class ActorServer<
           ...(this.#logger && { logger: this.#logger }),
         },
         channelOptions,
-        serviceChannelOptions: { ...channelOptions, heartbeat: heartbeat.service },
+        serviceChannelOptions: {
+          ...channelOptions,
+          heartbeat: heartbeat.service,
+          ...(this.#metrics && { observeAsk: this.#metrics.askObserver('service') }),
+        },
         maxPayload,
         handshakeTimeout: options.handshakeTimeout ?? 10_000,
         resumeTtl,

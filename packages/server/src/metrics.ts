@@ -37,7 +37,9 @@ export class Metrics {
   readonly #messages = new Counts(['direction', 'kind']);
   readonly #errors = new Counts(['code']);
   readonly #requests = new Counts(['endpoint', 'status']);
-  readonly #ready: Promise<{ registry: PromRegistry; askDuration: PromHistogram }>;
+  /** The served-asks histogram, once prom-client is loaded (asks before that are not timed). */
+  #served: PromHistogram | null = null;
+  readonly #ready: Promise<{ registry: PromRegistry; askDuration: PromHistogram; served: PromHistogram }>;
 
   constructor(options: MetricsOptions | true, source: MetricsSource) {
     const o = options === true ? {} : options;
@@ -97,10 +99,22 @@ export class Metrics {
           buckets: ASK_BUCKETS,
           registers,
         }) as unknown as PromHistogram;
-        return { registry, askDuration };
+        const served = new prom.Histogram({
+          name: `${prefix}ask_duration_seconds`,
+          help: "Asks of the server's actors by clients and services, from arrival to answer.",
+          labelNames: ['caller', 'outcome'],
+          buckets: ASK_BUCKETS,
+          registers,
+        }) as unknown as PromHistogram;
+        return { registry, askDuration, served };
       });
     // Failing to load is reported when metrics are read, never as an unhandled rejection.
-    this.#ready.catch(() => {});
+    this.#ready.then(
+      ({ served }) => {
+        this.#served = served;
+      },
+      () => {},
+    );
   }
 
   /** Counts one transport message (`frame` is its text). */
@@ -137,6 +151,17 @@ export class Metrics {
       ({ askDuration }) => askDuration.observe({ transport, outcome }, seconds),
       () => {},
     );
+  }
+
+  /**
+   * What times the asks served to one caller type (a channel's `observeAsk`). Asks answered
+   * before prom-client has loaded (the first moments after start) are not timed.
+   */
+  askObserver(caller: 'client' | 'service'): (type: string, ms: number, outcome: string) => void {
+    return (_type, ms, outcome) => {
+      const histogram = this.#served;
+      if (histogram) histogram.observe({ caller, outcome }, ms / 1000);
+    };
   }
 
   /** The Prometheus text exposition of the registry, and its content type. */

@@ -28,10 +28,15 @@ export interface Delivered {
 }
 
 /** What inbound dispatch needs from its channel. */
+/** Told when the peer's ask of `type` was answered after `ms`: `ok`, or the error's code. */
+export type AskObserver = (type: string, ms: number, outcome: string) => void;
+
 export interface InboundHost {
   readonly caller: Caller | undefined;
   readonly limits: Limits;
   readonly exposeStack: boolean;
+  /** Told how long each of the peer's asks took to answer, and how it ended (metrics). */
+  readonly askObserver: AskObserver | undefined;
   /** Largest frame the peer accepts. */
   readonly peerMaxPayload: number;
   /** Hands a message to local actor `target`; null when there is none. */
@@ -70,6 +75,8 @@ export class Inbound {
   readonly #writer: FrameWriter;
   /** The peer's asks being handled, by id. */
   #asks: Map<number, Delivered | null> | null = null;
+  /** When an observer times asks: each one's type and start (`performance.now()`). */
+  #started: Map<number, { type: string; at: number }> | null = null;
   #retired = false;
   /** Below this length data can neither nest past the depth limit nor hold a too-long array. */
   readonly #quick: number;
@@ -235,6 +242,7 @@ export class Inbound {
     }
     // Registered before delivery: a handler may answer synchronously.
     asks.set(id, null);
+    if (this.#host.askObserver) (this.#started ??= new Map()).set(id, { type, at: performance.now() });
     const delivered = this.#host.deliver(target, type, data, this.#sender(sender), this, id, cost, via);
     if (delivered) {
       if (asks.has(id)) asks.set(id, delivered);
@@ -244,6 +252,7 @@ export class Inbound {
     const forward = this.#refs.forwarder(target);
     if (!forward) {
       asks.delete(id);
+      this.#started?.delete(id);
       this.#reject(id, noSuchActor('ask', target, type));
       return;
     }
@@ -281,6 +290,7 @@ export class Inbound {
     if (!asks?.has(id)) return;
     const delivered = asks.get(id);
     asks.delete(id);
+    this.#observe(id, 'ABORTED');
     delivered?.cancel(new ActorSpaceError('ABORTED', 'the asker gave up (timeout or abort)'));
   }
 
@@ -294,6 +304,7 @@ export class Inbound {
   /** Sends the answer of the peer's ask `id`, unless the peer gave up or the session ended. */
   answer(id: number, value: unknown): void {
     if (this.#retired || !this.#asks?.delete(id)) return;
+    if (this.#started) this.#observe(id, 'ok');
     let text: string;
     try {
       const json = encode(value, this.#refs);
@@ -325,6 +336,7 @@ export class Inbound {
   /** Sends the failure of the peer's ask `id`, unless the peer gave up or the session ended. */
   fail(id: number, error: unknown): void {
     if (this.#retired || !this.#asks?.delete(id)) return;
+    if (this.#started) this.#observe(id, error instanceof ActorSpaceError ? error.code : 'REMOTE_ERROR');
     if (!(error instanceof ActorSpaceError)) this.#host.log(`handler failed: ${String(error)}`, error);
     this.#reject(id, error);
   }
@@ -345,7 +357,19 @@ export class Inbound {
     this.#retired = true;
     const asks = this.#asks;
     this.#asks = null;
+    this.#started = null;
     if (asks) for (const delivered of asks.values()) delivered?.cancel(reason);
+  }
+
+  #observe(id: number, outcome: string): void {
+    const started = this.#started?.get(id);
+    if (!started) return;
+    this.#started?.delete(id);
+    try {
+      this.#host.askObserver?.(started.type, performance.now() - started.at, outcome);
+    } catch {
+      // An observer's failure is its own.
+    }
   }
 
   #reject(id: number, error: unknown): void {
