@@ -206,12 +206,14 @@ export class Session<A = any> extends EventEmitter<SessionEvents> {
    * include `service`, with their descriptions and JSON Schemas (as `describeActor` gives them).
    * Sent by itself each time the session pairs; call it again after the root actor's
    * definitions changed, so the registry (and agents watching it) sees the new list. Does
-   * nothing while the session is not paired, or when the root actor was not made by `defineActor`.
+   * nothing while the session is not paired, when the root actor was not made by `defineActor`,
+   * or for a service paired with the gateway.
    */
   advertise(): void {
     const actor = this.#root ? this.space.actorOf(this.#root) : undefined;
     const channel = this.#channel;
-    if (!actor || !channel || channel.state !== 'open') return;
+    // A service paired with the gateway (no route) is nobody's tab: it offers nothing.
+    if (!actor || !channel || channel.state !== 'open' || this.#options.route === undefined) return;
     let capabilities: MessageDescription[];
     try {
       capabilities = describeActor(actor).filter((d) => d.callers.includes('service'));
