@@ -21,7 +21,7 @@ import {
 import { Connection, type ConnectionInfo } from './connection.js';
 import { Gateway, type GatewayOptions, type SessionChange } from './gateway.js';
 import { GatewayHttp, type HttpBody } from './gateway-http.js';
-import type { Authenticate } from './handshake.js';
+import type { Authenticate, IdentifyHost } from './handshake.js';
 import { headerOf, normalizeHeaders } from './internal/headers.js';
 import { DEFAULT_PATH, normalizePath, pathnameOf } from './internal/paths.js';
 import type { Tracer } from './internal/peer-transport.js';
@@ -399,17 +399,19 @@ export class ActorServer<
     if (options.limits) channelOptions.limits = options.limits;
     this.#rate = options.rateLimit === false ? null : rateLimit(options.rateLimit);
     const verifyToken = options.tokens === undefined ? undefined : createTokenVerifier(options.tokens);
+    // Who calls an HTTP endpoint (event streams, the gateway): tokens, gateway keys, authenticate.
+    const identity: IdentifyHost = {
+      authenticate: options.authenticate,
+      verifyToken,
+      keyCaller: (token) => this.#gateway?.keyCaller(token) ?? null,
+    };
     this.#streams =
       options.sse === false
         ? null
         : new EventStreams(
             {
               topics: this.#topics,
-              identity: {
-                authenticate: options.authenticate,
-                verifyToken,
-                keyCaller: (token) => this.#gateway?.keyCaller(token) ?? null,
-              },
+              identity,
               checkOrigin: (origin, headers) => this.checkOrigin(origin, headers),
               error: (error) => this.#emitSafe('error', error, null),
             },
@@ -424,6 +426,8 @@ export class ActorServer<
                 return registry().listed;
               },
               publishAs: (caller, topic, type, data) => this.#topics.publishAs(caller, topic, type, data),
+              broadcastAs: (caller, route, type, data) =>
+                this.#tellRoute(route, new EncodedTell(type, data, caller), type),
               metrics: this.#metrics,
             },
             options.gateway,
@@ -464,11 +468,7 @@ export class ActorServer<
     this.#gatewayHttp =
       this.#gateway || this.#metrics
         ? new GatewayHttp(this.#gateway, {
-            identity: {
-              authenticate: options.authenticate,
-              verifyToken,
-              keyCaller: (token) => this.#gateway?.keyCaller(token) ?? null,
-            },
+            identity,
             maxPayload,
             metrics: this.#metrics,
             log: (level, message, details) => this.#log(level, message, details),
@@ -668,12 +668,20 @@ export class ActorServer<
    *   bad type.
    */
   broadcast(route: string, type: string, data?: unknown): number {
-    const message = new EncodedTell(type, data);
+    return this.#tellRoute(route, new EncodedTell(type, data));
+  }
+
+  /**
+   * Tells `message` (encoded once) to the client root actor of every session of `route`, or
+   * only of those that offer `offering` to services. Returns how many it was sent to.
+   */
+  #tellRoute(route: string, message: EncodedTell, offering?: string): number {
     let delivered = 0;
-    for (const session of this.#registry.sessions.values()) {
+    for (const session of this.#registry.listed.values()) {
       const channel = session.channel;
       const client = channel?.remote;
       if (session.route !== route || !channel || !client) continue;
+      if (offering !== undefined && !session.capabilities.some((c) => c.type === offering)) continue;
       try {
         if (channel.tellEncoded(client.guid, message)) delivered++;
       } catch {

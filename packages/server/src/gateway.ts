@@ -78,8 +78,13 @@ export interface SessionChange {
 
 /** What the gateway needs from the engine. */
 export interface GatewayHost {
-  /** Live sessions by id (route sessions and gateway sessions). */
+  /** The route sessions, by public id (services paired with the gateway are not among them). */
   readonly sessions: ReadonlyMap<string, Session>;
+  /**
+   * Tells the sessions of `route` that offer `type` to services, as `caller` (encoded once).
+   * @throws ActorSpaceError `INVALID_MESSAGE` for data the codec cannot carry to many.
+   */
+  broadcastAs(caller: Caller, route: string, type: string, data: unknown): number;
   /** Publishes to a topic as a service, under the topic's `publish` rule. */
   publishAs(
     caller: Caller,
@@ -181,11 +186,7 @@ export class Gateway {
 
   /** The route sessions, as services see them. */
   list(): PublicSessionInfo[] {
-    const out: PublicSessionInfo[] = [];
-    for (const session of this.#host.sessions.values()) {
-      if (session.kind === 'route') out.push(publicInfo(session.info()));
-    }
-    return out;
+    return [...this.#host.sessions.values()].map((session) => publicInfo(session.info()));
   }
 
   /** One route session, as services see it. @throws ActorSpaceError `NO_SUCH_ACTOR` */
@@ -247,19 +248,7 @@ export class Gateway {
     checkType(type);
     if (caller.type === 'client') throw new ActorSpaceError('FORBIDDEN', 'clients cannot use the gateway');
     if (typeof t?.route === 'string' && t.topic === undefined) {
-      let delivered = 0;
-      for (const session of this.#host.sessions.values()) {
-        const remote = session.channel?.remote;
-        if (session.route !== t.route || !remote) continue;
-        if (!session.capabilities.some((c) => c.type === type)) continue;
-        try {
-          (remote as unknown as { router: Router }).router.tellTo(remote.guid, type, data, caller);
-          delivered++;
-        } catch {
-          // Closed, or its send buffer is full: not delivered.
-        }
-      }
-      return delivered;
+      return this.#host.broadcastAs(caller, t.route, type, data);
     }
     if (typeof t?.topic === 'string' && t.route === undefined) {
       return (await this.#host.publishAs(caller, t.topic, type, data)).subscribers;
@@ -301,7 +290,7 @@ export class Gateway {
 
   #session(id: unknown): Session {
     const session = typeof id === 'string' ? this.#host.sessions.get(id) : undefined;
-    if (session?.kind !== 'route') {
+    if (!session) {
       throw new ActorSpaceError('NO_SUCH_ACTOR', `no session "${String(id).slice(0, 64)}"`);
     }
     return session;

@@ -144,24 +144,7 @@ async function start<S>(
     if (host.closing) throw new ActorSpaceError('CHANNEL_CLOSED', 'server is shutting down');
     return;
   }
-  const space = new ActorSpace(connection.id, host.spaceOptions);
-  space.on('error', (error) => host.error(error, connection));
-  let root: ReturnType<ActorSpace['register']>;
-  try {
-    root = space.register(actor, `root.${route.slice(1, 64) || 'root'}`);
-  } catch (error) {
-    void space.destroy();
-    throw new ActorSpaceError('REMOTE_ERROR', `the factory of route "${route}" did not return an actor`, {
-      cause: error,
-    });
-  }
-  const session = new Session(host, id, route, caller, space, connection);
-  // The session's own actors: topics (what its client subscribes and publishes through) and
-  // the session actor (where it advertises its capabilities).
-  space.register(host.topics.sessionActor(id, caller), TOPICS_ACTOR);
-  space.register(sessionActor(session), SESSION_ACTOR);
-  host.started(session);
-  session.open(hello, root, caller.type === 'service' ? host.serviceChannelOptions : host.channelOptions);
+  pair(host, connection, hello, { id, route, caller, actor, guid: `root.${route.slice(1, 64) || 'root'}` });
 }
 
 /**
@@ -180,13 +163,45 @@ function startGateway<S>(
   }
   if (caller.type !== 'service') throw new ActorSpaceError('FORBIDDEN', 'clients cannot use the gateway');
   if (connection.gone) return;
+  pair(host, connection, hello, {
+    id: crypto.randomUUID(),
+    route: '',
+    caller,
+    actor: gateway.actor(caller),
+    guid: 'gateway',
+    kind: 'gateway',
+  });
+}
+
+/**
+ * Starts a session: a space with the root actor (under `guid`), the session's own actors
+ * (topics for everyone; the session actor, where a tab advertises its capabilities, for route
+ * sessions), and the channel to the client.
+ * @throws ActorSpaceError `REMOTE_ERROR` when `actor` is not an actor.
+ */
+function pair<S>(
+  host: HandshakeHost<S>,
+  connection: Connection,
+  hello: HelloFields,
+  p: { id: string; route: string; caller: Caller; actor: Actor; guid: string; kind?: 'route' | 'gateway' },
+): void {
   const space = new ActorSpace(connection.id, host.spaceOptions);
   space.on('error', (error) => host.error(error, connection));
-  const root = space.register(gateway.actor(caller), 'gateway');
-  const session = new Session(host, crypto.randomUUID(), '', caller, space, connection, 'gateway');
-  space.register(host.topics.sessionActor(session.id, caller), TOPICS_ACTOR);
+  let root: ReturnType<ActorSpace['register']>;
+  try {
+    root = space.register(p.actor, p.guid);
+  } catch (error) {
+    void space.destroy();
+    throw new ActorSpaceError('REMOTE_ERROR', `the factory of route "${p.route}" did not return an actor`, {
+      cause: error,
+    });
+  }
+  const session = new Session(host, p.id, p.route, p.caller, space, connection, p.kind);
+  space.register(host.topics.sessionActor(p.id, p.caller), TOPICS_ACTOR);
+  if (session.kind === 'route') space.register(sessionActor(session), SESSION_ACTOR);
   host.started(session);
-  session.open(hello, root, caller.type === 'service' ? host.serviceChannelOptions : host.channelOptions);
+  const options = p.caller.type === 'service' ? host.serviceChannelOptions : host.channelOptions;
+  session.open(hello, root, options);
 }
 
 /**
