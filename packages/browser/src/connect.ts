@@ -6,9 +6,7 @@ import {
   ActorSpaceError,
   type ConnectOptions,
   connect as coreConnect,
-  describeActor,
   frozenCaller,
-  type MessageDescription,
   type Router,
   type Session,
 } from '@actorspace/core';
@@ -99,14 +97,8 @@ const WEBMCP_CALLER = frozenCaller({ id: 'webmcp', type: 'service' });
 function offerWebMcp(session: Session): void {
   const context = (globalThis.navigator as { modelContext?: ModelContext } | undefined)?.modelContext;
   const ref = session.root;
-  const actor = ref ? session.space.actorOf(ref) : undefined;
-  if (!context || !ref || !actor) return;
-  let described: MessageDescription[];
-  try {
-    described = describeActor(actor).filter((d) => d.callers.includes('service'));
-  } catch {
-    return; // Not made by defineActor: nothing described.
-  }
+  const described = session.capabilities();
+  if (!context || !ref || described.length === 0) return;
   const router = (ref as unknown as { router: Router }).router;
   const tools = described.map((d): WebMcpTool => {
     const flat = d.input?.type === 'object';

@@ -210,16 +210,10 @@ export class Session<A = any> extends EventEmitter<SessionEvents> {
    * or for a service paired with the gateway.
    */
   advertise(): void {
-    const actor = this.#root ? this.space.actorOf(this.#root) : undefined;
     const channel = this.#channel;
     // A service paired with the gateway (no route) is nobody's tab: it offers nothing.
-    if (!actor || !channel || channel.state !== 'open' || this.#options.route === undefined) return;
-    let capabilities: MessageDescription[];
-    try {
-      capabilities = describeActor(actor).filter((d) => d.callers.includes('service'));
-    } catch {
-      return; // Not made by defineActor: nothing described.
-    }
+    if (channel?.state !== 'open' || this.#options.route === undefined) return;
+    const capabilities = this.capabilities();
     // Nothing to say, and nothing said before: the frame is saved.
     if (capabilities.length === 0 && !this.#advertised) return;
     this.#advertised = true;
@@ -230,6 +224,21 @@ export class Session<A = any> extends EventEmitter<SessionEvents> {
         'error',
         error instanceof ActorSpaceError ? error : new ActorSpaceError('INVALID_MESSAGE', String(error)),
       );
+    }
+  }
+
+  /**
+   * The root actor's message types a service may call (their `callers` include `service`), as
+   * `describeActor` describes them: what {@link advertise} sends, and what WebMCP offers. Empty
+   * when the session has no root actor made by `defineActor`.
+   */
+  capabilities(): MessageDescription[] {
+    const actor = this.#root ? this.space.actorOf(this.#root) : undefined;
+    if (!actor) return [];
+    try {
+      return describeActor(actor).filter((d) => d.callers.includes('service'));
+    } catch {
+      return []; // Not made by defineActor: nothing described.
     }
   }
 
