@@ -37,9 +37,11 @@ export class Metrics {
   readonly #messages = new Counts(['direction', 'kind']);
   readonly #errors = new Counts(['code']);
   readonly #requests = new Counts(['endpoint', 'status']);
-  /** The served-asks histogram, once prom-client is loaded (asks before that are not timed). */
+  /** The histograms, once prom-client is loaded (asks before that are not timed). */
   #served: PromHistogram | null = null;
-  readonly #ready: Promise<{ registry: PromRegistry; askDuration: PromHistogram; served: PromHistogram }>;
+  #gatewayAsks: PromHistogram | null = null;
+  /** The registry, once prom-client is loaded (and the histograms below made). */
+  readonly #ready: Promise<PromRegistry>;
 
   constructor(options: MetricsOptions | true, source: MetricsSource) {
     const o = options === true ? {} : options;
@@ -92,29 +94,28 @@ export class Metrics {
             },
           });
         }
-        const askDuration = new prom.Histogram({
-          name: `${prefix}gateway_ask_duration_seconds`,
-          help: 'Asks of services to the tabs (HTTP, MCP, WebSocket gateway), from request to answer.',
-          labelNames: ['transport', 'outcome'],
-          buckets: ASK_BUCKETS,
-          registers,
-        }) as unknown as PromHistogram;
-        const served = new prom.Histogram({
-          name: `${prefix}ask_duration_seconds`,
-          help: "Asks of the server's actors by clients and services, from arrival to answer.",
-          labelNames: ['caller', 'outcome'],
-          buckets: ASK_BUCKETS,
-          registers,
-        }) as unknown as PromHistogram;
-        return { registry, askDuration, served };
+        const histogram = (name: string, help: string, by: string) =>
+          new prom.Histogram({
+            name: `${prefix}${name}`,
+            help,
+            labelNames: [by, 'outcome'],
+            buckets: ASK_BUCKETS,
+            registers,
+          }) as unknown as PromHistogram;
+        this.#gatewayAsks = histogram(
+          'gateway_ask_duration_seconds',
+          'Asks of services to the tabs (HTTP, MCP, WebSocket gateway), from request to answer.',
+          'transport',
+        );
+        this.#served = histogram(
+          'ask_duration_seconds',
+          "Asks of the server's actors by clients and services, from arrival to answer.",
+          'caller',
+        );
+        return registry;
       });
     // Failing to load is reported when metrics are read, never as an unhandled rejection.
-    this.#ready.then(
-      ({ served }) => {
-        this.#served = served;
-      },
-      () => {},
-    );
+    this.#ready.catch(() => {});
   }
 
   /** Counts one transport message (`frame` is its text). */
@@ -147,10 +148,7 @@ export class Metrics {
 
   /** Records one gateway ask's duration. */
   ask(transport: 'http' | 'mcp' | 'ws', outcome: string, seconds: number): void {
-    void this.#ready.then(
-      ({ askDuration }) => askDuration.observe({ transport, outcome }, seconds),
-      () => {},
-    );
+    this.#gatewayAsks?.observe({ transport, outcome }, seconds);
   }
 
   /**
@@ -166,7 +164,7 @@ export class Metrics {
 
   /** The Prometheus text exposition of the registry, and its content type. */
   async text(): Promise<{ body: string; contentType: string }> {
-    const { registry } = await this.#ready;
+    const registry = await this.#ready;
     return { body: await registry.metrics(), contentType: registry.contentType };
   }
 }
