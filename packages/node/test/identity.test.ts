@@ -2,29 +2,25 @@
 // caller of every message, refuses forged, stale and misdirected tokens with 4401/4403,
 // admits services only to what their definitions list, refreshes tokens on reconnect and
 // resumes a session only for the same caller.
-import { createServer, type Server } from 'node:http';
-import type { Socket } from 'node:net';
 import { type ActorSpaceError, connect, defineActor } from '@actorspace/node';
-import { type ActorServer, createAccessToken, createActorServer } from '@actorspace/server';
-import { attach } from '@actorspace/server/node';
+import { createAccessToken } from '@actorspace/server';
 import { SignJWT, UnsecuredJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { z } from 'zod';
+import { type Running, startServer } from './fixtures/real-server.js';
 
 const SECRET = 'identity-test-secret-0123456789abcdef';
 const token = (caller: { id: string; type: 'client' | 'service' }, more: object = {}) =>
   createAccessToken({ secret: SECRET, caller, expiresIn: '5m', audience: 'todo-app', ...more });
 
 describe('identity over real sockets', () => {
-  let server: Server;
-  let actors: ActorServer;
+  let running: Running;
   let url: string;
-  const sockets = new Set<Socket>();
   const sessionsStarted: string[] = [];
 
   beforeAll(async () => {
-    actors = createActorServer({
+    running = await startServer({
       tokens: { secret: SECRET, audience: 'todo-app' },
       routes: {
         '/todos': (ctx) => {
@@ -47,23 +43,11 @@ describe('identity over real sockets', () => {
         '/other': () => defineActor({ ping: () => 'pong' }),
       },
     });
-    server = createServer();
-    server.on('connection', (socket) => {
-      sockets.add(socket);
-      socket.once('close', () => sockets.delete(socket));
-    });
-    attach(server, actors);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const address = server.address();
-    url = `ws://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/actorspace`;
+    url = running.url;
   });
 
   afterAll(async () => {
-    await actors.close();
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
+    await running.stop();
   });
 
   /** The refusal a connect gets: its code and close code. */
@@ -187,7 +171,7 @@ describe('identity over real sockets', () => {
     const id = session.id;
     const before = sessionsStarted.length;
     const reopened = new Promise<void>((resolve) => session.on('status', (s) => s === 'open' && resolve()));
-    for (const socket of sockets) socket.destroy();
+    running.drop();
     await reopened;
     expect(issued).toBe(2);
     expect(session.id).toBe(id);
@@ -206,7 +190,7 @@ describe('identity over real sockets', () => {
     const id = session.id;
     who = 'eve';
     const reopened = new Promise<void>((resolve) => session.on('status', (s) => s === 'open' && resolve()));
-    for (const socket of sockets) socket.destroy();
+    running.drop();
     await reopened;
     expect(session.id).not.toBe(id);
     expect(await session.server.ask('whoami')).toMatchObject({ id: 'eve' });
@@ -218,18 +202,14 @@ describe('identity over real sockets', () => {
     const record = (message: string, details?: unknown) => {
       logged.push(message, JSON.stringify(details) ?? '');
     };
-    const traced = createActorServer({
+    const traced = await startServer({
       dev: true,
       logger: { debug: record, warn: record, error: record },
       tokens: { secret: SECRET, audience: 'todo-app' },
       routes: { '/todos': () => defineActor({ ping: () => 'pong' }) },
     });
-    const http = createServer();
-    attach(http, traced);
-    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-    const port = (http.address() as { port: number }).port;
     const good = await token({ id: 'alice', type: 'client' });
-    const session = await connect(`ws://127.0.0.1:${port}/actorspace`, {
+    const session = await connect(traced.url, {
       route: '/todos',
       token: good,
       reconnect: false,
@@ -237,13 +217,12 @@ describe('identity over real sockets', () => {
     expect(await session.server.ask('ping')).toBe('pong');
     await session.close();
     const bad = `${good.slice(0, -4)}AAAA`;
-    await connect(`ws://127.0.0.1:${port}/actorspace`, {
+    await connect(traced.url, {
       route: '/todos',
       token: bad,
       reconnect: false,
     }).catch(() => {});
-    await traced.close();
-    await new Promise<void>((resolve) => http.close(() => resolve()));
+    await traced.stop();
     const everything = logged.join('\n');
     expect(everything).toContain('[redacted]'); // the hello was traced
     for (const secret of [good, bad, good.split('.')[1] as string]) expect(everything).not.toContain(secret);
