@@ -116,7 +116,7 @@ export async function startPlayground({
   const secret = await deskSecret(dataDir);
   /**
    * Publishes to a topic, for services made before the server they publish through.
-   * @type {(topic: string, type: string, data: unknown) => number}
+   * @type {(topic: string, type: string, data: unknown) => Promise<number>}
    */
   const publish = (topic, type, data) => actors.publish(topic, type, data);
 

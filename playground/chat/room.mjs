@@ -9,7 +9,7 @@ export const LOBBY = 'chat/lobby';
 const ANIMALS = ['Otter', 'Heron', 'Lynx', 'Badger', 'Puffin', 'Marten', 'Ibex', 'Gecko'];
 const RECENT = 50;
 
-/** @param {{ publish(topic: string, type: string, data: unknown): number }} topics the server's `actors` */
+/** @param {{ publish(topic: string, type: string, data: unknown): Promise<number> }} topics the server's `actors` */
 export function createChatRoom(topics) {
   /** @type {ChatMessage[]} */
   const recent = [];

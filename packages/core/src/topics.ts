@@ -154,8 +154,15 @@ export class Subscription extends EventEmitter<SubscriptionEvents> {
     }
   }
 
+  /**
+   * @internal Presence changes that arrived while a subscribe was being answered: the answer's
+   * members are from before them, so they are applied again after it (null when not joining).
+   */
+  joining: [kind: 'join' | 'leave' | 'update', member: Member][] | null = null;
+
   /** @internal */
   presenceChanged(kind: 'join' | 'leave' | 'update', member: Member): void {
+    this.joining?.push([kind, member]);
     if (kind === 'leave') this.members.delete(member.key);
     else this.members.set(member.key, member);
     this.emit(kind, member);
@@ -249,13 +256,28 @@ export class TopicClient {
     const request: Record<string, unknown> = { topic: sub.topic, sink: this.sink };
     if (sub.presenceMeta !== undefined) request.presence = sub.presenceMeta;
     if (from) request.from = from;
-    const answer = (await this.ask('subscribe', request)) as Subscribed;
+    const changes: [kind: 'join' | 'leave' | 'update', member: Member][] = [];
+    sub.joining = changes;
+    let answer: Subscribed;
+    try {
+      answer = (await this.ask('subscribe', request)) as Subscribed;
+    } finally {
+      if (sub.joining === changes) sub.joining = null;
+    }
     const sameTopic = sub.epoch === '' || sub.epoch === answer.epoch;
     sub.epoch = answer.epoch;
     // A topic the server forgot (restarted) numbers from 0 again.
     if (!sameTopic) sub.seq = -1;
     sub.seq = Math.max(sub.seq, answer.seq);
-    if (answer.members) sub.resetMembers(answer.members);
+    if (answer.members) {
+      // Changes told after the server answered can reach the sink before the answer is read.
+      const members = new Map(answer.members.map((m) => [m.key, m]));
+      for (const [kind, member] of changes) {
+        if (kind === 'leave') members.delete(member.key);
+        else members.set(member.key, member);
+      }
+      sub.resetMembers([...members.values()]);
+    }
     if (from) sub.emit('recovered', { recovered: answer.recovered === true && sameTopic });
   }
 
@@ -270,11 +292,20 @@ export class TopicClient {
           case 'event':
             sub.deliver(m.s, m.y, m.d, m.p);
             return;
-          case 'gap':
+          case 'gap': {
             // Events were skipped (this subscriber fell behind): continue from the topic's number.
-            sub.seq = Math.max(sub.seq, m.s);
+            // A gap with another epoch renumbers the topic (a cluster's broker forgot it).
+            const epoch = (m as { e?: unknown }).e;
+            if (typeof epoch === 'string' && epoch !== sub.epoch) {
+              const known = sub.epoch !== '';
+              sub.epoch = epoch;
+              sub.seq = m.s;
+              // Learning the epoch of a topic first seen without one skips nothing.
+              if (!known) return;
+            } else sub.seq = Math.max(sub.seq, m.s);
             sub.emit('recovered', { recovered: false });
             return;
+          }
           case 'join':
           case 'leave':
           case 'update':

@@ -122,7 +122,7 @@ describe('topics', () => {
     const c = collector();
     const sub = await session.subscribe('news/world', c.handler);
     const at = new Date(5);
-    expect(server.actors.publish('news/world', 'story', { title: 'a', at })).toBe(1);
+    expect(await server.actors.publish('news/world', 'story', { title: 'a', at })).toBe(1);
     server.actors.publish('news/world', 'story', { title: 'b' });
     server.actors.publish('news/sport', 'story', { title: 'elsewhere' });
     await until(() => c.events.length === 2, 'two events');

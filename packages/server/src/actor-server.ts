@@ -18,6 +18,8 @@ import {
   type Logger,
   type RemoteActor,
 } from '@actorspace/core';
+import type { Backplane } from './backplane.js';
+import { Cluster, type ClusterOptions } from './cluster.js';
 import { Connection, type ConnectionInfo } from './connection.js';
 import { Gateway, type GatewayOptions, type SessionChange } from './gateway.js';
 import { GatewayHttp, type HttpBody } from './gateway-http.js';
@@ -32,7 +34,7 @@ import { PageServer, type StaticOptions } from './pages.js';
 import type { HeadersLike, Peer, PeerConnection } from './peer.js';
 import { Registry } from './registry.js';
 import { normalizeRoutes, type Route, type RouteDefinition } from './routes.js';
-import type { SessionInfo } from './session.js';
+import type { ListedSession, SessionInfo } from './session.js';
 import { type EventStreamOptions, EventStreams } from './sse.js';
 import { createTokenVerifier, type VerifyAccessTokenOptions } from './tokens.js';
 import { compileTopics, TopicHub, type TopicInfo, type TopicOptions } from './topics.js';
@@ -185,17 +187,34 @@ export interface ActorServerOptions<S extends Record<string, unknown> = Record<s
    * createActorServer({ routes, metrics: { registry: register } });
    */
   metrics?: MetricsOptions | true;
+  /**
+   * Runs this server as one node of many: the registry (`sessions()`, `session(id)`), the
+   * gateway (WebSocket, HTTP, MCP), topics (with presence and recovery) and `broadcast` span
+   * every node on the same backplane. See docs/scale-out.md.
+   * @default none: one process
+   * @example
+   * import { redisBackplane } from '@actorspace/redis';
+   * createActorServer({ routes, backplane: redisBackplane({ url: process.env.REDIS_URL }) });
+   */
+  backplane?: Backplane;
+  /** How nodes on a backplane watch each other (heartbeats, and when a silent node is gone). */
+  cluster?: ClusterOptions;
 }
 
 /** A live session of a route (see {@link ActorServer.session}): its info, and its client root actor to call. */
 export interface SessionHandle {
   /** The session as the registry lists it, now. */
   readonly info: SessionInfo;
-  /** The client root actor of the current pairing, or null while it is away or had none. */
+  /**
+   * The client root actor of the current pairing, or null while it is away or had none, or
+   * when the session is on another node (`ask` and `tell` reach it there).
+   */
   readonly client: RemoteActor | null;
   /**
    * Asks the client root actor, as the server (`system`: every handler may be called). While
-   * the session is away, the ask waits in its buffer for the resume (or its timeout).
+   * the session is away, the ask waits in its buffer for the resume (or its timeout). On
+   * another node, the ask travels there over the backplane (`CHANNEL_CLOSED` at once when the
+   * node or the broker is lost).
    * @throws ActorSpaceError as any ask, `CHANNEL_CLOSED` when the session has no client actor.
    */
   ask<R = unknown>(type: string, data?: unknown, options?: AskOptions): Promise<R>;
@@ -282,6 +301,15 @@ export interface HealthReport {
   uptime: number;
   /** Sessions whose socket dropped, kept for resumption. */
   suspended: number;
+  /** On a backplane: its name, whether it is connected, and the other nodes heard from. */
+  cluster?: {
+    /** The backplane's name (`redis`, `nats`). */
+    backplane: string;
+    /** Whether it is connected to its broker. */
+    up: boolean;
+    /** The other nodes this one hears from. */
+    nodes: number;
+  };
 }
 
 const DEFAULT_HEARTBEAT: Required<HeartbeatByCaller> = {
@@ -345,6 +373,7 @@ export class ActorServer<
   readonly #gateway: Gateway | null;
   readonly #gatewayHttp: GatewayHttp | null;
   readonly #metrics: Metrics | null;
+  readonly #cluster: Cluster | null;
   readonly #started = Date.now();
   #nextId = 0;
   #closing: Promise<void> | null = null;
@@ -422,17 +451,18 @@ export class ActorServer<
         ? null
         : new Gateway(
             {
-              get sessions() {
-                return registry().listed;
+              sessions: {
+                get: (id) => this.#listed(id),
+                values: () => this.#allListed(),
               },
               publishAs: (caller, topic, type, data) => this.#topics.publishAs(caller, topic, type, data),
               broadcastAs: (caller, route, type, data) =>
-                this.#tellRoute(route, new EncodedTell(type, data, caller), type),
+                this.#tellRoute(route, new EncodedTell(type, data, caller), type) +
+                (this.#cluster?.broadcast(route, type, data, caller, type) ?? 0),
               metrics: this.#metrics,
             },
             options.gateway,
           );
-    const registry = (): Registry<S> => this.#registry;
     this.#registry = new Registry<S>(
       {
         routes: this.#routes,
@@ -462,9 +492,13 @@ export class ActorServer<
         disconnect: (connection, code, reason) => this.#emitSafe('disconnect', connection, code, reason),
         error: (error, connection) => this.#emitSafe('error', error, connection),
         log: (level, message, details) => this.#log(level, message, details),
-        session: (change) => this.#emitSafe('session', change),
+        session: (change) => {
+          this.#cluster?.sessionChanged(change);
+          this.#emitSafe('session', change);
+        },
       },
     );
+    this.#cluster = options.backplane === undefined ? null : this.#startCluster(options);
     this.#gatewayHttp =
       this.#gateway || this.#metrics
         ? new GatewayHttp(this.#gateway, {
@@ -483,6 +517,47 @@ export class ActorServer<
           : (origin) => origins.includes(origin);
   }
 
+  #startCluster(options: ActorServerOptions<S>): Cluster {
+    const registry = this.#registry;
+    const cluster = new Cluster(
+      options.backplane as Backplane,
+      {
+        localSessions: () => registry.listed.values(),
+        localSession: (id) => registry.listed.get(id),
+        remoteChanged: (change) => {
+          this.#gateway?.changed(change);
+          this.#emitSafe('session', change);
+        },
+        tellRoute: (route, message, offering) => this.#tellRoute(route, message, offering),
+        topics: this.#topics,
+        log: (level, message, details) => this.#log(level, message, details),
+      },
+      options.cluster,
+    );
+    this.#topics.cluster = cluster;
+    cluster.start().catch((error) => this.#log('error', 'the backplane failed', error));
+    return cluster;
+  }
+
+  /**
+   * Resolves once the server is ready for traffic across nodes: at once without a backplane;
+   * with one, once it is connected and this node has announced itself (the other nodes' sessions
+   * arrive moments later).
+   */
+  ready(): Promise<void> {
+    return this.#cluster?.start() ?? Promise.resolve();
+  }
+
+  /** A route session of this node or, on a backplane, of another. */
+  #listed(id: string): ListedSession | undefined {
+    return this.#registry.listed.get(id) ?? this.#cluster?.remoteSession(id);
+  }
+
+  *#allListed(): Generator<ListedSession> {
+    yield* this.#registry.listed.values();
+    if (this.#cluster) yield* this.#cluster.remoteSessions();
+  }
+
   /** Open sockets, paired or still in the handshake. */
   get connections(): number {
     return this.#registry.connections.size;
@@ -493,7 +568,7 @@ export class ActorServer<
    * callers and capabilities. Services paired with the gateway are not among them.
    */
   sessions(): SessionInfo[] {
-    return [...this.#registry.listed.values()].map((session) => session.info());
+    return [...this.#allListed()].map((session) => session.info());
   }
 
   /**
@@ -505,7 +580,10 @@ export class ActorServer<
    */
   session(id: string): SessionHandle | undefined {
     const session = this.#registry.listed.get(id);
-    if (!session) return undefined;
+    if (!session) {
+      const remote = this.#cluster?.remoteSession(id);
+      return remote ? this.#remoteHandle(remote) : undefined;
+    }
     const client = (): RemoteActor => {
       const remote = session.channel?.remote;
       if (!remote) throw new ActorSpaceError('CHANNEL_CLOSED', `session ${id} has no client actor`);
@@ -526,6 +604,19 @@ export class ActorServer<
         }
       },
       tell: (type: string, data?: unknown) => client().tell(type, data),
+    };
+  }
+
+  #remoteHandle(session: ListedSession): SessionHandle {
+    const timeout = this.#options.askTimeout ?? 30_000;
+    return {
+      get info() {
+        return session.info();
+      },
+      client: null,
+      ask: <R>(type: string, data?: unknown, opts?: AskOptions) =>
+        session.call(undefined, type, data, opts?.timeout || timeout, opts?.signal) as Promise<R>,
+      tell: (type: string, data?: unknown) => session.send(undefined, type, data),
     };
   }
 
@@ -642,14 +733,20 @@ export class ActorServer<
 
   /**
    * Publishes an event to a topic from the server's own code (no rule applies; subscribers see
-   * no publisher). Returns the event's sequence number.
+   * no publisher). Resolves with the event's sequence number: at once on one process; on a
+   * backplane once the broker numbered it. A publish nobody awaits never becomes an unhandled
+   * rejection: its failure is reported as an `error` event.
    * @throws ActorSpaceError `FORBIDDEN` when no topic pattern matches; `INVALID_MESSAGE` for
-   *   data the codec cannot carry (actor references included); TypeError for a bad topic or type.
+   *   data the codec cannot carry (actor references included); TypeError for a bad topic or
+   *   type. On a backplane the promise rejects with `CHANNEL_CLOSED` while the broker is lost.
    * @example
    * actors.publish('prices/ACME', 'tick', { price: 12.5, at: new Date() });
+   * const seq = await actors.publish('orders', 'placed', order);
    */
-  publish(topic: string, type: string, data?: unknown): number {
-    return this.#topics.publish(topic, type, data);
+  publish(topic: string, type: string, data?: unknown): Promise<number> {
+    const published = this.#topics.publish(topic, type, data);
+    published.catch((error) => this.#emitSafe('error', error, null));
+    return published;
   }
 
   /**
@@ -663,12 +760,14 @@ export class ActorServer<
   /**
    * Tells the client root actor of every session of `route` (connected, or away and buffering
    * for its resume). The data is encoded once. Returns how many sessions it was sent to; a
-   * session whose send buffer is full is skipped.
+   * session whose send buffer is full is skipped. On a backplane it goes to every node's
+   * sessions too, and the count includes the sessions of that route the other nodes list.
    * @throws ActorSpaceError `INVALID_MESSAGE` for data the codec cannot carry; TypeError for a
    *   bad type.
    */
   broadcast(route: string, type: string, data?: unknown): number {
-    return this.#tellRoute(route, new EncodedTell(type, data));
+    const local = this.#tellRoute(route, new EncodedTell(type, data));
+    return local + (this.#cluster?.broadcast(route, type, data) ?? 0);
   }
 
   /**
@@ -709,6 +808,9 @@ export class ActorServer<
       sessions: registry.sessions.size,
       uptime: Math.round((Date.now() - this.#started) / 1000),
       suspended: registry.away,
+      ...(this.#cluster && {
+        cluster: { backplane: this.#cluster.name, up: this.#cluster.connected, nodes: this.#cluster.nodes },
+      }),
     };
   }
 
@@ -724,7 +826,10 @@ export class ActorServer<
     if (!this.#closing) {
       this.#streams?.close();
       this.#gatewayHttp?.close();
-      this.#closing = this.#registry.close().then(() => this.#topics.close());
+      this.#closing = this.#registry
+        .close()
+        .then(() => this.#cluster?.close())
+        .then(() => this.#topics.close());
     }
     return this.#closing;
   }

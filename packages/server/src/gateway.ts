@@ -22,7 +22,7 @@ import {
 } from '@actorspace/core';
 import { RateLimiter } from './internal/rate-limit.js';
 import type { Metrics } from './metrics.js';
-import type { Session, SessionInfo } from './session.js';
+import type { ListedSession, SessionInfo } from './session.js';
 import type { VerifiedToken } from './tokens.js';
 
 /** Options of the agent gateway (`createActorServer({ gateway })`). */
@@ -78,8 +78,14 @@ export interface SessionChange {
 
 /** What the gateway needs from the engine. */
 export interface GatewayHost {
-  /** The route sessions, by public id (services paired with the gateway are not among them). */
-  readonly sessions: ReadonlyMap<string, Session>;
+  /**
+   * The route sessions, by public id (services paired with the gateway are not among them):
+   * this node's, and on a backplane every node's.
+   */
+  readonly sessions: {
+    get(id: string): ListedSession | undefined;
+    values(): Iterable<ListedSession>;
+  };
   /**
    * Tells the sessions of `route` that offer `type` to services, as `caller` (encoded once).
    * @throws ActorSpaceError `INVALID_MESSAGE` for data the codec cannot carry to many.
@@ -214,12 +220,8 @@ export class Gateway {
     try {
       const timeout = this.#timeout(options.timeout);
       const session = this.#session(id);
-      const start = Date.now();
-      const target = await this.#target(session, caller, type, timeout, options.signal);
-      // Time spent waiting for a suspended tab counts against the ask's timeout.
-      const opts: AskOptions = { timeout: Math.max(1, timeout - (Date.now() - start)) };
-      if (options.signal) opts.signal = options.signal;
-      const result = await target.router.askTo(target.guid, type as string, data, opts, caller);
+      this.#check(session, caller, type);
+      const result = await session.call(caller, type, data, timeout, options.signal);
       metrics?.ask(options.transport ?? 'ws', 'ok', (performance.now() - started) / 1000);
       return result;
     } catch (error) {
@@ -232,8 +234,8 @@ export class Gateway {
   /** Tells a session's client root actor, as `caller` (the same checks as {@link ask}). */
   async tell(caller: Caller, id: unknown, type: unknown, data: unknown): Promise<void> {
     const session = this.#session(id);
-    const target = await this.#target(session, caller, type, this.timeout);
-    target.router.tellTo(target.guid, type as string, data, caller);
+    this.#check(session, caller, type);
+    session.send(caller, type, data);
   }
 
   /**
@@ -288,7 +290,7 @@ export class Gateway {
     return refThrough(router, `tab.${publicId}`);
   }
 
-  #session(id: unknown): Session {
+  #session(id: unknown): ListedSession {
     const session = typeof id === 'string' ? this.#host.sessions.get(id) : undefined;
     if (!session) {
       throw new ActorSpaceError('NO_SUCH_ACTOR', `no session "${String(id).slice(0, 64)}"`);
@@ -296,34 +298,18 @@ export class Gateway {
     return session;
   }
 
-  async #target(
-    session: Session,
-    caller: Caller,
-    type: unknown,
-    timeout: number,
-    signal?: AbortSignal,
-  ): Promise<{ guid: string; router: Router }> {
+  /** The checks of every call: a service (never a client), and a type the session offers. */
+  #check(session: ListedSession, caller: Caller, type: unknown): asserts type is string {
     checkType(type);
     if (caller.type === 'client') throw new ActorSpaceError('FORBIDDEN', 'clients cannot use the gateway');
     if (!session.capabilities.some((c) => c.type === type)) {
       throw new ActorSpaceError(
         'FORBIDDEN',
-        `session ${session.id} offers no "${type.slice(0, 64)}" to services (its capabilities: ${
+        `session ${session.publicId} offers no "${type.slice(0, 64)}" to services (its capabilities: ${
           session.capabilities.map((c) => c.type).join(', ') || 'none'
         })`,
       );
     }
-    if (!(await session.back(timeout, signal))) {
-      if (signal?.aborted) throw new ActorSpaceError('ABORTED', 'the asker gave up');
-      throw new ActorSpaceError(
-        'CHANNEL_CLOSED',
-        `session ${session.id} is away and did not come back within ${timeout} ms`,
-      );
-    }
-    const remote = session.channel?.remote;
-    if (!remote || !isActorRef(remote))
-      throw new ActorSpaceError('CHANNEL_CLOSED', `session ${session.id} ended`);
-    return remote as unknown as { guid: string; router: Router };
   }
 
   #timeout(value: unknown): number {

@@ -19,6 +19,8 @@ export {
   type SessionHandle,
   type SessionInfo,
 } from './actor-server.js';
+export type { Backplane, BackplaneEvent, BackplaneHost, BackplaneKeep } from './backplane.js';
+export type { ClusterOptions } from './cluster.js';
 export type { UpgradeRequest } from './connection.js';
 export type { GatewayOptions, PublicSessionInfo, SessionChange } from './gateway.js';
 export type { HttpBody } from './gateway-http.js';
@@ -37,6 +39,7 @@ export {
   type ResourceRequest,
 } from './resources.js';
 export type { ActorFactory, Route, RouteContext, RouteDefinition } from './routes.js';
+export type { ListedSession } from './session.js';
 export type { EventStreamOptions } from './sse.js';
 export {
   type AsymmetricKey,

@@ -8,12 +8,15 @@ import {
   type ActorRef,
   type ActorSpace,
   ActorSpaceError,
+  type AskOptions,
   type Caller,
   type Channel,
   type ChannelObserver,
   CloseCode,
   type HelloFields,
+  isActorRef,
   type MessageDescription,
+  type Router,
   serverHandshake,
 } from '@actorspace/core';
 import type { Carried, Connection } from './connection.js';
@@ -60,9 +63,41 @@ export interface SessionInfo {
    * `service`), with description and JSON Schemas, as the client advertised them.
    */
   capabilities: MessageDescription[];
+  /** On a backplane, the node that holds the session when it is another one; absent for this node's own. */
+  node?: string;
 }
 
-export class Session implements Carried, ChannelObserver {
+/**
+ * A route session as the registry lists it: one of this node's, or (on a backplane) another
+ * node's. The gateway and `actors.session(id)` reach its client root actor through it.
+ */
+export interface ListedSession {
+  /** Its public id. */
+  readonly publicId: string;
+  /** Its route. */
+  readonly route: string;
+  /** What a service may ask of its client root actor. */
+  readonly capabilities: readonly MessageDescription[];
+  /** The session as the registry lists it. */
+  info(): SessionInfo;
+  /**
+   * Asks its client root actor as `caller` (undefined: the server's own code). A suspended
+   * session is waited for, up to `timeout`, which the ask itself then continues with.
+   * @throws ActorSpaceError (rejects) `CHANNEL_CLOSED` when it does not come back in time or
+   *   ended, `ABORTED`, and whatever the ask fails with.
+   */
+  call(
+    caller: Caller | undefined,
+    type: string,
+    data: unknown,
+    timeout: number,
+    signal?: AbortSignal,
+  ): Promise<unknown>;
+  /** Tells its client root actor as `caller`; dropped when the client is gone. */
+  send(caller: Caller | undefined, type: string, data: unknown): void;
+}
+
+export class Session implements Carried, ChannelObserver, ListedSession {
   /** The id the client resumes with (the welcome's `session`): a secret between the two. */
   readonly id: string;
   /** The id the registry lists (see {@link SessionInfo.id}). */
@@ -181,6 +216,42 @@ export class Session implements Carried, ChannelObserver {
       signal?.addEventListener('abort', gaveUp, { once: true });
       (this.#waiting ??= new Set()).add(done);
     });
+  }
+
+  async call(
+    caller: Caller | undefined,
+    type: string,
+    data: unknown,
+    timeout: number,
+    signal?: AbortSignal,
+  ): Promise<unknown> {
+    const start = Date.now();
+    if (!(await this.back(timeout, signal))) {
+      if (signal?.aborted) throw new ActorSpaceError('ABORTED', 'the asker gave up');
+      throw new ActorSpaceError(
+        'CHANNEL_CLOSED',
+        this.away
+          ? `session ${this.publicId} is away and did not come back within ${timeout} ms`
+          : `session ${this.publicId} ended`,
+      );
+    }
+    const { router, guid } = this.#client();
+    // Time spent waiting for a suspended client counts against the ask's timeout.
+    const opts: AskOptions = { timeout: Math.max(1, timeout - (Date.now() - start)) };
+    if (signal) opts.signal = signal;
+    return router.askTo(guid, type, data, opts, caller);
+  }
+
+  send(caller: Caller | undefined, type: string, data: unknown): void {
+    const { router, guid } = this.#client();
+    router.tellTo(guid, type, data, caller);
+  }
+
+  #client(): { router: Router; guid: string } {
+    const remote = this.channel?.remote;
+    if (!remote || !isActorRef(remote) || this.channel?.state === 'closed')
+      throw new ActorSpaceError('CHANNEL_CLOSED', `session ${this.publicId} ended`);
+    return remote as unknown as { router: Router; guid: string };
   }
 
   #wake(back: boolean): void {

@@ -16,9 +16,12 @@ import {
   type Channel,
   CloseCode,
   checkTopic,
+  decodeData,
   EncodedTell,
+  encodeData,
   type Member,
 } from '@actorspace/core';
+import type { BackplaneEvent, BackplaneKeep } from './backplane.js';
 import { encodeStreamEvent, encodeStreamEventFrom } from './sse.js';
 
 /** Decides whether `caller` may subscribe to (or publish on) a topic; `params` are the pattern's. */
@@ -97,6 +100,8 @@ export interface TopicInfo {
 export interface TopicEvent {
   /** Its number in the topic. */
   readonly seq: number;
+  /** The number of the topic's event before it (`seq - 1` on one node; any lower number in a cluster). */
+  readonly prev: number;
   /** When it was published (`Date.now()`). */
   readonly at: number;
   /** The event as a tell to a session's topics sink, encoded once for every session. */
@@ -145,8 +150,8 @@ class ChannelOutlet implements Outlet {
     return this.#channel.tellEncoded(this.#sink, event.message, limit);
   }
 
-  gap(_epoch: string, seq: number): void {
-    this.#channel.makeRemote(this.#sink).tell('gap', { t: this.#topic, s: seq });
+  gap(epoch: string, seq: number): void {
+    this.#channel.makeRemote(this.#sink).tell('gap', { t: this.#topic, s: seq, e: epoch });
   }
 
   presence(message: EncodedTell): void {
@@ -227,10 +232,26 @@ export function compileTopics(topics: unknown): Pattern[] {
   });
 }
 
+/** A topic and the pattern parameters its name gave, or null. */
+type Found = { topic: Topic; params: Record<string, string> } | null;
+
 /** What the hub needs from the engine. */
 export interface TopicHost {
   /** A failure no caller waits for (a throwing rule). */
   error(error: ActorSpaceError): void;
+}
+
+/**
+ * The topics' side of a backplane (cluster.ts): events are numbered by the broker and come
+ * back to every node through {@link TopicHub.deliver}; presence changes go to every node.
+ */
+export interface TopicCluster {
+  /** Numbers and spreads one event (its payload as {@link TopicHub.deliver} reads it). */
+  publish(topic: string, payload: string, keep: BackplaneKeep): Promise<{ epoch: string; seq: number }>;
+  /** What the broker keeps of a topic. */
+  history(topic: string, keep: BackplaneKeep): Promise<{ epoch: string; events: BackplaneEvent[] } | null>;
+  /** A member of this node joined, changed or left a topic's presence. */
+  presence(topic: string, kind: 'join' | 'leave' | 'update', member: Member): void;
 }
 
 /** The server's topics: patterns, live topics, and each session's topics actor. */
@@ -239,6 +260,8 @@ export class TopicHub {
   readonly #host: TopicHost;
   readonly #topics = new Map<string, Topic>();
   #sweeper: ReturnType<typeof setInterval> | null = null;
+  /** Set when the server runs on a backplane: the broker numbers events, every node delivers them. */
+  cluster: TopicCluster | null = null;
 
   constructor(patterns: Pattern[], host: TopicHost) {
     this.#patterns = patterns;
@@ -247,6 +270,14 @@ export class TopicHub {
 
   /** The topic `name` (made when first used), or FORBIDDEN when no pattern matches. */
   #topic(name: string): { topic: Topic; params: Record<string, string> } {
+    const found = this.#find(name);
+    if (found) return found;
+    throw new ActorSpaceError('FORBIDDEN', `no topic pattern matches "${name.slice(0, 64)}"`, {
+      details: { topic: name.slice(0, 256) },
+    });
+  }
+
+  #find(name: string): Found {
     checkTopic(name);
     for (const pattern of this.#patterns) {
       const m = pattern.regex.exec(name);
@@ -257,25 +288,103 @@ export class TopicHub {
       });
       let topic = this.#topics.get(name);
       if (!topic) {
-        topic = new Topic(name, pattern.options);
+        const cluster = this.cluster;
+        topic = new Topic(
+          name,
+          pattern.options,
+          cluster ? (kind, member) => cluster.presence(name, kind, member) : null,
+        );
         this.#topics.set(name, topic);
         this.#sweeper ??= setInterval(() => this.#sweep(), SWEEP_EVERY);
         this.#sweeper.unref?.();
       }
       return { topic, params };
     }
-    throw new ActorSpaceError('FORBIDDEN', `no topic pattern matches "${name.slice(0, 64)}"`, {
-      details: { topic: name.slice(0, 256) },
-    });
+    return null;
   }
 
   /**
-   * Publishes from the server's own code (no rule applies). Resolves the event's sequence number.
+   * Publishes from the server's own code (no rule applies). Resolves the event's sequence
+   * number: at once on one node; on a backplane once the broker numbered it (rejecting with
+   * `CHANNEL_CLOSED` when the broker cannot be reached).
    * @throws ActorSpaceError `FORBIDDEN` when no pattern matches; `INVALID_MESSAGE` for data the
    *   codec cannot carry; TypeError for a bad topic name or type.
    */
-  publish(name: string, type: string, data: unknown, publisher?: Caller): number {
-    return this.#topic(name).topic.publish(type, data, publisher);
+  publish(name: string, type: string, data: unknown, publisher?: Caller): Promise<number> {
+    const { topic } = this.#topic(name);
+    const cluster = this.cluster;
+    if (!cluster) return Promise.resolve(topic.publish(type, data, publisher));
+    checkEventType(type);
+    const { json, meta } = encodeData(data, null);
+    const by =
+      publisher && publisher.type !== 'system' && topic.options.publisher !== false ? publisher.id : null;
+    const payload = JSON.stringify([type, json, meta ?? null, by]);
+    return cluster.publish(name, payload, topic.keep).then(
+      (numbered) => numbered.seq,
+      (error) => {
+        throw error instanceof ActorSpaceError
+          ? error
+          : new ActorSpaceError(
+              'CHANNEL_CLOSED',
+              `the backplane could not publish: ${String((error as Error)?.message ?? error)}`,
+            );
+      },
+    );
+  }
+
+  /**
+   * An event the backplane numbered (from any node, this one included): kept in the topic's
+   * history and sent to this node's subscribers. Events of topics no pattern of this node
+   * matches, and payloads this node cannot read, are dropped.
+   */
+  deliver(name: string, event: BackplaneEvent): void {
+    let decoded: { type: string; data: unknown; publisher: string | undefined };
+    try {
+      const [type, json, meta, by] = JSON.parse(event.payload) as [string, unknown, unknown, string | null];
+      checkEventType(type);
+      decoded = { type, data: decodeData(json, meta ?? undefined), publisher: by ?? undefined };
+    } catch {
+      return;
+    }
+    this.#findSafe(name)?.topic.receive(event, decoded.type, decoded.data, decoded.publisher);
+  }
+
+  /** A member of another node joined, changed or left topic `name`'s presence. */
+  remotePresence(name: string, kind: 'join' | 'leave' | 'update', member: Member): void {
+    const found = this.#findSafe(name);
+    if (found?.topic.options.presence) found.topic.remotePresence(kind, member);
+  }
+
+  /** The members of this node's subscribers, by topic (a cluster node's presence, for the others). */
+  localMembers(): { topic: string; members: Member[] }[] {
+    const out: { topic: string; members: Member[] }[] = [];
+    for (const [name, topic] of this.#topics) {
+      const members = topic.localMembers();
+      if (members.length > 0) out.push({ topic: name, members });
+    }
+    return out;
+  }
+
+  #findSafe(name: string): Found {
+    try {
+      return this.#find(name);
+    } catch {
+      return null;
+    }
+  }
+
+  /** On a backplane, a topic first used here learns its epoch, number and history from the broker. */
+  async #loaded(topic: Topic): Promise<void> {
+    const cluster = this.cluster;
+    if (!cluster) return;
+    topic.loading ??= cluster
+      .history(topic.name, topic.keep)
+      .then((kept) => topic.load(kept))
+      .catch(() => {
+        // The broker is away: the topic starts from what reaches this node (recovery may fail).
+        topic.loading = null;
+      });
+    await topic.loading;
   }
 
   /** What a topic looks like now, or null when it does not exist (yet). */
@@ -349,6 +458,7 @@ export class TopicHub {
   async allowStream(name: string, caller: Caller): Promise<void> {
     const { topic, params } = this.#topic(name);
     await this.#allowed(topic, 'subscribe', caller, params);
+    await this.#loaded(topic);
   }
 
   /**
@@ -401,6 +511,7 @@ export class TopicHub {
       from && typeof from.epoch === 'string' && Number.isSafeInteger(from.seq)
         ? { epoch: from.epoch, seq: from.seq as number }
         : null;
+    await this.#loaded(topic);
     return topic.add(
       { key: session, outlet: new ChannelOutlet(channel, sink, topic.name), member: null, behind: null },
       caller,
@@ -414,7 +525,7 @@ export class TopicHub {
     await this.#allowed(topic, 'publish', caller, params);
     if (typeof request.type !== 'string')
       throw new ActorSpaceError('INVALID_MESSAGE', 'publish needs a type');
-    return { seq: topic.publish(request.type, request.data, caller) };
+    return { seq: await this.publish(topic.name, request.type, request.data, caller) };
   }
 
   #update(session: string, request: Record<string, unknown>) {
@@ -469,12 +580,26 @@ export class TopicHub {
   }
 }
 
+/** @throws TypeError for an event type that is not a string of 1-256 characters (as a tell's). */
+function checkEventType(type: unknown): asserts type is string {
+  if (typeof type !== 'string' || type.length === 0 || type.length > 256) {
+    throw new TypeError(`a message type is a string of 1-256 characters, got ${String(type).slice(0, 40)}`);
+  }
+}
+
 /** One live topic: its numbers, history, subscribers and members. */
 class Topic {
   readonly name: string;
   readonly options: TopicOptions;
-  readonly epoch = crypto.randomUUID();
+  /** On one node, made here; on a backplane, the broker's ('' until this node learns it). */
+  epoch: string;
   seq = 0;
+  /** On a backplane: the broker's history being read, once per topic on this node. */
+  loading: Promise<void> | null = null;
+  /** On a backplane: where this node's presence changes go. */
+  readonly #report: ((kind: 'join' | 'leave' | 'update', member: Member) => void) | null;
+  /** On a backplane: the members subscribed on other nodes, by key. */
+  readonly #remote = new Map<string, Member>();
   lastPublish = 0;
   readonly #history: TopicEvent[] = [];
   readonly #size: number;
@@ -489,9 +614,15 @@ class Topic {
   /** When the last send to the subscribers ended (`performance.now()`). */
   #sentAt = Number.NEGATIVE_INFINITY;
 
-  constructor(name: string, options: TopicOptions) {
+  constructor(
+    name: string,
+    options: TopicOptions,
+    report: ((kind: 'join' | 'leave' | 'update', member: Member) => void) | null,
+  ) {
     this.name = name;
     this.options = options;
+    this.#report = report;
+    this.epoch = report ? '' : crypto.randomUUID();
     const history =
       options.history === false ? { size: 0, ttl: 0 } : { ...DEFAULT_HISTORY, ...options.history };
     this.#size = Math.max(0, Math.floor(history.size));
@@ -500,17 +631,106 @@ class Topic {
     this.#batch = Math.max(0, options.batch ?? DEFAULT_BATCH);
   }
 
+  /** What the broker keeps of this topic (its history options). */
+  get keep(): BackplaneKeep {
+    return { size: this.#size, ttl: this.#ttl };
+  }
+
   publish(type: string, data: unknown, publisher: Caller | undefined): number {
-    const tell: Record<string, unknown> = { t: this.name, s: this.seq + 1, y: type, d: data };
-    if (publisher && publisher.type !== 'system' && this.options.publisher !== false) tell.p = publisher.id;
-    const message = new EncodedTell('event', tell);
-    const seq = ++this.seq;
-    const at = Date.now();
-    this.lastPublish = at;
-    const event: TopicEvent = { seq, at, message };
-    if (this.#streams > 0) {
-      event.stream = encodeStreamEvent(this.epoch, seq, type, data, tell.p as string | undefined);
+    const by =
+      publisher && publisher.type !== 'system' && this.options.publisher !== false ? publisher.id : undefined;
+    const seq = this.seq + 1;
+    this.#dispatch(this.#event(seq, seq - 1, Date.now(), type, data, by));
+    return seq;
+  }
+
+  #event(
+    seq: number,
+    prev: number,
+    at: number,
+    type: string,
+    data: unknown,
+    by: string | undefined,
+  ): TopicEvent {
+    const tell: Record<string, unknown> = { t: this.name, s: seq, y: type, d: data };
+    if (by !== undefined) tell.p = by;
+    const event: TopicEvent = { seq, prev, at, message: new EncodedTell('event', tell) };
+    if (this.#streams > 0) event.stream = encodeStreamEvent(this.epoch, seq, type, data, by);
+    return event;
+  }
+
+  /**
+   * An event the backplane numbered. A new epoch (the broker forgot the topic, or this node
+   * learns it) renumbers the topic; an event that does not follow the last one this node has
+   * (it missed some while the broker was away) starts history over. Either way the
+   * subscribers hear of the gap (`recovered: false`), never silently.
+   */
+  receive(numbered: BackplaneEvent, type: string, data: unknown, by: string | undefined): void {
+    const prev = numbered.prev ?? this.seq;
+    if (numbered.epoch !== this.epoch) {
+      this.epoch = numbered.epoch;
+      this.#restart(prev);
+    } else if (numbered.seq <= this.seq) {
+      return;
+    } else if (prev !== this.seq) {
+      this.#restart(prev);
     }
+    this.#dispatch(this.#event(numbered.seq, prev, numbered.at, type, data, by));
+  }
+
+  /** Forgets history and tells every subscriber it continues after `seq` (of the current epoch). */
+  #restart(seq: number): void {
+    this.#history.length = 0;
+    this.stop();
+    this.seq = seq;
+    for (const sub of this.#subs.values()) this.#gap(sub);
+  }
+
+  /** The broker's history of this topic, read when the topic was first used on this node. */
+  load(kept: { epoch: string; events: BackplaneEvent[] } | null): void {
+    if (!kept || kept.events.length === 0) return;
+    if (this.epoch !== '' && this.epoch !== kept.epoch) return;
+    const first = this.#history[0];
+    const older: TopicEvent[] = [];
+    let prev: number | undefined;
+    for (const numbered of kept.events) {
+      if (first && numbered.seq >= first.seq) break;
+      if (numbered.seq <= this.seq && !first && this.epoch !== '') continue;
+      try {
+        const [type, json, meta, by] = JSON.parse(numbered.payload) as [
+          string,
+          unknown,
+          unknown,
+          string | null,
+        ];
+        const data = decodeData(json, meta ?? undefined);
+        const p = numbered.prev ?? prev;
+        if (p === undefined) {
+          // Where this run starts is unknown: only what follows it can be replayed.
+          prev = numbered.seq;
+          continue;
+        }
+        older.push(this.#event(numbered.seq, p, numbered.at, type, data, by ?? undefined));
+        prev = numbered.seq;
+      } catch {
+        older.length = 0;
+        prev = undefined;
+      }
+    }
+    if (older.length === 0) return;
+    const last = older[older.length - 1] as TopicEvent;
+    // They join what arrived meanwhile only when nothing is missing between them.
+    if (first && first.prev !== last.seq) return;
+    this.epoch = kept.epoch;
+    this.#history.unshift(...older);
+    if (this.#history.length > this.#size) this.#history.splice(0, this.#history.length - this.#size);
+    this.seq = Math.max(this.seq, last.seq);
+  }
+
+  #dispatch(event: TopicEvent): void {
+    const seq = event.seq;
+    this.seq = seq;
+    this.lastPublish = Date.now();
     if (this.#size > 0) {
       this.#history.push(event);
       if (this.#history.length > this.#size) this.#history.shift();
@@ -521,12 +741,11 @@ class Topic {
         // Busy: gathered, and sent together `batch` ms after the last send (one message each).
         this.#pending.push(event);
         this.#flushTimer ??= setTimeout(this.#flushPending, this.#batch - since);
-        return seq;
+        return;
       }
     }
     for (const sub of this.#subs.values()) if (sub.behind === null) this.#send(sub, event);
     this.#sent();
-    return seq;
   }
 
   /** Sends the gathered events to every subscriber, in order. */
@@ -587,14 +806,17 @@ class Topic {
     sub.next = this.seq + 1;
     if (this.options.presence) answer.members = this.members();
     if (since) {
-      const recoverable = since.epoch === this.epoch && since.seq <= this.seq && this.#covers(since.seq + 1);
+      const recoverable = since.epoch === this.epoch && since.seq <= this.seq && this.#holdsAfter(since.seq);
       answer.recovered = recoverable;
       if (recoverable) {
         // The client continues from its own number; the gap follows as events.
         answer.seq = since.seq;
         sub.next = since.seq + 1;
-        sub.behind = since.seq + 1;
-        this.#catchUp(sub);
+        const missed = this.#history.find((kept) => kept.seq > since.seq);
+        if (missed) {
+          sub.behind = missed.seq;
+          this.#catchUp(sub);
+        }
       }
     }
     return answer;
@@ -621,9 +843,24 @@ class Topic {
   }
 
   members(): Member[] {
+    const out = this.localMembers();
+    for (const member of this.#remote.values()) out.push(member);
+    return out;
+  }
+
+  /** The members subscribed on this node. */
+  localMembers(): Member[] {
     const out: Member[] = [];
     for (const sub of this.#subs.values()) if (sub.member) out.push(sub.member);
     return out;
+  }
+
+  /** A member on another node joined, changed or left: this node's subscribers hear of it. */
+  remotePresence(kind: 'join' | 'leave' | 'update', member: Member): void {
+    if (kind === 'leave') {
+      if (!this.#remote.delete(member.key)) return;
+    } else this.#remote.set(member.key, member);
+    this.#tellPresence(kind, member);
   }
 
   info(): TopicInfo {
@@ -638,15 +875,23 @@ class Topic {
 
   /** Nobody subscribes and nothing kept is still useful. */
   idle(): boolean {
-    return this.#subs.size === 0 && Date.now() - this.lastPublish > this.#ttl;
+    return this.#subs.size === 0 && this.#remote.size === 0 && Date.now() - this.lastPublish > this.#ttl;
   }
 
-  /** True when history still holds event `seq` (or `seq` is the next one). */
+  /** True when history still holds event `seq` (or `seq` is past the last one). */
   #covers(seq: number): boolean {
     if (seq > this.seq) return true;
     this.#expire();
     const first = this.#history[0];
     return first !== undefined && first.seq <= seq;
+  }
+
+  /** True when history still holds every event after `seq` (nothing is missing in between). */
+  #holdsAfter(seq: number): boolean {
+    if (seq >= this.seq) return true;
+    this.#expire();
+    const first = this.#history[0];
+    return first !== undefined && first.prev <= seq;
   }
 
   #expire(): void {
@@ -721,6 +966,11 @@ class Topic {
   }
 
   #presence(kind: 'join' | 'leave' | 'update', member: Member): void {
+    this.#report?.(kind, member);
+    this.#tellPresence(kind, member);
+  }
+
+  #tellPresence(kind: 'join' | 'leave' | 'update', member: Member): void {
     const message = new EncodedTell(kind, { t: this.name, m: member });
     for (const sub of this.#subs.values()) {
       try {
