@@ -16,6 +16,8 @@ const ENTRIES: Record<string, Record<string, string>> = {
     'adapters/bun': 'src/adapters/bun.ts',
     'adapters/hono': 'src/adapters/hono.ts',
   },
+  '@actorspace/redis': { index: 'src/index.ts' },
+  '@actorspace/nats': { index: 'src/index.ts' },
 };
 
 const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { name: string };

@@ -12,7 +12,7 @@ export default defineConfig({
         find: /^@actorspace\/server\/(node|express|fastify|bun|hono)$/,
         replacement: src('server/src/adapters/$1.ts'),
       },
-      { find: /^@actorspace\/(core|browser|node|server)$/, replacement: src('$1/src/index.ts') },
+      { find: /^@actorspace\/(core|browser|node|server|redis|nats)$/, replacement: src('$1/src/index.ts') },
     ],
   },
   test: {
