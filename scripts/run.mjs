@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The README's two commands land here: `npm run playground` and `npm test` (or the same
 // through pnpm). On a fresh machine with only Node and npm it installs what is missing
-// (pnpm, the workspace's packages, Debian's chromium for e2e), then runs the task.
+// (pnpm, the workspace's packages, Debian's chromium, redis-server and nats-server for the
+// tests), then runs the task.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -53,18 +54,25 @@ function install(p) {
   run(p[0], [...p.slice(1), 'install', '--frozen-lockfile']);
 }
 
-/** Debian's chromium for Playwright; never a downloaded browser. */
-function ensureChromium() {
-  if (existsSync('/usr/bin/chromium')) return;
-  log('installing Debian chromium for the e2e suite');
+/**
+ * Debian packages the tests need, installed with apt-get when their program is missing:
+ * chromium for Playwright (never a downloaded browser), redis-server and nats-server for the
+ * scale-out tests (started by the tests on free ports, never as system services).
+ */
+function ensureDebian(needed) {
+  const missing = needed.filter(({ program }) => !existsSync(program)).map(({ pkg }) => pkg);
+  if (missing.length === 0) return;
+  log(`installing Debian's ${missing.join(', ')} for the tests`);
   const sudo = process.getuid?.() === 0 ? [] : ['sudo'];
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  run(sudo[0] ?? 'apt-get', [...sudo.slice(1), ...(sudo.length ? ['apt-get'] : []), 'update'], { env });
-  run(
-    sudo[0] ?? 'apt-get',
-    [...sudo.slice(1), ...(sudo.length ? ['apt-get'] : []), 'install', '-y', 'chromium'],
-    { env },
-  );
+  const apt = (...args) =>
+    run(sudo[0] ?? 'apt-get', [...sudo.slice(1), ...(sudo.length ? ['apt-get'] : []), ...args], { env });
+  apt('update');
+  apt('install', '-y', '--no-install-recommends', ...missing);
+  // The packages start their own services; the tests start brokers on free ports instead.
+  for (const service of ['redis-server', 'nats-server']) {
+    if (missing.includes(service)) spawnSync('service', [service, 'stop'], { stdio: 'ignore' });
+  }
 }
 
 /** Passed and failed counts from vitest's JSON report. */
@@ -250,12 +258,16 @@ switch (task) {
     log('API reference: every export documented, docs/api current');
     pn('run', 'docs:api');
     checkDocsCurrent();
+    ensureDebian([
+      { pkg: 'redis-server', program: '/usr/bin/redis-server' },
+      { pkg: 'nats-server', program: '/usr/sbin/nats-server' },
+    ]);
     log('unit and integration tests');
     const vitestReport = join(ROOT, 'test-results', 'vitest.json');
     pn('exec', 'vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile=${vitestReport}`);
     const counts = vitestCounts(vitestReport);
     if (existsSync(join(ROOT, 'e2e', 'playwright.config.ts'))) {
-      ensureChromium();
+      ensureDebian([{ pkg: 'chromium', program: '/usr/bin/chromium' }]);
       log('e2e in Chromium');
       const e2eReport = join(ROOT, 'test-results', 'e2e.json');
       run(
