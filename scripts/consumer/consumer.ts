@@ -3,7 +3,9 @@
 import { createServer } from 'node:http';
 import { connect as connectPage } from '@actorspace/browser';
 import { ActorSpace, ActorSpaceError, defineActor, type MessageContext } from '@actorspace/core';
+import { natsBackplane } from '@actorspace/nats';
 import { connect as connectNode } from '@actorspace/node';
+import { redisBackplane } from '@actorspace/redis';
 import { createActorServer, type RouteContext } from '@actorspace/server';
 import { bunHandlers } from '@actorspace/server/bun';
 import { mountExpress } from '@actorspace/server/express';
@@ -51,4 +53,16 @@ space.register(
 const error: unknown = new Error('x');
 if (error instanceof ActorSpaceError) console.log(error.code);
 
-console.log(handlers, added, count);
+// Many processes: either backplane fits the server's option.
+const onRedis = createActorServer({
+  routes: { '/todos': todos },
+  backplane: redisBackplane({ url: 'redis://127.0.0.1:6379', signingKey: 'k'.repeat(32) }),
+  cluster: { heartbeat: 2000, nodeTimeout: 10_000 },
+});
+const onNats = createActorServer({
+  routes: { '/todos': todos },
+  backplane: natsBackplane({ servers: 'nats://127.0.0.1:4222' }),
+});
+const seq: Promise<number> = onRedis.publish('t', 'x', 1);
+
+console.log(handlers, added, count, onNats, seq);
