@@ -15,7 +15,12 @@ import {
   type Session,
 } from '@actorspace/node';
 import { redisBackplane } from '@actorspace/redis';
-import type { Backplane, BackplaneHost, PublicSessionInfo } from '@actorspace/server';
+import {
+  type Backplane,
+  type BackplaneHost,
+  createActorServer,
+  type PublicSessionInfo,
+} from '@actorspace/server';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -293,6 +298,15 @@ describe.each(['redis', 'nats'] as const)('%s backplane', (kind) => {
     await until(() => got.length === 7, 'the missed events and the next');
     expect(got).toEqual(['before', 'missed0', 'missed1', 'missed2', 'missed3', 'missed4', 'after']);
 
+    // An event stream on C sees what a tab on A publishes, numbered as everyone sees it.
+    const stream = await fetch(`${node('C').http}/topics/room%2F1`);
+    const reader = (stream.body as ReadableStream<Uint8Array>).getReader();
+    const published = await subs[0]?.s.publish('room/1', 'say', 'streamed');
+    let text = '';
+    while (!text.includes('streamed')) text += new TextDecoder().decode((await reader.read()).value);
+    await reader.cancel();
+    expect(text).toMatch(new RegExp(`id: [^\n]+:${published}\nevent: say\n`));
+
     // Leaving: every node sees the member go.
     await subs[2]?.sub.unsubscribe();
     await until(() => subs[0]?.sub.presence().length === 2, 'C to leave');
@@ -458,4 +472,21 @@ describe.each(['redis', 'nats'] as const)('%s backplane', (kind) => {
       data: 'hi',
     });
   }, 60_000);
+});
+
+describe('backplane options', () => {
+  it('refuses what is not a backplane, heartbeats slower than the node timeout, and short signing keys', () => {
+    const routes = { '/tab': () => defineActor({}) };
+    expect(() => createActorServer({ routes, backplane: {} as Backplane })).toThrow(TypeError);
+    const backplane = redisBackplane({ url: 'redis://127.0.0.1:1' });
+    expect(() =>
+      createActorServer({ routes, backplane, cluster: { heartbeat: 5000, nodeTimeout: 1000 } }),
+    ).toThrow(RangeError);
+    expect(() => createActorServer({ routes, backplane, cluster: { heartbeat: -1 } })).toThrow(RangeError);
+    expect(() => redisBackplane({ signingKey: 'short' })).toThrow(TypeError);
+    expect(() => natsBackplane({ signingKey: 'short' })).toThrow(TypeError);
+    // A forged backplane with a short key is refused by the server itself.
+    const weak = { ...backplane, name: 'weak', signingKey: 'short' } as Backplane;
+    expect(() => createActorServer({ routes, backplane: weak })).toThrow(TypeError);
+  });
 });

@@ -74,6 +74,11 @@ interface Pending {
 interface NodeState {
   id: string;
   heard: number;
+  /**
+   * True once it was heard from since this node's backplane last came up: before that, what
+   * is sent to it may be lost (it may not be subscribed again yet), so asks fail at once.
+   */
+  live: boolean;
   version: number;
   sessions: Map<string, RemoteSession>;
   /** Its members, by topic then key. */
@@ -309,7 +314,7 @@ export class Cluster implements BackplaneHost, TopicCluster {
     opts: { timeout: number; signal?: AbortSignal | undefined },
   ): Promise<unknown> {
     if (!this.#up) return Promise.reject(this.#down());
-    if (!this.#nodes.has(node)) return Promise.reject(gone(node));
+    if (!this.#nodes.get(node)?.live) return Promise.reject(gone(node));
     if (opts.signal?.aborted) return Promise.reject(new ActorSpaceError('ABORTED', 'the asker gave up'));
     let encoded: { json: unknown; meta: unknown };
     try {
@@ -353,7 +358,7 @@ export class Cluster implements BackplaneHost, TopicCluster {
   /** Tells, on node `node`, a session's client actor or an exported reference, as `caller`. */
   tell(node: string, target: Target, caller: Caller | undefined, type: string, data: unknown): void {
     if (!this.#up) throw this.#down();
-    if (!this.#nodes.has(node)) throw gone(node);
+    if (!this.#nodes.get(node)?.live) throw gone(node);
     const { json, meta } = encodeData(data, this.#exporter);
     if (!this.#sendSafe(node, ['tell', target, type, json, meta ?? null, wireCaller(caller)]))
       throw this.#down();
@@ -432,6 +437,8 @@ export class Cluster implements BackplaneHost, TopicCluster {
   up(): void {
     if (this.#closed) return;
     this.#up = true;
+    // What this node sends to another before hearing from it again may be lost.
+    for (const node of this.#nodes.values()) node.live = false;
     this.#host.log('debug', `the ${this.name} backplane is up (node ${this.node})`);
     // Who is there, and what they hold: every node answers with its state.
     this.#sendSafe(null, ['state', this.#version, ...this.#state(), 1]);
@@ -484,7 +491,10 @@ export class Cluster implements BackplaneHost, TopicCluster {
       return;
     }
     const node = this.#nodes.get(from);
-    if (node) node.heard = Date.now();
+    if (node) {
+      node.heard = Date.now();
+      node.live = true;
+    }
     switch (kind) {
       case 'hb':
         if (!node || (m[0] as number) !== node.version) this.#want(from);
@@ -648,9 +658,13 @@ export class Cluster implements BackplaneHost, TopicCluster {
     ];
     let node = this.#nodes.get(from);
     if (!node) {
-      node = { id: from, heard: Date.now(), version, sessions: new Map(), members: new Map() };
+      node = { id: from, heard: Date.now(), live: true, version, sessions: new Map(), members: new Map() };
       this.#nodes.set(from, node);
       this.#host.log('debug', `node ${from} joined the cluster`);
+    } else if (reply === 1) {
+      // It has just (re)connected to the broker: what it was asked before may never have
+      // reached it, so those asks fail now instead of at their timeout.
+      this.#failPending(from, `node ${from} reconnected to the broker; the ask may not have reached it`);
     }
     node.version = version;
     node.heard = Date.now();
@@ -836,7 +850,10 @@ function remoteError(wire: unknown): ActorSpaceError {
 }
 
 function gone(node: string): ActorSpaceError {
-  return new ActorSpaceError('CHANNEL_CLOSED', `node ${node.slice(0, 64)} is not in the cluster`);
+  return new ActorSpaceError(
+    'CHANNEL_CLOSED',
+    `node ${node.slice(0, 64)} is not in the cluster, or not heard from since the broker came back`,
+  );
 }
 
 function message(error: unknown): string {
