@@ -5,6 +5,7 @@
 // broadcasts reach every node; actor references work across nodes; forged inter-node messages
 // are dropped. Then the drills: the broker restarts mid-traffic, a node is killed.
 
+import { createHmac } from 'node:crypto';
 import { natsBackplane } from '@actorspace/nats';
 import {
   type ActorRef,
@@ -343,14 +344,12 @@ describe.each(['redis', 'nats'] as const)('%s backplane', (kind) => {
     );
   });
 
-  it('drops inter-node messages that are not signed with the cluster key', async () => {
+  it('drops inter-node messages not signed with the cluster key, and malformed ones that are', async () => {
     const before = (await listed(node('A'))).length;
     const news = logs.get('bob')?.news.length ?? 0;
-    for (const key of [undefined, 'w'.repeat(40)]) {
+    for (const key of [undefined, 'w'.repeat(40), SIGNING_KEY]) {
       const rogue: Backplane =
-        kind === 'redis'
-          ? redisBackplane({ url: broker.url, ...(key && { signingKey: key }) })
-          : natsBackplane({ servers: broker.url, ...(key && { signingKey: key }) });
+        kind === 'redis' ? redisBackplane({ url: broker.url }) : natsBackplane({ servers: broker.url });
       const host: BackplaneHost = {
         node: 'n-rogue',
         message: () => {},
@@ -359,23 +358,53 @@ describe.each(['redis', 'nats'] as const)('%s backplane', (kind) => {
         down: () => {},
       };
       await rogue.start(host);
+      const send = (message: unknown) => {
+        const body = typeof message === 'string' ? message : JSON.stringify(message);
+        rogue.send(
+          null,
+          key ? `${createHmac('sha256', key).update(body).digest('base64url')}.${body}` : body,
+        );
+      };
       const info = { id: 'forged', route: '/tab', caller: { id: 'x', type: 'client', claims: {} } };
-      const forged = (body: string) => (key ? `${'A'.repeat(43)}.${body}` : body);
-      rogue.send(
-        null,
-        forged(JSON.stringify(['state', 'n-rogue', 1, [{ ...info, capabilities: [] }], [], 0])),
-      );
-      rogue.send(null, forged(JSON.stringify(['bc', 'n-rogue', '/tab', 'news', 'forged', null, null, null])));
+      if (key !== SIGNING_KEY) {
+        // Well-formed, but not signed with the cluster's key: a fake session and a broadcast.
+        send(['state', 'n-rogue', 1, [{ ...info, state: 'open', capabilities: [] }], [], 0]);
+        send(['bc', 'n-rogue', '/tab', 'news', 'forged', null, null, null]);
+      } else {
+        // Signed, as by a node with a bug: malformed messages are refused, and a good one passes.
+        send([
+          'state',
+          'n-rogue',
+          1,
+          [{ ...info, capabilities: 'all' }],
+          [{ topic: 'room/1', members: [7] }],
+          0,
+        ]);
+        send(['ses', 'n-rogue', 2, 'added', 42]);
+        send(['bc', 'n-rogue', '/tab', 123, null, null, null, null]);
+        send(['ask', 'n-rogue', 1, { s: 'nobody' }, 'echo', null, null, ['x', 'system', {}], 10]);
+        send(['zzz', 'n-rogue']);
+        send('not json');
+        send('null');
+        send(['bc', 'n-rogue', '/tab', 'news', 'signed', null, null, null]);
+      }
       await rogue.close();
     }
-    // A real broadcast after the forged ones: once it arrived, the forged ones had their chance.
+    // A real broadcast after those: once it and the signed one arrived, the rest had their chance.
     const onA = await tab(node('A').url, 'caster2');
     await onA.server.ask('broadcast', { route: '/tab', type: 'news', data: 'real' });
-    await until(() => logs.get('bob')?.news.at(-1) === 'real', 'the real broadcast');
+    await until(() => (logs.get('bob')?.news.length ?? 0) >= news + 2, 'the real and the signed broadcast');
     await new Promise((r) => setTimeout(r, 300));
-    expect(logs.get('bob')?.news.slice(news)).toEqual(['real']);
+    expect(logs.get('bob')?.news.slice(news).sort()).toEqual(['real', 'signed']);
     expect((await listed(node('A'))).some((s) => s.id === 'forged')).toBe(false);
     expect((await listed(node('A'))).length).toBe(before + 1);
+    // Every node still answers across nodes.
+    const adaId = await seen(node('C'), 'ada');
+    const bot = await service(node('C'));
+    expect(await bot.server.ask('ask', { session: adaId, type: 'echo', data: 'still' })).toEqual({
+      tab: 'ada',
+      data: 'still',
+    });
   });
 
   it('survives a broker restart: asks in flight fail at once, then everything works again', async () => {

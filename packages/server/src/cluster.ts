@@ -693,7 +693,10 @@ export class Cluster implements BackplaneHost, TopicCluster {
   }
 
   #applySession(node: NodeState, kind: SessionChange['kind'], info: SessionInfo): void {
-    if (!info || typeof info.id !== 'string') return;
+    if (!isSessionInfo(info)) {
+      this.#refused('a malformed session');
+      return;
+    }
     const listed: SessionInfo = { ...info, node: node.id };
     if (kind === 'removed') {
       const session = node.sessions.get(info.id);
@@ -717,7 +720,10 @@ export class Cluster implements BackplaneHost, TopicCluster {
   }
 
   #applyMember(node: NodeState, topic: string, kind: 'join' | 'leave' | 'update', member: Member): void {
-    if (typeof topic !== 'string' || !member || typeof member.key !== 'string') return;
+    if (typeof topic !== 'string' || !isMember(member) || !['join', 'leave', 'update'].includes(kind)) {
+      this.#refused('a malformed presence change');
+      return;
+    }
     let list = node.members.get(topic);
     if (kind === 'leave') {
       if (!list?.delete(member.key)) return;
@@ -814,6 +820,36 @@ export class Cluster implements BackplaneHost, TopicCluster {
   #down(): ActorSpaceError {
     return new ActorSpaceError('CHANNEL_CLOSED', `the ${this.name} backplane is not connected`);
   }
+}
+
+/** A session another node lists has the shape the gateway relies on. */
+function isSessionInfo(info: unknown): info is SessionInfo {
+  const i = info as SessionInfo;
+  return (
+    typeof i === 'object' &&
+    i !== null &&
+    typeof i.id === 'string' &&
+    typeof i.route === 'string' &&
+    typeof i.caller === 'object' &&
+    i.caller !== null &&
+    typeof i.caller.id === 'string' &&
+    (i.caller.type === 'client' || i.caller.type === 'service') &&
+    (i.state === 'open' || i.state === 'suspended') &&
+    Array.isArray(i.capabilities) &&
+    i.capabilities.every((c) => typeof c === 'object' && c !== null && typeof c.type === 'string')
+  );
+}
+
+function isMember(member: unknown): member is Member {
+  const m = member as Member;
+  return (
+    typeof m === 'object' &&
+    m !== null &&
+    typeof m.key === 'string' &&
+    typeof m.id === 'string' &&
+    typeof m.meta === 'object' &&
+    m.meta !== null
+  );
 }
 
 type WireCaller = [string, Caller['type'], Record<string, unknown>];
