@@ -366,6 +366,44 @@ describe('topics', () => {
     expect(messages - before).toBeLessThan(10);
   });
 
+  it('lets server code subscribe: every event in order, the kept ones first, until it unsubscribes', async () => {
+    const errors: string[] = [];
+    const server = await start({ topics: { 'feed/:id': { publish: () => true, history: { size: 10 } } } });
+    server.actors.on('error', (e) => errors.push(e.code));
+    for (const i of range(1, 5)) await server.actors.publish('feed/a', 'n', i);
+    const seen: [string, unknown, number, string | undefined][] = [];
+    const stop = await server.actors.subscribe(
+      'feed/a',
+      (type, data, meta) => {
+        seen.push([type, data, meta.seq, meta.publisher]);
+        if (data === 'boom') throw new Error('a listener bug');
+      },
+      { replay: 2 },
+    );
+    expect(seen.map((e) => e[1])).toEqual([4, 5]);
+    const ada = await client(server);
+    await ada.publish('feed/a', 'say', { at: new Date(3) });
+    await server.actors.publish('feed/a', 'n', 'boom');
+    await server.actors.publish('feed/a', 'n', 'after');
+    // A busy topic gathers events for a millisecond (its `batch`), for listeners too.
+    await until(() => seen.length === 5, 'the three events');
+    expect(seen.slice(2)).toEqual([
+      ['say', { at: new Date(3) }, 6, 'ada'],
+      ['n', 'boom', 7, undefined],
+      ['n', 'after', 8, undefined],
+    ]);
+    expect(errors).toEqual(['REMOTE_ERROR']);
+    stop();
+    await server.actors.publish('feed/a', 'n', 'unheard');
+    await ada.server.ask('ping'); // the event went out meanwhile, to nobody here
+    await new Promise((r) => setTimeout(r, 20));
+    expect(seen).toHaveLength(5);
+    expect(server.actors.topic('feed/a')?.subscribers).toBe(0);
+    await expect(server.actors.subscribe('nowhere', () => {})).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    await expect(server.actors.subscribe('feed/a', 'x' as never)).rejects.toThrow(TypeError);
+    await expect(server.actors.subscribe('feed/a', () => {}, { replay: -1 })).rejects.toThrow(TypeError);
+  });
+
   it('broadcasts to the client root actor of every session of a route', async () => {
     const server = await start();
     const got: unknown[] = [];

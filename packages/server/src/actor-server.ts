@@ -37,7 +37,7 @@ import { normalizeRoutes, type Route, type RouteDefinition } from './routes.js';
 import type { ListedSession, SessionInfo } from './session.js';
 import { type EventStreamOptions, EventStreams } from './sse.js';
 import { createTokenVerifier, type VerifyAccessTokenOptions } from './tokens.js';
-import { compileTopics, TopicHub, type TopicInfo, type TopicOptions } from './topics.js';
+import { compileTopics, TopicHub, type TopicInfo, type TopicListener, type TopicOptions } from './topics.js';
 
 export type { ConnectionInfo } from './connection.js';
 export type { RateLimit } from './internal/rate-limit.js';
@@ -747,6 +747,33 @@ export class ActorServer<
     const published = this.#topics.publish(topic, type, data);
     published.catch((error) => this.#emitSafe('error', error, null));
     return published;
+  }
+
+  /**
+   * Subscribes the server's own code to a topic (no rule applies): `handler` is called with
+   * every event, in order (on a backplane, the events of every node), first the last `replay`
+   * events the topic's history still keeps. Resolves with the function that unsubscribes. A
+   * handler that throws is reported as an `error` event; it never slows the topic down.
+   * @throws ActorSpaceError (rejects) `FORBIDDEN` when no topic pattern matches; TypeError for
+   *   a bad topic, handler or replay.
+   * @example
+   * const stop = await actors.subscribe('chat/lobby', (type, data, { seq }) => log(seq, type, data), { replay: 50 });
+   */
+  async subscribe(
+    topic: string,
+    handler: TopicListener,
+    options: {
+      /** How many kept events to deliver first. @default 0 */
+      replay?: number;
+    } = {},
+  ): Promise<() => void> {
+    if (typeof handler !== 'function') throw new TypeError('actors.subscribe needs a handler function');
+    const replay = options.replay ?? 0;
+    if (!Number.isInteger(replay) || replay < 0)
+      throw new TypeError('replay must be a whole number of events');
+    const key = `server.${++this.#nextId}`;
+    await this.#topics.listen(topic, key, handler, replay);
+    return () => this.#topics.closeStream(topic, key);
   }
 
   /**

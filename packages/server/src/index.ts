@@ -52,4 +52,4 @@ export {
   type VerifyAccessTokenOptions,
   verifyAccessToken,
 } from './tokens.js';
-export type { HistoryOptions, Rule, SlowOptions, TopicInfo, TopicOptions } from './topics.js';
+export type { HistoryOptions, Rule, SlowOptions, TopicInfo, TopicListener, TopicOptions } from './topics.js';

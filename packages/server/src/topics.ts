@@ -106,6 +106,10 @@ export interface TopicEvent {
   readonly at: number;
   /** The event as a tell to a session's topics sink, encoded once for every session. */
   readonly message: EncodedTell;
+  /** The event as published: its type, data and publisher (for subscribers in the server's own code). */
+  readonly type: string;
+  readonly data: unknown;
+  readonly publisher: string | undefined;
   /** The event as an event-stream block, encoded once for every stream (when first needed). */
   stream?: Uint8Array;
 }
@@ -165,6 +169,57 @@ class ChannelOutlet implements Outlet {
   tooSlow(reason: string): void {
     this.#channel.close(CloseCode.RATE_LIMITED, reason);
   }
+}
+
+/** What `actors.subscribe()` calls with each event of a topic. */
+export type TopicListener = (
+  type: string,
+  data: unknown,
+  meta: {
+    /** The topic. */
+    topic: string;
+    /** The event's number. */
+    seq: number;
+    /** Who published it (client or service id), when the topic shows publishers. */
+    publisher?: string;
+  },
+) => void;
+
+/** A subscriber in the server's own code: a function called with each event, never slow. */
+class ListenerOutlet implements Outlet {
+  readonly stream = false;
+  readonly #topic: string;
+  readonly #handler: TopicListener;
+  readonly #host: TopicHost;
+
+  constructor(topic: string, handler: TopicListener, host: TopicHost) {
+    this.#topic = topic;
+    this.#handler = handler;
+    this.#host = host;
+  }
+
+  send(event: TopicEvent): boolean {
+    const meta: Parameters<TopicListener>[2] = { topic: this.#topic, seq: event.seq };
+    if (event.publisher !== undefined) meta.publisher = event.publisher;
+    try {
+      this.#handler(event.type, event.data, meta);
+    } catch (error) {
+      this.#host.error(new ActorSpaceError('REMOTE_ERROR', 'a topic listener threw', { cause: error }));
+    }
+    return true;
+  }
+
+  gap(): void {
+    // A listener never falls behind; a renumbered topic simply continues.
+  }
+
+  presence(): void {}
+
+  ready(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  tooSlow(): void {}
 }
 
 /** One subscription to one topic: a session's, or an event stream's. */
@@ -476,6 +531,22 @@ export class TopicHub {
     return topic.add({ key, outlet, member: null, behind: null }, null, undefined, since);
   }
 
+  /**
+   * Adds a subscriber in the server's own code: `handler` gets every event of topic `name` (of
+   * every node, on a backplane), in order, first the last `replay` events history keeps.
+   * @throws ActorSpaceError `FORBIDDEN` when no pattern matches; TypeError for a bad name.
+   */
+  async listen(name: string, key: string, handler: TopicListener, replay: number): Promise<void> {
+    const { topic } = this.#topic(name);
+    await this.#loaded(topic);
+    topic.add(
+      { key, outlet: new ListenerOutlet(name, handler, this.#host), member: null, behind: null },
+      null,
+      undefined,
+      topic.since(replay),
+    );
+  }
+
   /** An event stream ended: it leaves its topic at once. */
   closeStream(name: string, key: string): void {
     this.#topics.get(name)?.remove(key);
@@ -654,7 +725,15 @@ class Topic {
   ): TopicEvent {
     const tell: Record<string, unknown> = { t: this.name, s: seq, y: type, d: data };
     if (by !== undefined) tell.p = by;
-    const event: TopicEvent = { seq, prev, at, message: new EncodedTell('event', tell) };
+    const event: TopicEvent = {
+      seq,
+      prev,
+      at,
+      message: new EncodedTell('event', tell),
+      type,
+      data,
+      publisher: by,
+    };
     if (this.#streams > 0) event.stream = encodeStreamEvent(this.epoch, seq, type, data, by);
     return event;
   }
@@ -876,6 +955,14 @@ class Topic {
   /** Nobody subscribes and nothing kept is still useful. */
   idle(): boolean {
     return this.#subs.size === 0 && this.#remote.size === 0 && Date.now() - this.lastPublish > this.#ttl;
+  }
+
+  /** Where a subscriber that wants the last `count` kept events starts (null: from now). */
+  since(count: number): { epoch: string; seq: number } | null {
+    if (count <= 0) return null;
+    this.#expire();
+    const first = this.#history[Math.max(0, this.#history.length - count)];
+    return first ? { epoch: this.epoch, seq: first.prev } : null;
   }
 
   /** True when history still holds event `seq` (or `seq` is past the last one). */
