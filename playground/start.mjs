@@ -2,7 +2,8 @@
 // Starts the playground: one node:http server that serves the index page, the shared
 // stylesheet, the How it works panel's modules and the code view's source itself, with
 // ActorSpace attached for the demos' pages and sockets. The CLI
-// (server.mjs) and the e2e suite both call startPlayground().
+// (server.mjs) and the e2e suite both call startPlayground(); cluster.mjs calls it in two
+// processes with a Redis backplane, as two nodes of one server.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
@@ -98,21 +99,42 @@ const SOURCE_LISTS = new Map(
  * @typedef {object} Playground
  * @property {string} url e.g. `http://127.0.0.1:8080`
  * @property {number} port
- * @property {() => number} dropSockets destroys every ActorSpace socket (a simulated network drop); returns how many
+ * @property {string | null} node this node's label on a cluster, else null
+ * @property {() => number} dropSockets destroys this node's ActorSpace sockets (a simulated network drop); returns how many
  * @property {() => Promise<void>} close graceful: sessions end, pending todo writes land, the port is freed
  */
 
 /**
+ * @typedef {object} PlaygroundOptions
+ * @property {number} [port] 0 picks a free port
+ * @property {string} [host]
+ * @property {string} [dataDir] where the todos and the desk's secret are kept
+ * @property {import('@actorspace/server').Backplane} [backplane] runs this playground as one node
+ *   of a cluster (`pnpm playground:cluster`): the chat's topic, presence and the agent gateway
+ *   span every node on the same backplane
+ * @property {string} [node] this node's label on a cluster (`A`, `B`): chat guest names carry it
+ * @property {boolean} [clock] publish the event-stream demo's tick each second (on a cluster, one
+ *   node is enough: the topic spans them all) @default true
+ */
+
+/**
  * Starts the playground.
- * @param {{ port?: number, host?: string, dataDir?: string }} [options] port 0 picks a free port
+ * @param {PlaygroundOptions} [options]
  * @returns {Promise<Playground>}
  */
 export async function startPlayground({
   port = 8080,
   host = '127.0.0.1',
   dataDir = join(HERE, '.data'),
+  backplane,
+  node,
+  clock: ticking = true,
 } = {}) {
-  const todos = await createTodoStore({ file: join(dataDir, 'todos.json') });
+  if (node !== undefined && !/^[A-Za-z0-9]{1,8}$/.test(node)) {
+    throw new TypeError(`startPlayground: node must be 1 to 8 letters or digits, got "${node}"`);
+  }
+  // The todo list lives in each process's memory: on a cluster each node keeps its own file.
+  const todos = await createTodoStore({ file: join(dataDir, node ? `todos-${node}.json` : 'todos.json') });
   const secret = await deskSecret(dataDir);
   /**
    * Publishes to a topic, for services made before the server they publish through.
@@ -120,9 +142,11 @@ export async function startPlayground({
    */
   const publish = (topic, type, data) => actors.publish(topic, type, data);
 
+  const chat = createChatRoom({ publish }, { node });
+
   const actors = createActorServer({
     root: HERE, // the `client` paths below are relative to this folder
-    services: { todos, chat: createChatRoom({ publish }), poll: createPoll(), desk: createDesk() },
+    services: { todos, chat, poll: createPoll(), desk: createDesk() },
     topics: {
       // Chat messages and who is online: pages subscribe; only the server publishes (the room).
       'chat/:room': { presence: true, history: { size: 100, ttl: 10 * 60_000 } },
@@ -163,7 +187,14 @@ export async function startPlayground({
       },
       '/desk': { server: createDeskActor, client: './desk/client/client.js', title: 'Help desk' },
     },
+    // On a cluster: the nodes share the topics (events, presence, history), the registry of
+    // sessions and the gateway over this backplane (Redis in `pnpm playground:cluster`).
+    backplane,
   });
+  // Once the backplane is up (at once without one), so a page never meets a node cut off from the others.
+  await actors.ready();
+  // The chat room keeps the recent messages for newcomers from its topic (every node's messages).
+  const unfollow = await chat.follow(actors);
 
   const css = await readFile(join(HERE, 'style.css'));
   // The modules of the panel every demo page shows (`shared/*.js`), served at `/shared/<file>`.
@@ -249,21 +280,28 @@ export async function startPlayground({
   await new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve(undefined));
+  }).catch(async (error) => {
+    // The port is taken: nothing of this playground may keep running (nor hold the backplane).
+    unfollow();
+    await actors.close();
+    throw error;
   });
   const address = /** @type {import('node:net').AddressInfo} */ (server.address());
   const url = `http://${host}:${address.port}`;
   // The event-stream demo (stream/): the server publishes a tick on topic `clock` every second.
-  const clock = setInterval(() => actors.publish('clock', 'tick', { at: new Date() }), 1000);
+  const clock = ticking ? setInterval(() => actors.publish('clock', 'tick', { at: new Date() }), 1000) : null;
 
   /** @type {Promise<void> | null} */
   let closing = null;
   return {
     url,
     port: address.port,
+    node: node ?? null,
     dropSockets,
     close() {
       closing ??= (async () => {
-        clearInterval(clock); // the event-stream demo's ticks
+        if (clock) clearInterval(clock); // the event-stream demo's ticks
+        unfollow(); // the chat room stops following its topic
         await actors.close(); // every session ends with 1001; actors get onStop
         await todos.flush();
         await new Promise((resolve) => {

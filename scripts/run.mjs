@@ -246,6 +246,19 @@ switch (task) {
     run(process.execPath, [server, ...rest]);
     break;
   }
+  case 'playground:cluster': {
+    // The playground as two nodes (processes) on one Redis backplane, with a redis-server of
+    // its own on a free port (playground/cluster.mjs); Ctrl+C stops the nodes and redis-server.
+    const stale = stalePackages();
+    if (stale.length > 0) {
+      log(`building ${stale.join(', ')}`);
+      pn(...stale.flatMap((name) => ['--filter', name]), 'run', 'build');
+    }
+    ensureDebian([{ pkg: 'redis-server', program: '/usr/bin/redis-server' }]);
+    log('starting the playground as a cluster of two nodes');
+    run(process.execPath, [join(ROOT, 'playground', 'cluster.mjs'), ...process.argv.slice(3)]);
+    break;
+  }
   case 'test': {
     const started = Date.now();
     const before = ourProcesses();
@@ -291,6 +304,6 @@ switch (task) {
     break;
   }
   default:
-    console.error('usage: node scripts/run.mjs <playground|test>');
+    console.error('usage: node scripts/run.mjs <playground|playground:cluster|test>');
     process.exit(2);
 }

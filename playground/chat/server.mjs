@@ -19,10 +19,11 @@ export function createChatActor({ services }) {
 
   return defineActor({
     join: {
-      description: "Names this tab; answers its name, the room's topic and the recent messages",
+      description:
+        "Names this tab; answers its name, the room's topic, the recent messages and (on a cluster) the node",
       handler: () => {
         name ??= room.name();
-        return { you: name, topic: LOBBY, history: room.recent() };
+        return { you: name, node: room.node, topic: LOBBY, history: room.recent() };
       },
     },
     // An ask, so the client knows when the message was accepted (and can clear its input);

@@ -10,7 +10,7 @@ import { createChatView } from './ui.js';
 /** @typedef {import('@actorspace/browser').RemoteActor<import('../server.mjs').ChatActor>} ServerActor */
 /**
  * @typedef {object} ChatView
- * @property {(you: string, history: ChatMessage[]) => void} welcome
+ * @property {(you: string, history: ChatMessage[], node: string | null) => void} welcome
  * @property {(online: string[], event: string) => void} presence
  * @property {(message: ChatMessage) => void} message
  * @property {(text: string) => void} notice
@@ -26,8 +26,8 @@ const view = createChatView({
 async function join(
   /** @type {import('@actorspace/browser').Session<import('../server.mjs').ChatActor>} */ session,
 ) {
-  const { you, topic, history } = await session.server.api().join();
-  view.welcome(you, history);
+  const { you, node, topic, history } = await session.server.api().join();
+  view.welcome(you, history, node);
   const sub = await session.subscribe(topic, (type, data) => type === 'message' && view.message(data), {
     presence: { name: you },
   });

@@ -15,7 +15,7 @@ export function createChatView(actions) {
   app.innerHTML = `
     <a class="back" href="/">← all demos</a>
     <h1>Chat <span class="badge" data-testid="status">connecting</span></h1>
-    <p class="lead">You are <strong data-testid="you">…</strong>. Open another tab to see presence change.</p>
+    <p class="lead">You are <strong data-testid="you">…</strong><span data-testid="node" hidden></span>. Open another tab to see presence change.</p>
     <div class="card chat">
       <div>
         <ul class="plain messages" data-testid="messages"></ul>
@@ -62,8 +62,11 @@ export function createChatView(actions) {
   };
 
   return {
-    welcome(you, history) {
+    welcome(you, history, node) {
       $('you').textContent = you;
+      // On a cluster (`pnpm playground:cluster`): which node's server this page is paired with.
+      $('node').hidden = node === null;
+      $('node').textContent = node === null ? '' : `, on node ${node}`;
       messages.replaceChildren();
       for (const m of history) message(m);
     },
