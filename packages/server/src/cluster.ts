@@ -162,6 +162,9 @@ export class Cluster implements BackplaneHost, TopicCluster {
   #timer: ReturnType<typeof setInterval> | null = null;
   #started: Promise<void> | null = null;
   #bad = 0;
+  /** Messages gathered for the end of this turn, by destination (null: every node). */
+  readonly #outbox = new Map<string | null, string[]>();
+  #flushing = false;
 
   constructor(backplane: Backplane, host: ClusterHost, options: ClusterOptions = {}) {
     if (!backplane || typeof backplane !== 'object' || typeof backplane.start !== 'function') {
@@ -224,6 +227,7 @@ export class Cluster implements BackplaneHost, TopicCluster {
   async close(): Promise<void> {
     if (this.#closed) return;
     if (this.#up) this.#sendSafe(null, ['bye']);
+    this.#flush();
     this.#closed = true;
     if (this.#timer) clearInterval(this.#timer);
     this.#failPending(null, 'the server is shutting down');
@@ -464,11 +468,22 @@ export class Cluster implements BackplaneHost, TopicCluster {
   message(payload: string): void {
     const body = this.#verify(payload);
     if (body === null) return;
-    let m: unknown[];
+    let parsed: unknown;
     try {
-      m = JSON.parse(body) as unknown[];
-      if (!Array.isArray(m) || typeof m[0] !== 'string' || typeof m[1] !== 'string') throw new Error('shape');
+      parsed = JSON.parse(body);
     } catch {
+      this.#refused('a malformed message');
+      return;
+    }
+    // What one node sent another within one turn of its event loop comes as one batch.
+    if (Array.isArray(parsed) && Array.isArray(parsed[0])) {
+      for (const one of parsed) this.#handle(one);
+    } else this.#handle(parsed);
+  }
+
+  #handle(parsed: unknown): void {
+    const m = parsed as unknown[];
+    if (!Array.isArray(m) || typeof m[0] !== 'string' || typeof m[1] !== 'string') {
       this.#refused('a malformed message');
       return;
     }
@@ -772,14 +787,38 @@ export class Cluster implements BackplaneHost, TopicCluster {
   #sendSafe(to: string | null, body: unknown[]): boolean {
     if (!this.#up) return false;
     const text = JSON.stringify([body[0], this.node, ...body.slice(1)]);
-    try {
-      this.#backplane.send(to, this.#sign(text));
-      return true;
-    } catch (error) {
-      this.#host.log('debug', `the ${this.name} backplane could not send`, error);
-      return false;
+    // Gathered until the end of this turn: one broker message per destination, however many
+    // asks and answers were made meanwhile (a busy node sends a handful of writes, not one
+    // per message; a quiet one waits for nothing).
+    let queued = this.#outbox.get(to);
+    if (!queued) {
+      queued = [];
+      this.#outbox.set(to, queued);
     }
+    queued.push(text);
+    if (!this.#flushing) {
+      this.#flushing = true;
+      queueMicrotask(this.#flush);
+    }
+    return true;
   }
+
+  /** Sends what was gathered: each destination's messages as one (a batch when several). */
+  readonly #flush = (): void => {
+    this.#flushing = false;
+    const outbox = [...this.#outbox];
+    this.#outbox.clear();
+    for (const [to, texts] of outbox) {
+      const text = texts.length === 1 ? (texts[0] as string) : `[${texts.join(',')}]`;
+      try {
+        this.#backplane.send(to, this.#sign(text));
+      } catch (error) {
+        this.#host.log('debug', `the ${this.name} backplane could not send`, error);
+        // What was asked of it will never be answered: those asks fail now.
+        this.#failPending(to, `the ${this.name} backplane could not send`);
+      }
+    }
+  };
 
   #sign(text: string): string {
     if (!this.#key) return text;
