@@ -662,6 +662,8 @@ export function renderMarkdown(res, o = {}) {
   if (res.fanout) out.push(...renderFanout(res.fanout));
   const gateway = readGateway();
   if (gateway) out.push(...renderGateway(gateway));
+  const cluster = readCluster();
+  if (cluster) out.push(...renderCluster(cluster));
 
   // Bundles
   out.push('## Browser bundle size');
@@ -808,6 +810,340 @@ export function renderGateway(g) {
     "- The three gateway ways take two hops (agent → server → tab and back) where the direct ask takes one; HTTP adds a request per ask (keep-alive connection, JSON body, bearer check), and MCP adds JSON-RPC and the SDK's session handling on both ends.",
     '',
   ];
+}
+
+/** bench/results/cluster.json (written by `node bench/cluster.mjs`), or null when it was never run. */
+function readCluster() {
+  try {
+    return JSON.parse(readFileSync(join(benchDir, 'results', 'cluster.json'), 'utf8'));
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The "Many nodes" section: cross-node asks against single-node asks on each backplane, and a
+ * topic's fan-out across three nodes against Socket.IO with its Redis adapter.
+ * @param {any} c bench/results/cluster.json
+ */
+export function renderCluster(c) {
+  /** @type {string[]} */
+  const out = [];
+  const v = c.versions ?? {};
+  const asks = c.asks ?? { backplanes: {}, counts: {}, targets: {} };
+  const fo = c.fanout ?? { systems: {}, counts: {} };
+  const bps = Object.keys(asks.backplanes ?? {});
+  const sysNames = Object.keys(fo.systems ?? {});
+  const t = asks.targets ?? {};
+  const ac = asks.counts ?? {};
+  const fc = fo.counts ?? {};
+  /** @param {any} m */
+  const med = (m) => (m && m.median != null ? m.median : null);
+  /** @param {number | null} r @param {number} th @param {'le' | 'ge'} dir */
+  const verdict = (r, th, dir) =>
+    r == null || !Number.isFinite(r)
+      ? 'not measured'
+      : (dir === 'le' ? r <= th : r >= th)
+        ? '✅ pass'
+        : '❌ miss';
+  const bpLabel = (/** @type {string} */ b) => esc(asks.backplanes[b]?.label ?? b);
+  const refLabel = esc(fo.systems?.[fo.reference]?.label ?? fo.reference ?? 'the reference');
+  const refMetrics = fo.systems?.[fo.reference]?.metrics ?? {};
+
+  out.push('## Many nodes (backplanes)');
+  out.push('');
+  if (c.quick) {
+    out.push(
+      '> **Warning: QUICK smoke run** of the many-nodes section (1 rep, fewer asks and events). Do not compare or quote these figures.',
+    );
+    out.push('');
+  }
+  if (c.experiment) {
+    out.push(
+      `> **Warning: experiment.** This run used non-default options (${esc(JSON.stringify(c.experiment))}); its figures are not those of ActorSpace as shipped.`,
+    );
+    out.push('');
+  }
+  out.push(
+    `Several server processes (nodes) act as one through a broker: Redis (\`@actorspace/redis\`, redis-server ${v['redis-server'] ?? '?'}) or NATS (\`@actorspace/nats\`, nats-server ${v['nats-server'] ?? '?'} with JetStream). \`node bench/cluster.mjs\` starts its own brokers on free ports of 127.0.0.1 and every node, tab, agent and subscriber as a separate process, all on this one machine (${c.machine?.cpus ?? '?'} CPUs). Measured ${String(c.date).slice(0, 16).replace('T', ' ')} UTC, Node ${c.node}: ${num(c.reps)}${c.reps !== c.repsPlanned ? ` of ${num(c.repsPlanned)} planned` : ''} rep(s) interleaving every case, fresh processes for each case and rep; cells are median (min–max) over the reps; ${num(c.wallSeconds)} s for the section. Load average (1 min) at start / end: ${num(c.machine?.loadAvgAtStart?.[0], 2)} / ${num(c.machine?.loadAvgAtEnd?.[0], 2)}.`,
+  );
+  out.push('');
+
+  // Goals
+  /** @type {string[][]} */
+  const goals = [];
+  for (const b of bps) {
+    const m = asks.backplanes[b].metrics ?? {};
+    goals.push([
+      `Cross-node ask p50 (${bpLabel(b)})`,
+      `≤ ${num(t.p50Ratio, 2)}× single-node`,
+      ratio(med(m.p50Ratio)),
+      verdict(med(m.p50Ratio), t.p50Ratio, 'le'),
+    ]);
+    goals.push([
+      `Cross-node ask throughput (${bpLabel(b)})`,
+      `≥ ${num(t.throughputRatio, 2)}× single-node`,
+      ratio(med(m.throughputRatio)),
+      verdict(med(m.throughputRatio), t.throughputRatio, 'ge'),
+    ]);
+  }
+  for (const n of sysNames) {
+    if (n === fo.reference) continue;
+    const r = rel(fo.systems[n].metrics?.deliveriesPerSec, refMetrics.deliveriesPerSec);
+    goals.push([
+      `Fan-out across ${fc.nodes ?? 3} nodes, deliveries/s (${esc(fo.systems[n].label)})`,
+      `≥ ${num(fo.target, 2)}× ${refLabel}`,
+      ratio(r),
+      verdict(r, fo.target, 'ge'),
+    ]);
+  }
+  out.push(table(['goal', 'threshold', 'measured (median)', 'result'], goals, 'llrl'));
+  out.push('');
+  // What the ask figures mean for the goals, from this run's numbers.
+  /** @type {string[]} */
+  const meaning = [];
+  for (const b of bps) {
+    const m = asks.backplanes[b].metrics ?? {};
+    const p50 = med(m.p50Ratio);
+    const bound = med(m.boundRatio);
+    const single = med(m.singleP50Us);
+    const extra = med(m.overheadP50Us);
+    const nodesCross = (med(m.crossCpu_A) ?? Number.NaN) + (med(m.crossCpu_B) ?? Number.NaN);
+    const nodesSingle = (med(m.singleCpu_A) ?? Number.NaN) + (med(m.singleCpu_B) ?? Number.NaN);
+    if (p50 == null || bound == null || single == null || extra == null) continue;
+    const room = (t.p50Ratio - bound) * single;
+    meaning.push(
+      `- **${bpLabel(b)}**: a bare round trip through the broker already puts a cross-node ask at ${ratio(bound)} the single-node p50 (${num(single)} µs), which leaves the two nodes ${room > 0 ? `about ${num(room)} µs` : 'nothing'} of their own for the ≤ ${num(t.p50Ratio, 2)}× goal; they add ${num(extra)} µs (${ratio(p50)} in all). For throughput, which CPU bounds here, a cross-node ask costs nodes A and B together ${num(nodesCross, 1)} µs of CPU against ${num(nodesSingle, 1)} µs for node B alone in the single-node way (${ratio(nodesCross / nodesSingle)}), plus the broker's ${num(med(m.crossCpu_broker), 1)} µs.`,
+    );
+  }
+  if (meaning.length) {
+    out.push(meaning.join('\n'));
+    out.push('');
+  }
+
+  // Asks
+  if (bps.length) {
+    out.push('### Cross-node ask');
+    out.push('');
+    out.push(
+      `A tab (a Node client whose root actor offers \`echo\` to services) is paired with node B. An agent process holds two services, one connected to node A and one to node B, each with a gateway reference to the tab (\`server.ask('client', id)\`), and asks \`echo\` with the plain payload. **Single-node**: the service on B asks (service → B → tab and back). **Cross-node**: the service on A asks (service → A → broker → B → tab and back, twice the process hops). **Broker alone**: two more processes play ping-pong through the broker with the client library the backplane uses (ioredis, @nats-io/transport-node), the least a hop to another node and back can cost. Latency: ${num(ac.latencyN)} sequential asks per way after ${num(ac.latencyWarmup)} warm-up, in ${num(ac.latencyRounds)} rounds alternating the ways, unpinned. Throughput: ${num(ac.askN)} asks with ${num(ac.inflight)} in flight after ${num(ac.askWarmup)}, alternating the ways in ${num(ac.askRounds)} rounds; CPU is \`process.cpuUsage()\` of each process (the broker's from \`/proc\`) over those asks, per ask.`,
+    );
+    out.push('');
+    /** @param {any} m @param {string} w @param {string} who */
+    const cpu = (m, w, who) => cell(m[`${w}Cpu_${who}`], 1);
+    const otherAsks = bps
+      .flatMap((b) => asks.backplanes[b].metrics?.otherCpus?.values ?? [])
+      .filter((/** @type {number | null} */ x) => x != null);
+    const askOther = otherAsks.length
+      ? ` Other work on the machine (\`/proc/stat\` minus the bench's processes) took up to ${num(Math.max(...otherAsks), 2)} CPUs on average during a measured throughput round.`
+      : '';
+    out.push(
+      table(
+        [
+          'backplane',
+          'way',
+          'p50 µs',
+          'p99 µs',
+          `asks/s (${num(ac.inflight)} in flight)`,
+          'CPU µs/ask: agent',
+          'node A',
+          'node B',
+          'tab',
+          'broker',
+        ],
+        bps.flatMap((b) => {
+          const m = asks.backplanes[b].metrics ?? {};
+          return [
+            [
+              bpLabel(b),
+              'single-node (service on B)',
+              cell(m.singleP50Us, 0),
+              cell(m.singleP99Us, 0),
+              cell(m.singleAsksPerSec, 0),
+              cpu(m, 'single', 'agent'),
+              cpu(m, 'single', 'A'),
+              cpu(m, 'single', 'B'),
+              cpu(m, 'single', 'tab'),
+              cpu(m, 'single', 'broker'),
+            ],
+            [
+              bpLabel(b),
+              '**cross-node** (service on A)',
+              cell(m.crossP50Us, 0),
+              cell(m.crossP99Us, 0),
+              cell(m.crossAsksPerSec, 0),
+              cpu(m, 'cross', 'agent'),
+              cpu(m, 'cross', 'A'),
+              cpu(m, 'cross', 'B'),
+              cpu(m, 'cross', 'tab'),
+              cpu(m, 'cross', 'broker'),
+            ],
+            [
+              bpLabel(b),
+              'broker round trip alone',
+              cell(m.brokerP50Us, 0),
+              cell(m.brokerP99Us, 0),
+              '—',
+              '—',
+              '—',
+              '—',
+              '—',
+              '—',
+            ],
+          ];
+        }),
+        'llrrrrrrrr',
+      ),
+    );
+    out.push('');
+    out.push(
+      table(
+        [
+          'backplane',
+          'p50 cross ÷ single',
+          'p99 cross ÷ single',
+          'throughput cross ÷ single',
+          ...(asks.pinned ? ['p50 pinned: cross ÷ single'] : []),
+          '(single + broker alone) ÷ single',
+          'p50 cross − single − broker alone (µs)',
+          'node CPU µs/ask, cross (A + B) vs single (B)',
+        ],
+        bps.map((b) => {
+          const m = asks.backplanes[b].metrics ?? {};
+          const crossNodes = (med(m.crossCpu_A) ?? Number.NaN) + (med(m.crossCpu_B) ?? Number.NaN);
+          const singleNodes = (med(m.singleCpu_A) ?? Number.NaN) + (med(m.singleCpu_B) ?? Number.NaN);
+          return [
+            bpLabel(b),
+            cell(m.p50Ratio, 2),
+            cell(m.p99Ratio, 2),
+            cell(m.throughputRatio, 2),
+            ...(asks.pinned ? [cell(m.pinnedP50Ratio, 2)] : []),
+            cell(m.boundRatio, 2),
+            cell(m.overheadP50Us, 0),
+            `${num(crossNodes, 1)} vs ${num(singleNodes, 1)} (${ratio(crossNodes / singleNodes)})`,
+          ];
+        }),
+        asks.pinned ? 'lrrrrrrr' : 'lrrrrrr',
+      ),
+    );
+    out.push('');
+    out.push(
+      [
+        `- Ratios are taken within each rep (same processes, same minute) and their median is shown.${asks.pinned ? ' "p50 pinned" comes from one more pass with every process of the case and the broker on CPU 0, where a round trip costs the CPU work along its path plus the switches between processes.' : ''}`,
+        '- A cross-node ask makes the hops of a single-node ask plus one round trip through the broker (A → broker → B, B → broker → A). So the single-node p50 plus the bare broker round trip is about the best a cross-node ask can do on this machine, and "(single + broker alone) ÷ single" is the best ratio it can reach. "Cross − single − broker alone" is what the two nodes add on top of that: their work on the message (encoding, the backplane client, decoding, matching the answer) and its waits.',
+        `- Throughput on this machine is bounded by CPU: all the processes share the same ${c.machine?.cpus ?? 2} CPUs, so asks/s follow the CPU a cross-node ask costs in all of them together (the CPU columns), not the network. The last column is the nodes' part of it.`,
+        `- The p50 and p99 are taken unpinned, so they include the VM's wake-up times, which dominate round trips this short and move the p50 from run to run (see the caveats of the "Ask latency" section); the p99 mostly shows GC and scheduling.${askOther}`,
+      ].join('\n'),
+    );
+    out.push('');
+  }
+
+  // Fan-out
+  if (sysNames.length) {
+    out.push(`### Fan-out across ${fc.nodes ?? 3} nodes`);
+    out.push('');
+    out.push(
+      `${num(fc.nodes)} node processes share one broker. ${num(fc.subscribers)} WebSocket subscribers are spread evenly over them (${(fc.perProc ?? []).map((/** @type {number} */ x) => num(x)).join(' + ')}, one subscriber process per node: the subscribers of the single-node fan-out section), and node 0's own server code publishes. ${refLabel} runs the same way in the same run: ${num(fc.nodes)} Socket.IO servers with \`@socket.io/redis-adapter\` ${v['@socket.io/redis-adapter'] ?? ''} (ioredis ${v.ioredis ?? ''}) on one Redis, a room joined by every subscriber, \`io.to(room).emit()\` on node 0. **Deliveries/s** = events × subscribers ÷ (last delivery − first publish) over ${num(fc.events)} events (${num((fc.events ?? 0) * (fc.subscribers ?? 0))} deliveries) after ${num(fc.warmup)} warm-up events, one published per event-loop turn and never more than ${num(fc.window)} ahead of the slowest subscriber process, as in the single-node fan-out section. Latency = receive − publish time; the **${num(fc.pacedRate)}/s** columns publish ${num(fc.pacedEvents)} events at ${num(fc.pacedRate)} per second.`,
+    );
+    out.push('');
+    out.push(
+      table(
+        [
+          'system',
+          'deliveries/s',
+          `× ${refLabel}`,
+          'node CPU µs/delivery (all 3)',
+          'subscriber CPU µs/delivery',
+          'broker CPU µs/event',
+          `p50 ms (${num(fc.pacedRate)}/s)`,
+          `p99 ms (${num(fc.pacedRate)}/s)`,
+          `p50 ms (${num(fc.pacedRate)}/s): node 0's / others'`,
+          'p50 ms (loaded)',
+          'p99 ms (loaded)',
+          'every event once, in order',
+        ],
+        sysNames.map((n) => {
+          const s = fo.systems[n];
+          const m = s.metrics ?? {};
+          const bad = m.failedDeliveries?.max ?? null;
+          const check =
+            (s.checks ?? []).length === 0
+              ? s.failures?.length
+                ? 'failed (see below)'
+                : '—'
+              : bad
+                ? `❌ ${num(bad)} bad or missing`
+                : `✅ ${s.checks.length}/${s.checks.length} rep(s)`;
+          const label = esc(s.label ?? n);
+          return [
+            n.startsWith('actorspace') || n === fo.reference ? `**${label}**` : label,
+            cell(m.deliveriesPerSec, 0),
+            ratio(rel(m.deliveriesPerSec, refMetrics.deliveriesPerSec)),
+            cell(m.nodesCpuUsPerDelivery, 1),
+            cell(m.clientCpuUsPerDelivery, 1),
+            cell(m.brokerCpuUsPerEvent, 0),
+            cell(m.pacedP50Ms, 1),
+            cell(m.pacedP99Ms, 1),
+            `${num(med(m.pacedLocalP50Ms), 1)} / ${num(med(m.pacedRemoteP50Ms), 1)}`,
+            cell(m.loadedP50Ms, 1),
+            cell(m.loadedP99Ms, 1),
+            check,
+          ];
+        }),
+        'lrrrrrrrrrrl',
+      ),
+    );
+    out.push('');
+    out.push(
+      [
+        "- An ActorSpace topic on a backplane sends every event through the broker, which numbers it (a Lua script on Redis, the JetStream stream on NATS) and keeps the last 100 for recovery; every node, the publishing one included, then sends it to its own subscribers, gathering a busy topic's events as on one node. Socket.IO sends the event to the publishing server's own room members at once and PUBLISHes it to Redis for the others, without numbering or history. \"Node 0's / others'\" splits the paced p50 by where the subscribers are.",
+        `- Every process shares the machine's ${c.machine?.cpus ?? 2} CPUs, so deliveries/s follow the CPU columns: the nodes' work per delivery (encoding, the writes to the subscribers) and the subscribers' reading. The broker's work is per event, not per delivery (its CPU time comes from \`/proc\` in 10 ms ticks, hence the round figures).`,
+        `- Checked: every subscriber must receive every event of every phase exactly once and in order.${(() => {
+          const other = sysNames
+            .flatMap((n) => fo.systems[n].metrics?.otherCpus?.values ?? [])
+            .filter((x) => x != null);
+          return other.length
+            ? ` Other work on the machine (\`/proc/stat\` minus the bench's processes) took up to ${num(Math.max(...other), 2)} CPUs on average during a measured run.`
+            : '';
+        })()}`,
+      ].join('\n'),
+    );
+    out.push('');
+    out.push('| system | how |');
+    out.push('|---|---|');
+    for (const n of sysNames)
+      out.push(`| ${esc(fo.systems[n].label ?? n)} | ${esc(fo.systems[n].notes ?? '')} |`);
+    out.push('');
+  }
+
+  const fails = [
+    ...bps.flatMap((b) =>
+      (asks.backplanes[b].failures ?? []).map((/** @type {any} */ x) => ({ n: bpLabel(b), ...x })),
+    ),
+    ...sysNames.flatMap((n) =>
+      (fo.systems[n].failures ?? []).map((/** @type {any} */ x) => ({
+        n: esc(fo.systems[n].label ?? n),
+        ...x,
+      })),
+    ),
+  ];
+  if (fails.length) {
+    out.push('Failed many-nodes cases:');
+    out.push('');
+    out.push(
+      table(
+        ['case', 'rep', 'what', 'error'],
+        fails.map((x) => [x.n, String(x.rep), esc(x.case), esc(x.error)]),
+        'lrll',
+      ),
+    );
+    out.push('');
+  }
+  out.push(
+    '`node bench/cluster.mjs` reruns this section (about 2 to 2½ minutes here; `--quick` about 25 s), `node bench/run.mjs --only-section=cluster` reruns it and regenerates this page; see `bench/README.md` for its options.',
+  );
+  out.push('');
+  return out;
 }
 
 /**

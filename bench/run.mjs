@@ -3,7 +3,7 @@
 /**
  * ActorSpace peer benchmark:
  *   node bench/run.mjs [--quick] [--only=a,b] [--reps=N] [--idle-reps=N] [--budget=S]
- *                      [--out=path] [--no-report] [--report] [--only-section=main|fanout]
+ *                      [--out=path] [--no-report] [--report] [--only-section=main|fanout|cluster]
  *
  *   --quick       smoke run: 1 rep, a tenth of the counts (also QUICK=1)
  *   --only=a,b    run a subset of bench/systems (the floor always runs)
@@ -12,7 +12,8 @@
  *   --budget=S    do not start a repetition expected to end after S seconds (default 480)
  *   --out=path    results JSON (default bench/results/latest.json; quick: quick.tmp.json)
  *   --no-report / --report   skip / force regenerating docs/benchmarks.{md,svg}
- *   --only-section=main|fanout   run one section; the other keeps its figures from --out's file
+ *   --only-section=main|fanout|cluster   run one section; the others keep their figures (main and
+ *                 fan-out in --out's file, cluster in bench/results/cluster.json)
  *   --fanout-procs=N --fanout-subs=N --fanout-events=N --fanout-window=N --fanout-burst=N
  *   --fanout-rate=N --fanout-budget=S --fanout-prof=dir
  *                 fan-out set-up (defaults 4 subscriber processes, 1,000 subscribers, 300
@@ -25,7 +26,9 @@
  * system, then rep 2, ... (and the system order rotates each rep). Every loop is bounded by count
  * and by a time cap; a case that exceeds its cap is recorded as failed and its processes killed.
  * The fan-out section (lib/fanout-run.mjs) then measures one server-side publisher and 1,000
- * WebSocket subscribers in several processes, for the systems that export `fanout`.
+ * WebSocket subscribers in several processes, for the systems that export `fanout`; and the
+ * cluster section (bench/cluster.mjs, a child process with its own brokers and results file)
+ * measures many nodes on Redis and NATS.
  * Results go to bench/results/latest.json (quick: bench/results/quick.tmp.json); a full run
  * also regenerates docs/benchmarks.md + docs/benchmarks.svg via bench/report.mjs.
  */
@@ -67,8 +70,11 @@ const OUT = resolve(
   opt('out') ?? join(benchDir, 'results', QUICK ? 'quick.tmp.json' : 'latest.json'),
 );
 const WRITE_REPORT = flag('report') || (!QUICK && !flag('no-report'));
-/** Sections: `main` (latency, asks, tells, rich, idle memory, bundles) and `fanout`. Default: both. */
-const SECTIONS = ['main', 'fanout'];
+/**
+ * Sections: `main` (latency, asks, tells, rich, idle memory, bundles), `fanout`, and `cluster`
+ * (bench/cluster.mjs: many nodes on Redis and NATS, its own results file). Default: all three.
+ */
+const SECTIONS = ['main', 'fanout', 'cluster'];
 const ONLY_SECTION = opt('only-section');
 if (ONLY_SECTION !== undefined && !SECTIONS.includes(ONLY_SECTION)) {
   console.error(`[bench] --only-section must be one of ${SECTIONS.join(', ')}, not "${ONLY_SECTION}"`);
@@ -76,6 +82,7 @@ if (ONLY_SECTION !== undefined && !SECTIONS.includes(ONLY_SECTION)) {
 }
 const RUN_MAIN = !ONLY_SECTION || ONLY_SECTION === 'main';
 const RUN_FANOUT = !ONLY_SECTION || ONLY_SECTION === 'fanout';
+const RUN_CLUSTER = !ONLY_SECTION || ONLY_SECTION === 'cluster';
 /** The fan-out section does not start a rep expected to end after this many seconds of its own. */
 const FANOUT_BUDGET_S = Number(opt('fanout-budget') ?? (QUICK ? 60 : 180));
 /** Directory for V8 CPU profiles of the fan-out throughput phase: server and subscriber process 0. */
@@ -147,9 +154,14 @@ const MARGIN = 10_000;
 
 /** @type {Set<Child>} */
 const children = new Set();
+/** The cluster section's process (bench/cluster.mjs), while it runs: it cleans up after itself on SIGTERM. */
+/** @type {import('node:child_process').ChildProcess | null} */
+let clusterProc = null;
 
 function killAll() {
   for (const c of children) c.kill();
+  if (clusterProc && clusterProc.exitCode === null && clusterProc.signalCode === null)
+    clusterProc.kill('SIGTERM');
 }
 process.on('exit', killAll);
 for (const sig of /** @type {const} */ (['SIGINT', 'SIGTERM', 'SIGHUP'])) {
@@ -801,7 +813,7 @@ async function main() {
     results.systems = {};
     /** @type {any} */ (results).mainSkipped = true;
     console.log(
-      '[bench] main suite not run, and no earlier results to keep: the file holds the fan-out section only',
+      `[bench] main suite not run, and no earlier results to keep: the file holds ${RUN_FANOUT ? 'the fan-out section only' : 'no section'}`,
     );
   }
   if (RUN_FANOUT) {
@@ -833,6 +845,25 @@ async function main() {
     };
   } else if (previous?.fanout) out.fanout = previous.fanout;
 
+  // The cluster section (bench/cluster.mjs) runs as a child of its own, with its own brokers,
+  // and writes bench/results/cluster.json (quick: cluster.quick.tmp.json), which the report reads.
+  let clusterFailed = false;
+  if (RUN_CLUSTER) {
+    console.log('[bench] cluster: node bench/cluster.mjs (many nodes on Redis and NATS)');
+    const args = [join(benchDir, 'cluster.mjs'), `--reps=${REPS}`, ...(QUICK ? ['--quick'] : [])];
+    const proc = spawn(process.execPath, args, { cwd: rootDir, stdio: 'inherit' });
+    clusterProc = proc;
+    const code = await new Promise((done) => {
+      proc.once('exit', (c, sig) => done(c ?? sig));
+      proc.once('error', (err) => done(err.message));
+    });
+    clusterProc = null;
+    if (code !== 0) {
+      clusterFailed = true;
+      console.error(`[bench] cluster section failed (${code}): bench/results/cluster.json was not rewritten`);
+    }
+  }
+
   writeFileSync(OUT, JSON.stringify(out, null, 2) + '\n');
   rmSync(partialOut, { force: true });
   console.log(
@@ -851,6 +882,7 @@ async function main() {
     ...(RUN_MAIN ? Object.entries(results.systems) : []),
     ...(RUN_FANOUT ? Object.entries(out.fanout?.systems ?? {}) : []),
   ].flatMap(([n, s]) => /** @type {any} */ (s).failures.map((/** @type {any} */ f) => `${n}: ${f.case}`));
+  if (clusterFailed) failures.push('cluster section');
   if (failures.length) console.error(`[bench] ${failures.length} failed case(s): ${failures.join('; ')}`);
 }
 
