@@ -358,12 +358,17 @@ describe.each(['redis', 'nats'] as const)('%s backplane', (kind) => {
         down: () => {},
       };
       await rogue.start(host);
+      let n = 0;
+      // Signed as nodes sign: HMAC over `<number>.<message>`, numbers increasing per node.
+      const signed = (text: string, number = ++n) => {
+        const body = `${number}.${text}`;
+        return `${createHmac('sha256', key as string)
+          .update(body)
+          .digest('base64url')}.${body}`;
+      };
       const send = (message: unknown) => {
-        const body = typeof message === 'string' ? message : JSON.stringify(message);
-        rogue.send(
-          null,
-          key ? `${createHmac('sha256', key).update(body).digest('base64url')}.${body}` : body,
-        );
+        const text = typeof message === 'string' ? message : JSON.stringify(message);
+        rogue.send(null, key ? signed(text) : text);
       };
       const info = { id: 'forged', route: '/tab', caller: { id: 'x', type: 'client', claims: {} } };
       if (key !== SIGNING_KEY) {
@@ -387,6 +392,11 @@ describe.each(['redis', 'nats'] as const)('%s backplane', (kind) => {
         send('not json');
         send('null');
         send(['bc', 'n-rogue', '/tab', 'news', 'signed', null, null, null]);
+        // The same signed message again (a replay by whoever reads the broker): dropped.
+        rogue.send(
+          null,
+          signed(JSON.stringify(['bc', 'n-rogue', '/tab', 'news', 'signed', null, null, null]), n),
+        );
       }
       await rogue.close();
     }

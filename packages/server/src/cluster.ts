@@ -61,6 +61,19 @@ export interface ClusterHost {
 /** How a cluster message names what it asks: a session's client actor, or an exported reference. */
 type Target = { s: string } | { r: string };
 
+/** What an outgoing message carries that must fail when it cannot be sent. */
+interface Carried {
+  /** The id of this node's pending ask it sends. */
+  ask?: number;
+  /** The id of another node's ask it answers. */
+  answer?: number;
+}
+
+/** A message waiting for the end of the turn. */
+interface Queued extends Carried {
+  text: string;
+}
+
 /** A pending ask to another node. */
 interface Pending {
   node: string;
@@ -91,6 +104,8 @@ const DEFAULT_NODE_TIMEOUT = 10_000;
 const MAX_EXPORTED = 10_000;
 /** Extra time a node waits for an answer past the ask's own timeout (the owner times out first). */
 const ANSWER_GRACE = 1_000;
+/** The most characters of messages sent to a node as one broker message (NATS takes 1 MB at most). */
+const MAX_BATCH = 256 * 1024;
 
 /** A session of another node, as this node lists and reaches it. */
 export class RemoteSession implements ListedSession {
@@ -163,8 +178,12 @@ export class Cluster implements BackplaneHost, TopicCluster {
   #started: Promise<void> | null = null;
   #bad = 0;
   /** Messages gathered for the end of this turn, by destination (null: every node). */
-  readonly #outbox = new Map<string | null, string[]>();
+  readonly #outbox = new Map<string | null, Queued[]>();
+  /** The number of the last signed message this node sent, and of the last it got from each node. */
+  #sent = 0;
+  readonly #numbers = new Map<string, number>();
   #flushing = false;
+  #lastBeat = Date.now();
 
   constructor(backplane: Backplane, host: ClusterHost, options: ClusterOptions = {}) {
     if (!backplane || typeof backplane !== 'object' || typeof backplane.start !== 'function') {
@@ -300,8 +319,8 @@ export class Cluster implements BackplaneHost, TopicCluster {
     if (!kept) return null;
     const events: BackplaneEvent[] = [];
     for (const event of kept.events) {
-      const payload = this.#verify(event.payload);
-      if (payload !== null) events.push({ ...event, payload });
+      const verified = this.#verify(event.payload);
+      if (verified !== null) events.push({ ...event, payload: verified.text });
     }
     return { epoch: kept.epoch, events };
   }
@@ -345,16 +364,11 @@ export class Cluster implements BackplaneHost, TopicCluster {
         signal.addEventListener('abort', abort, { once: true });
         pending.cleanup = () => signal.removeEventListener('abort', abort);
       }
-      const sent = this.#sendSafe(node, [
-        'ask',
-        id,
-        target,
-        type,
-        encoded.json,
-        encoded.meta ?? null,
-        wireCaller(caller),
-        opts.timeout,
-      ]);
+      const sent = this.#sendSafe(
+        node,
+        ['ask', id, target, type, encoded.json, encoded.meta ?? null, wireCaller(caller), opts.timeout],
+        { ask: id },
+      );
       if (!sent) this.#settle(id, this.#down());
     });
   }
@@ -405,6 +419,17 @@ export class Cluster implements BackplaneHost, TopicCluster {
       return { g: id };
     },
   };
+
+  /** An exported reference by its id; one in use moves to the back of the forgetting order. */
+  #held(id: unknown): ActorRef | undefined {
+    if (typeof id !== 'string') return undefined;
+    const ref = this.#exported.get(id);
+    if (ref) {
+      this.#exported.delete(id);
+      this.#exported.set(id, ref);
+    }
+    return ref;
+  }
 
   /** References from another node: their messages go back to the node that holds the actor. */
   readonly #importer: RefImporter = {
@@ -460,24 +485,35 @@ export class Cluster implements BackplaneHost, TopicCluster {
   }
 
   event(topic: string, event: BackplaneEvent): void {
-    const payload = this.#verify(event.payload);
-    if (payload === null) return;
+    const verified = this.#verify(event.payload);
+    if (verified === null) return;
+    const payload = verified.text;
     this.#host.topics.deliver(topic, payload === event.payload ? event : { ...event, payload });
   }
 
   message(payload: string): void {
-    const body = this.#verify(payload);
-    if (body === null) return;
+    const verified = this.#verify(payload);
+    if (verified === null) return;
     let parsed: unknown;
     try {
-      parsed = JSON.parse(body);
+      parsed = JSON.parse(verified.text);
     } catch {
       this.#refused('a malformed message');
       return;
     }
     // What one node sent another within one turn of its event loop comes as one batch.
-    if (Array.isArray(parsed) && Array.isArray(parsed[0])) {
-      for (const one of parsed) this.#handle(one);
+    const batch = Array.isArray(parsed) && Array.isArray(parsed[0]);
+    if (verified.n > 0) {
+      // Signed messages of a node carry increasing numbers: one seen before is a replay.
+      const from = (batch ? (parsed as unknown[][])[0] : (parsed as unknown[]))?.[1];
+      if (typeof from !== 'string' || verified.n <= (this.#numbers.get(from) ?? 0)) {
+        this.#refused('a replayed message');
+        return;
+      }
+      this.#numbers.set(from, verified.n);
+    }
+    if (batch) {
+      for (const one of parsed as unknown[]) this.#handle(one);
     } else this.#handle(parsed);
   }
 
@@ -539,6 +575,8 @@ export class Cluster implements BackplaneHost, TopicCluster {
         return;
       case 'ans': {
         const [id, ok, json, meta] = m as [number, number, unknown, unknown];
+        // Only the node that was asked answers.
+        if (this.#pending.get(id)?.node !== from) return;
         if (ok === 1) {
           let value: unknown;
           try {
@@ -599,7 +637,7 @@ export class Cluster implements BackplaneHost, TopicCluster {
       if (ok) {
         try {
           const encoded = encodeData(value, this.#exporter);
-          this.#sendSafe(from, ['ans', id, 1, encoded.json, encoded.meta ?? null]);
+          this.#sendSafe(from, ['ans', id, 1, encoded.json, encoded.meta ?? null], { answer: id });
           return;
         } catch (error) {
           value = error;
@@ -635,7 +673,7 @@ export class Cluster implements BackplaneHost, TopicCluster {
         throw new ActorSpaceError('NO_SUCH_ACTOR', `no session "${String(target.s).slice(0, 64)}"`);
       return session.call(caller, type, data, timeout, signal);
     }
-    const ref = this.#exported.get(target.r);
+    const ref = this.#held(target.r);
     if (!ref || !isActorRef(ref))
       throw new ActorSpaceError('NO_SUCH_ACTOR', 'that reference is no longer held');
     const { router, guid } = ref as unknown as { router: Router; guid: string };
@@ -650,7 +688,7 @@ export class Cluster implements BackplaneHost, TopicCluster {
       this.#host.localSession(target.s)?.send(who, type, data);
       return;
     }
-    const ref = this.#exported.get(target.r) as unknown as { router: Router; guid: string } | undefined;
+    const ref = this.#held(target.r) as unknown as { router: Router; guid: string } | undefined;
     ref?.router.tellTo(ref.guid, type, data, who);
   }
 
@@ -672,6 +710,8 @@ export class Cluster implements BackplaneHost, TopicCluster {
       number,
     ];
     let node = this.#nodes.get(from);
+    // A state older than the changes already applied (a slow reply) would undo them.
+    if (node && version < node.version) return;
     if (!node) {
       node = { id: from, heard: Date.now(), live: true, version, sessions: new Map(), members: new Map() };
       this.#nodes.set(from, node);
@@ -723,7 +763,8 @@ export class Cluster implements BackplaneHost, TopicCluster {
     }
     let session = node.sessions.get(info.id);
     if (session) {
-      if (JSON.stringify(session.info()) === JSON.stringify(listed)) return;
+      // `lastSeen` of an open session is "now": a change only when something else changed.
+      if (sameSession(session.info(), listed)) return;
       session.set(listed);
       this.#host.remoteChanged({ kind: 'updated', session: listed });
     } else {
@@ -761,6 +802,7 @@ export class Cluster implements BackplaneHost, TopicCluster {
     const node = this.#nodes.get(id);
     if (!node) return;
     this.#nodes.delete(id);
+    this.#numbers.delete(id);
     this.#host.log('debug', `node ${id} left the cluster (${reason})`);
     for (const session of [...node.sessions.values()]) this.#applySession(node, 'removed', session.info());
     for (const [topic, list] of [...node.members]) {
@@ -775,6 +817,11 @@ export class Cluster implements BackplaneHost, TopicCluster {
   #beat(): void {
     if (this.#up) this.#sendSafe(null, ['hb', this.#version]);
     const now = Date.now();
+    const late = now - this.#lastBeat > 2 * this.#heartbeat;
+    this.#lastBeat = now;
+    // This node's own event loop stalled: the others' heartbeats wait unread behind this beat,
+    // so silence proves nothing this time.
+    if (late) return;
     for (const node of [...this.#nodes.values()]) {
       if (now - node.heard > this.#nodeTimeout)
         this.#drop(node.id, `not heard of for ${this.#nodeTimeout} ms`);
@@ -783,8 +830,12 @@ export class Cluster implements BackplaneHost, TopicCluster {
 
   // ---- the wire -------------------------------------------------------------------------------
 
-  /** Sends `[kind, this node, ...rest]`; false when the backplane cannot. */
-  #sendSafe(to: string | null, body: unknown[]): boolean {
+  /**
+   * Sends `[kind, this node, ...rest]`; false when the backplane cannot. `ask` names the
+   * pending ask the message carries, `answer` the ask of another node it answers: when it
+   * cannot be sent, that ask fails at once.
+   */
+  #sendSafe(to: string | null, body: unknown[], carries?: Carried): boolean {
     if (!this.#up) return false;
     const text = JSON.stringify([body[0], this.node, ...body.slice(1)]);
     // Gathered until the end of this turn: one broker message per destination, however many
@@ -795,7 +846,7 @@ export class Cluster implements BackplaneHost, TopicCluster {
       queued = [];
       this.#outbox.set(to, queued);
     }
-    queued.push(text);
+    queued.push(carries ? { text, ...carries } : { text });
     if (!this.#flushing) {
       this.#flushing = true;
       queueMicrotask(this.#flush);
@@ -803,33 +854,64 @@ export class Cluster implements BackplaneHost, TopicCluster {
     return true;
   }
 
-  /** Sends what was gathered: each destination's messages as one (a batch when several). */
+  /**
+   * Sends what was gathered: each destination's messages as one (a batch when several), in
+   * batches of at most {@link MAX_BATCH} characters (brokers bound their messages: NATS at 1 MB).
+   */
   readonly #flush = (): void => {
     this.#flushing = false;
     const outbox = [...this.#outbox];
     this.#outbox.clear();
-    for (const [to, texts] of outbox) {
-      const text = texts.length === 1 ? (texts[0] as string) : `[${texts.join(',')}]`;
-      try {
-        this.#backplane.send(to, this.#sign(text));
-      } catch (error) {
-        this.#host.log('debug', `the ${this.name} backplane could not send`, error);
-        // What was asked of it will never be answered: those asks fail now.
-        this.#failPending(to, `the ${this.name} backplane could not send`);
+    for (const [to, queued] of outbox) {
+      let batch: Queued[] = [];
+      let size = 0;
+      for (const item of queued) {
+        if (batch.length > 0 && size + item.text.length > MAX_BATCH) {
+          this.#sendBatch(to, batch);
+          batch = [];
+          size = 0;
+        }
+        batch.push(item);
+        size += item.text.length + 1;
       }
+      if (batch.length > 0) this.#sendBatch(to, batch);
     }
   };
 
-  #sign(text: string): string {
-    if (!this.#key) return text;
-    return `${createHmac('sha256', this.#key).update(text).digest('base64url')}.${text}`;
+  #sendBatch(to: string | null, batch: Queued[]): void {
+    const text = batch.length === 1 ? (batch[0] as Queued).text : `[${batch.map((q) => q.text).join(',')}]`;
+    try {
+      this.#backplane.send(to, this.#sign(text));
+    } catch (error) {
+      this.#host.log('debug', `the ${this.name} backplane could not send`, error);
+      // Nothing it carried arrives: its asks fail now, and the asks it answered hear why.
+      const code: ErrorCode = text.length > MAX_BATCH ? 'PAYLOAD_TOO_LARGE' : 'CHANNEL_CLOSED';
+      const why = code === 'PAYLOAD_TOO_LARGE' ? 'is too large for the backplane' : 'could not be sent';
+      for (const item of batch) {
+        if (item.ask !== undefined) this.#settle(item.ask, new ActorSpaceError(code, `the ask ${why}`));
+        if (item.answer !== undefined && to !== null && code === 'PAYLOAD_TOO_LARGE') {
+          this.#sendSafe(to, ['ans', item.answer, 0, { code, message: `the answer ${why}` }]);
+        }
+      }
+    }
   }
 
-  /** The message without its signature, or null when the signature is missing or wrong. */
-  #verify(payload: string): string | null {
-    if (!this.#key) return payload;
+  /** Signs `text`, numbered: a message seen again (a replay on the broker) is dropped. */
+  #sign(text: string): string {
+    if (!this.#key) return text;
+    const body = `${++this.#sent}.${text}`;
+    return `${createHmac('sha256', this.#key).update(body).digest('base64url')}.${body}`;
+  }
+
+  /**
+   * The message without its signature and number, and its number (0 unsigned), or null when
+   * the signature is missing or wrong.
+   */
+  #verify(payload: string): { text: string; n: number } | null {
+    if (!this.#key) return { text: payload, n: 0 };
     const dot = payload.indexOf('.');
-    if (dot !== 43) {
+    const next = payload.indexOf('.', dot + 1);
+    if (dot !== 43 || next < 0) {
       this.#refused('an unsigned message');
       return null;
     }
@@ -840,7 +922,7 @@ export class Cluster implements BackplaneHost, TopicCluster {
       this.#refused('a message with a wrong signature');
       return null;
     }
-    return body;
+    return { text: payload.slice(next + 1), n: Number(payload.slice(dot + 1, next)) };
   }
 
   /** Counts a refused message; logged now and then, not for each. */
@@ -859,6 +941,14 @@ export class Cluster implements BackplaneHost, TopicCluster {
   #down(): ActorSpaceError {
     return new ActorSpaceError('CHANNEL_CLOSED', `the ${this.name} backplane is not connected`);
   }
+}
+
+function sameSession(a: SessionInfo, b: SessionInfo): boolean {
+  const open = a.state === 'open' && b.state === 'open';
+  return (
+    JSON.stringify({ ...a, lastSeen: open ? 0 : a.lastSeen }) ===
+    JSON.stringify({ ...b, lastSeen: open ? 0 : b.lastSeen })
+  );
 }
 
 /** A session another node lists has the shape the gateway relies on. */

@@ -9,6 +9,8 @@
  * (`GET <path>/topics/<topic>`, sse.ts) subscribe through the same rules, history and slow
  * policy: a subscriber's `Outlet` is a session's channel or a stream.
  */
+
+import { randomUUID } from 'node:crypto';
 import {
   type Actor,
   ActorSpaceError,
@@ -242,6 +244,8 @@ const DEFAULT_SLOW_LIMIT = 1024 * 1024;
 /** Milliseconds a busy topic gathers events (see {@link TopicOptions.batch}). */
 const DEFAULT_BATCH = 1;
 const SWEEP_EVERY = 30_000;
+/** Events of a topic remembered by nonce on a backplane (a replayed one is dropped). */
+const MAX_NONCES = 4096;
 /** Milliseconds between a slow subscriber's connection draining and the next try. */
 const RETRY_AFTER = 20;
 
@@ -373,7 +377,9 @@ export class TopicHub {
     const { json, meta } = encodeData(data, null);
     const by =
       publisher && publisher.type !== 'system' && topic.options.publisher !== false ? publisher.id : null;
-    const payload = JSON.stringify([type, json, meta ?? null, by]);
+    // The topic and a nonce travel inside the payload (which the cluster signs): an event copied
+    // onto another topic, or sent again, is recognised and dropped.
+    const payload = JSON.stringify([type, json, meta ?? null, by, name, randomUUID()]);
     return cluster.publish(name, payload, topic.keep).then(
       (numbered) => numbered.seq,
       (error) => {
@@ -393,15 +399,23 @@ export class TopicHub {
    * matches, and payloads this node cannot read, are dropped.
    */
   deliver(name: string, event: BackplaneEvent): void {
-    let decoded: { type: string; data: unknown; publisher: string | undefined };
+    let decoded: { type: string; data: unknown; publisher: string | undefined; nonce: string };
     try {
-      const [type, json, meta, by] = JSON.parse(event.payload) as [string, unknown, unknown, string | null];
+      const [type, json, meta, by, topic, nonce] = JSON.parse(event.payload) as [
+        string,
+        unknown,
+        unknown,
+        string | null,
+        string,
+        string,
+      ];
       checkEventType(type);
-      decoded = { type, data: decodeData(json, meta ?? undefined), publisher: by ?? undefined };
+      if (topic !== name || typeof nonce !== 'string') return;
+      decoded = { type, data: decodeData(json, meta ?? undefined), publisher: by ?? undefined, nonce };
     } catch {
       return;
     }
-    this.#findSafe(name)?.topic.receive(event, decoded.type, decoded.data, decoded.publisher);
+    this.#findSafe(name)?.topic.receive(event, decoded.type, decoded.data, decoded.publisher, decoded.nonce);
   }
 
   /** A member of another node joined, changed or left topic `name`'s presence. */
@@ -669,6 +683,8 @@ class Topic {
   loading: Promise<void> | null = null;
   /** On a backplane: where this node's presence changes go. */
   readonly #report: ((kind: 'join' | 'leave' | 'update', member: Member) => void) | null;
+  /** On a backplane: the nonces of the latest events, to drop one that comes again. */
+  readonly #nonces = new Set<string>();
   /** On a backplane: the members subscribed on other nodes, by key. */
   readonly #remote = new Map<string, Member>();
   lastPublish = 0;
@@ -744,9 +760,21 @@ class Topic {
    * (it missed some while the broker was away) starts history over. Either way the
    * subscribers hear of the gap (`recovered: false`), never silently.
    */
-  receive(numbered: BackplaneEvent, type: string, data: unknown, by: string | undefined): void {
-    const prev = numbered.prev ?? this.seq;
+  receive(
+    numbered: BackplaneEvent,
+    type: string,
+    data: unknown,
+    by: string | undefined,
+    nonce: string,
+  ): void {
+    // The same event again (a replay on the broker): once is enough.
+    if (this.#nonces.has(nonce)) return;
+    this.#nonces.add(nonce);
+    if (this.#nonces.size > MAX_NONCES) this.#nonces.delete(this.#nonces.values().next().value as string);
+    let prev = numbered.prev ?? this.seq;
     if (numbered.epoch !== this.epoch) {
+      // Numbers of another epoch mean nothing here: the new one starts just before this event.
+      prev = numbered.prev ?? numbered.seq - 1;
       this.epoch = numbered.epoch;
       this.#restart(prev);
     } else if (numbered.seq <= this.seq) {
@@ -776,14 +804,23 @@ class Topic {
       if (first && numbered.seq >= first.seq) break;
       if (numbered.seq <= this.seq && !first && this.epoch !== '') continue;
       try {
-        const [type, json, meta, by] = JSON.parse(numbered.payload) as [
+        const [type, json, meta, by, topic, nonce] = JSON.parse(numbered.payload) as [
           string,
           unknown,
           unknown,
           string | null,
+          string,
+          string,
         ];
+        if (topic !== this.name || typeof nonce !== 'string')
+          throw new TypeError('not an event of this topic');
+        this.#nonces.add(nonce);
         const data = decodeData(json, meta ?? undefined);
         const p = numbered.prev ?? prev;
+        if (p !== undefined && prev !== undefined && p !== prev) {
+          // A hole inside what the broker kept: only what follows it can be replayed.
+          older.length = 0;
+        }
         if (p === undefined) {
           // Where this run starts is unknown: only what follows it can be replayed.
           prev = numbered.seq;
