@@ -36,15 +36,9 @@ import os from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { installedVersion } from './lib/bundle.mjs';
-import {
-  Child,
-  installCleanup,
-  killEverything,
-  machineBusyUs,
-  procCpuUs,
-  startBroker,
-} from './lib/cluster-procs.mjs';
-import { histPercentile } from './lib/fanout-run.mjs';
+import { Child, installCleanup, runMain } from './lib/child.mjs';
+import { killEverything, procCpuUs, startBroker } from './lib/cluster-procs.mjs';
+import { checkPhases, histPercentile, machineBusyUs, mergeReports } from './lib/fanout-run.mjs';
 import { errorMessage } from './lib/proto.mjs';
 import { percentileSorted, summarize } from './lib/stats.mjs';
 
@@ -183,7 +177,9 @@ const elapsedS = () => (Date.now() - t0) / 1000;
 /** A unique bit for this run's key prefixes. */
 const RUN = Date.now().toString(36);
 
-installCleanup((sig) => console.error(`\n[cluster] ${sig}: stopping every process of the run`));
+installCleanup('[cluster]', killEverything, (sig) =>
+  console.error(`\n[cluster] ${sig}: stopping every process of the run`),
+);
 
 // ───────────────────────────── results ─────────────────────────────
 
@@ -273,8 +269,12 @@ async function asksCase(bp, broker, rep) {
   let stage = 'start';
   try {
     const prefix = `bench_a${rep}_${RUN}`;
-    const A = new Child(`${bp} node A`, [NODE, `actorspace-${bp}`, broker.url, prefix, 'A'], NODE_ENV);
-    const B = new Child(`${bp} node B`, [NODE, `actorspace-${bp}`, broker.url, prefix, 'B'], NODE_ENV);
+    const A = new Child(`${bp} node A`, [NODE, `actorspace-${bp}`, broker.url, prefix, 'A'], {
+      env: NODE_ENV,
+    });
+    const B = new Child(`${bp} node B`, [NODE, `actorspace-${bp}`, broker.url, prefix, 'B'], {
+      env: NODE_ENV,
+    });
     procs.push(A, B);
     const [a, b] = await Promise.all([
       A.waitEvent('listening', CAPS.spawn),
@@ -500,38 +500,12 @@ async function fanoutPhase(nodes, clients, brokerPid, p) {
   const self = process.cpuUsage(self0);
   const wallUs = (performance.now() - wall0) * 1000;
   /** @type {Map<number, number>} */
-  const hist = new Map();
-  /** @type {Map<number, number>} */
   const histLocal = new Map();
   /** @type {Map<number, number>} */
   const histRemote = new Map();
-  let deliveries = 0;
-  let bad = 0;
-  let missing = 0;
-  let incomplete = 0;
-  let negative = 0;
-  let lastRecvAt = 0;
-  let clientCpuUs = 0;
-  let timedOut = false;
-  let subs = 0;
-  rs.forEach((r, i) => {
-    deliveries += r.deliveries;
-    bad += r.bad;
-    missing += r.missing;
-    incomplete += r.incomplete;
-    negative += r.negative;
-    clientCpuUs += r.cpuUs;
-    subs += r.subs;
-    timedOut ||= r.timedOut;
-    lastRecvAt = Math.max(lastRecvAt, r.lastRecvAt);
+  const { hist, bucketMs, lastRecvAt, clientCpuUs, subs, counts } =
     // Subscriber process i reads from node i: node 0's are local to the publisher.
-    const side = i % FANOUT.nodes === 0 ? histLocal : histRemote;
-    for (const [k, v] of r.buckets) {
-      hist.set(k, (hist.get(k) ?? 0) + v);
-      side.set(k, (side.get(k) ?? 0) + v);
-    }
-  });
-  const bucketMs = rs[0]?.bucketMs ?? 0.01;
+    mergeReports(rs, (i) => (i % FANOUT.nodes === 0 ? histLocal : histRemote));
   const spanMs = lastRecvAt - run.firstAt;
   const nodeCpu = ends.map((e) => e.cpuUs);
   const brokerCpuUs = broker0 === null || broker1 === null ? Number.NaN : broker1 - broker0;
@@ -540,16 +514,11 @@ async function fanoutPhase(nodes, clients, brokerPid, p) {
   return {
     otherCpus: busy0 === null || busy1 === null ? null : Math.max(0, busy1 - busy0 - ours) / wallUs,
     expected: subs * p.n,
-    deliveries,
-    bad,
-    missing,
-    incomplete,
-    negative,
-    timedOut,
+    ...counts,
     spanMs,
     publishMs: run.lastAt - run.firstAt,
     windowWaits: run.windowWaits,
-    deliveriesPerSec: deliveries / (spanMs / 1000),
+    deliveriesPerSec: counts.deliveries / (spanMs / 1000),
     p50Ms: histPercentile(hist, bucketMs, 0.5),
     p99Ms: histPercentile(hist, bucketMs, 0.99),
     maxMs: histPercentile(hist, bucketMs, 1),
@@ -577,7 +546,7 @@ async function fanoutCase(sys, broker, rep) {
     const prefix = `bench_f${rep}_${RUN}`;
     const nodes = Array.from(
       { length: FANOUT.nodes },
-      (_, i) => new Child(`${sys} node ${i}`, [NODE, sys, broker.url, prefix, String(i)], NODE_ENV),
+      (_, i) => new Child(`${sys} node ${i}`, [NODE, sys, broker.url, prefix, String(i)], { env: NODE_ENV }),
     );
     procs.push(...nodes);
     const infos = await Promise.all(nodes.map((nd) => nd.waitEvent('listening', CAPS.spawn)));
@@ -641,34 +610,8 @@ async function fanoutCase(sys, broker, rep) {
       intervalMs: 1000 / c.pacedRate,
       capMs: CAPS.phase,
     });
-    const checks = { warmup: w, throughput: t, paced: p };
-    const problems = Object.entries(checks)
-      .filter(([, r]) => r.bad || r.missing || r.incomplete || r.timedOut || r.deliveries !== r.expected)
-      .map(
-        ([k, r]) =>
-          `${k}: ${r.deliveries}/${r.expected} deliveries, ${r.bad} out of order or duplicated, ${r.missing} missing, ${r.incomplete} subscribers incomplete${r.timedOut ? ', timed out' : ''}`,
-      );
-    out.checks.push({
-      rep: rep + 1,
-      ...Object.fromEntries(
-        Object.entries(checks).map(([k, r]) => [
-          k,
-          {
-            expected: r.expected,
-            deliveries: r.deliveries,
-            bad: r.bad,
-            missing: r.missing,
-            incomplete: r.incomplete,
-            negativeLatencies: r.negative,
-            spanMs: Math.round(r.spanMs),
-            publishMs: Math.round(r.publishMs),
-            windowWaits: r.windowWaits,
-            maxMs: r.maxMs,
-            otherCpus: r.otherCpus,
-          },
-        ]),
-      ),
-    });
+    const { problems, recorded, failed } = checkPhases({ warmup: w, throughput: t, paced: p });
+    out.checks.push({ rep: rep + 1, ...recorded });
     const d = t.deliveries;
     const nodesCpu = t.nodeCpu.reduce((x, y) => x + y, 0);
     record(out, 'deliveriesPerSec', rep, t.deliveriesPerSec);
@@ -686,12 +629,7 @@ async function fanoutCase(sys, broker, rep) {
     record(out, 'openMs', rep, openMs);
     record(out, 'nodeRssBytes', rep, Math.max(...t.rss));
     if (t.otherCpus !== null) record(out, 'otherCpus', rep, t.otherCpus);
-    record(
-      out,
-      'failedDeliveries',
-      rep,
-      Object.values(checks).reduce((x, r) => x + r.bad + r.missing, 0),
-    );
+    record(out, 'failedDeliveries', rep, failed);
     if (problems.length) {
       const error = `exactly-once, in-order check failed: ${problems.join('; ')}`;
       out.failures.push({ rep: rep + 1, case: 'fan-out delivery check', error });
@@ -844,13 +782,4 @@ function brokerVersion(kind) {
   }
 }
 
-main()
-  .then(() => {
-    killEverything();
-    process.exit(0);
-  })
-  .catch((err) => {
-    console.error('[cluster] error:', err);
-    killEverything();
-    process.exit(1);
-  });
+runMain('[cluster]', main, killEverything);

@@ -36,10 +36,10 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { installedVersion, measureBundle, stopEsbuild } from './lib/bundle.mjs';
-import { errorMessage, MARK } from './lib/proto.mjs';
+import { Child, children, installCleanup, killChildren, runMain } from './lib/child.mjs';
+import { errorMessage } from './lib/proto.mjs';
 import { summarize } from './lib/stats.mjs';
 import { ACTORSPACE, FLOOR, loadSystems } from './systems/index.mjs';
 
@@ -152,177 +152,25 @@ const MARGIN = 10_000;
 
 // ───────────────────────────── child processes ─────────────────────────────
 
-/** @type {Set<Child>} */
-const children = new Set();
 /** The cluster section's process (bench/cluster.mjs), while it runs: it cleans up after itself on SIGTERM. */
 /** @type {import('node:child_process').ChildProcess | null} */
 let clusterProc = null;
 
 function killAll() {
-  for (const c of children) c.kill();
+  killChildren();
   if (clusterProc && clusterProc.exitCode === null && clusterProc.signalCode === null)
     clusterProc.kill('SIGTERM');
 }
-process.on('exit', killAll);
-for (const sig of /** @type {const} */ (['SIGINT', 'SIGTERM', 'SIGHUP'])) {
-  process.on(sig, () => {
-    console.error(`\n[bench] ${sig}: killing ${children.size} child process(es)`);
-    killAll();
-    process.exit(130);
-  });
-}
-process.on('uncaughtException', (err) => {
-  console.error('[bench] fatal:', err);
-  killAll();
-  process.exit(1);
-});
-process.on('unhandledRejection', (err) => {
-  console.error('[bench] fatal (unhandled rejection):', err);
-  killAll();
-  process.exit(1);
-});
+installCleanup('[bench]', killAll, (sig) =>
+  console.error(`\n[bench] ${sig}: killing ${children.size} child process(es)`),
+);
 
-class Child {
-  /**
-   * @param {string} label
-   * @param {string[]} nodeArgs
-   * @param {boolean} pinned run under `taskset -c 0`
-   */
-  constructor(label, nodeArgs, pinned) {
-    this.label = label;
-    this.exited = false;
-    /** @type {Map<number, { resolve: (v: any) => void, reject: (e: Error) => void, timer: NodeJS.Timeout }>} */
-    this.pending = new Map();
-    /** @type {Array<{ type: string, resolve: (v: any) => void, reject: (e: Error) => void, timer: NodeJS.Timeout }>} */
-    this.waiters = [];
-    /** @type {any[]} */
-    this.events = [];
-    this.nextId = 0;
-    const [cmd, args] = pinned
-      ? ['taskset', ['-c', '0', process.execPath, ...nodeArgs]]
-      : [process.execPath, nodeArgs];
-    this.proc = spawn(cmd, args, { cwd: rootDir, stdio: ['pipe', 'pipe', 'pipe'] });
-    children.add(this);
-    this.proc.stdin.on('error', () => {});
-    createInterface({ input: this.proc.stdout }).on('line', (line) => this.#onLine(line));
-    createInterface({ input: this.proc.stderr }).on('line', (line) => {
-      if (line.trim()) console.error(`  [${this.label}] ${line}`);
-    });
-    this.proc.on('exit', (code, signal) => {
-      this.exited = true;
-      children.delete(this);
-      const err = new Error(`${this.label} exited (code ${code}, signal ${signal})`);
-      for (const p of this.pending.values()) {
-        clearTimeout(p.timer);
-        p.reject(err);
-      }
-      this.pending.clear();
-      for (const w of this.waiters) {
-        clearTimeout(w.timer);
-        w.reject(err);
-      }
-      this.waiters = [];
-    });
-    this.proc.on('error', (err) => {
-      console.error(`  [${this.label}] spawn error: ${err.message}`);
-    });
-  }
-
-  /** @param {string} line */
-  #onLine(line) {
-    if (!line.startsWith(MARK)) {
-      if (line.trim()) console.error(`  [${this.label}] ${line}`);
-      return;
-    }
-    /** @type {any} */
-    let msg;
-    try {
-      msg = JSON.parse(line.slice(MARK.length));
-    } catch {
-      return;
-    }
-    if (msg.id !== undefined) {
-      const p = this.pending.get(msg.id);
-      if (!p) return;
-      this.pending.delete(msg.id);
-      clearTimeout(p.timer);
-      if (msg.ok) p.resolve(msg);
-      else p.reject(new Error(msg.error ?? 'command failed'));
-      return;
-    }
-    const w = this.waiters.find((x) => x.type === msg.type || msg.type === 'fatal');
-    if (w) {
-      this.waiters.splice(this.waiters.indexOf(w), 1);
-      clearTimeout(w.timer);
-      if (msg.type === 'fatal') w.reject(new Error(`${this.label}: ${msg.error}`));
-      else w.resolve(msg);
-    } else this.events.push(msg);
-  }
-
-  /**
-   * @param {string} type
-   * @param {number} timeoutMs
-   * @returns {Promise<any>}
-   */
-  waitEvent(type, timeoutMs) {
-    const i = this.events.findIndex((e) => e.type === type || e.type === 'fatal');
-    if (i >= 0) {
-      const [e] = this.events.splice(i, 1);
-      return e.type === 'fatal' ? Promise.reject(new Error(`${this.label}: ${e.error}`)) : Promise.resolve(e);
-    }
-    if (this.exited) return Promise.reject(new Error(`${this.label} already exited`));
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiters = this.waiters.filter((w) => w.timer !== timer);
-        reject(new Error(`${this.label}: no "${type}" within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.waiters.push({ type, resolve, reject, timer });
-    });
-  }
-
-  /**
-   * @param {string} cmd
-   * @param {Record<string, unknown>} args
-   * @param {number} timeoutMs
-   * @returns {Promise<any>}
-   */
-  request(cmd, args, timeoutMs) {
-    if (this.exited) return Promise.reject(new Error(`${this.label} already exited`));
-    const id = ++this.nextId;
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        reject(new Error(`${this.label}: "${cmd}" gave no answer within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.pending.set(id, { resolve, reject, timer });
-      this.proc.stdin.write(`${JSON.stringify({ id, cmd, ...args })}\n`);
-    });
-  }
-
-  /**
-   * Resolves once the process has exited, or after `ms` (children exit on their own after
-   * `close`; this lets them before they are killed).
-   * @param {number} ms
-   */
-  exitWithin(ms) {
-    if (this.exited) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.proc.once('exit', () => {
-        clearTimeout(timer);
-        resolve(undefined);
-      });
-    });
-  }
-
-  kill() {
-    if (!this.exited) {
-      try {
-        this.proc.kill('SIGKILL');
-      } catch {}
-    }
-  }
-}
+/**
+ * A child of the main suite (lib/child.mjs), under `taskset -c 0` when pinned; a failed
+ * command's error is the child's own message (as the results have always recorded it).
+ * @param {string} label @param {string[]} nodeArgs @param {boolean} pinned
+ */
+const child = (label, nodeArgs, pinned) => new Child(label, nodeArgs, { pinned, bareErrors: true });
 
 /**
  * @typedef {{ server: Child, client: Child, close(): Promise<void>, kill(): void }} Pair
@@ -334,7 +182,7 @@ class Child {
  * @returns {Promise<Pair>}
  */
 async function startPair(sys, { pinned, connect = true }) {
-  const server = new Child(`${sys.name} server`, ['--expose-gc', SERVER, sys.name], pinned);
+  const server = child(`${sys.name} server`, ['--expose-gc', SERVER, sys.name], pinned);
   /** @type {Child | null} */
   let client = null;
   const kill = () => {
@@ -343,7 +191,7 @@ async function startPair(sys, { pinned, connect = true }) {
   };
   try {
     const { port } = await server.waitEvent('listening', CAPS.spawn);
-    client = new Child(`${sys.name} client`, [CLIENT, sys.name, String(port)], pinned);
+    client = child(`${sys.name} client`, [CLIENT, sys.name, String(port)], pinned);
     await client.waitEvent('ready', CAPS.spawn);
     if (connect) await client.request('connect', { capMs: 15_000 }, 15_000 + MARGIN);
     const c = client;
@@ -828,7 +676,7 @@ async function main() {
     if (profDir) mkdirSync(profDir, { recursive: true });
     out.fanout = await runFanout({
       systems: withFanout,
-      spawn: (label, args) => new Child(label, args, false),
+      spawn: (label, args) => child(label, args, false),
       prof: profDir,
       reps: REPS,
       budgetS: FANOUT_BUDGET_S,
@@ -886,13 +734,4 @@ async function main() {
   if (failures.length) console.error(`[bench] ${failures.length} failed case(s): ${failures.join('; ')}`);
 }
 
-main()
-  .then(() => {
-    killAll();
-    process.exit(0);
-  })
-  .catch((err) => {
-    console.error('[bench] error:', err);
-    killAll();
-    process.exit(1);
-  });
+runMain('[bench]', main, killAll);

@@ -7,14 +7,11 @@
  */
 import { loadSystem } from '../systems/index.mjs';
 import { deepEqualExact, describeLoss, plainPayload, richPayload } from './payloads.mjs';
-import { emit, errorMessage, serveCommands } from './proto.mjs';
+import { closeAndExit, errorMessage, logUnhandled, runChild } from './proto.mjs';
 import { percentileSorted } from './stats.mjs';
 
 const [name, portArg] = process.argv.slice(2);
-let unhandled = 0;
-process.on('unhandledRejection', (err) => {
-  if (unhandled++ < 3) console.error(`[client ${name}] unhandled rejection: ${errorMessage(err)}`);
-});
+logUnhandled(`client ${name}`);
 const port = Number(portArg);
 const host = '127.0.0.1';
 
@@ -40,7 +37,7 @@ function withCap(p, ms, what) {
   ]);
 }
 
-try {
+await runChild(async () => {
   const system = await loadSystem(name);
   if (!system) throw new Error(`system ${name} could not be loaded`);
 
@@ -53,7 +50,7 @@ try {
     return client;
   };
 
-  serveCommands({
+  const commands = {
     connect: async (/** @type {{ capMs?: number }} */ m) => {
       client = await withCap(system.connect({ host, port }), m.capMs ?? 15_000, () => 'connect');
       return {};
@@ -194,15 +191,10 @@ try {
       return {};
     },
 
-    close: async () => {
+    close: () => {
       const list = client ? [client, ...idle] : idle;
-      await Promise.race([Promise.allSettled(list.map((c) => c.close())), sleep(2000)]);
-      setImmediate(() => process.exit(0));
-      return {};
+      return closeAndExit(Promise.allSettled(list.map((c) => c.close())), 2000);
     },
-  });
-  emit({ type: 'ready', pid: process.pid });
-} catch (err) {
-  emit({ type: 'fatal', error: errorMessage(err) });
-  process.exit(1);
-}
+  };
+  return { commands, event: { type: 'ready', pid: process.pid } };
+});

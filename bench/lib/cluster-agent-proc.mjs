@@ -18,7 +18,7 @@
  */
 import { connect } from '@actorspace/node';
 import { plainPayload } from './payloads.mjs';
-import { emit, errorMessage, serveCommands } from './proto.mjs';
+import { closeAndExit, runChild } from './proto.mjs';
 
 /** The gateway key of lib/cluster-node-proc.mjs. */
 const KEY = 'bench-cluster-gateway-key-0123456789abcdef';
@@ -39,8 +39,8 @@ const refFor = (way) => {
   return ref;
 };
 
-try {
-  serveCommands({
+await runChild(async () => {
+  const commands = {
     /** @param {{ capMs: number }} m */
     setup: async (m) => {
       const deadline = performance.now() + m.capMs;
@@ -112,14 +112,7 @@ try {
       return { wallMs, cpuUs: cpu.user + cpu.system, bad };
     },
 
-    close: async () => {
-      await Promise.race([Promise.allSettled(services.map((s) => s.close())), sleep(2000)]);
-      setImmediate(() => process.exit(0));
-      return {};
-    },
-  });
-  emit({ type: 'ready', pid: process.pid });
-} catch (err) {
-  emit({ type: 'fatal', error: errorMessage(err) });
-  process.exit(1);
-}
+    close: () => closeAndExit(Promise.allSettled(services.map((s) => s.close())), 2000),
+  };
+  return { commands, event: { type: 'ready', pid: process.pid } };
+});

@@ -13,7 +13,7 @@
  */
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
-import { emit, errorMessage, serveCommands } from './proto.mjs';
+import { closeAndExit, runChild } from './proto.mjs';
 
 const [kind, url, role, prefix] = process.argv.slice(2);
 
@@ -67,53 +67,46 @@ async function natsLink() {
   };
 }
 
-try {
-  if (kind !== 'redis' && kind !== 'nats') throw new Error(`unknown broker ${kind}`);
-  const link = kind === 'redis' ? await redisLink() : await natsLink();
-  const ping = `${prefix}.ping`;
-  const pong = `${prefix}.pong`;
-  if (role === 'pong') {
-    await link.subscribe(ping, (payload) => link.publish(pong, payload));
-    serveCommands({
-      close: async () => {
-        await link.close();
-        setImmediate(() => process.exit(0));
-        return {};
-      },
-    });
-  } else {
+await runChild(
+  /** @returns {Promise<import('./proto.mjs').ChildSetup>} */
+  async () => {
+    if (kind !== 'redis' && kind !== 'nats') throw new Error(`unknown broker ${kind}`);
+    const link = kind === 'redis' ? await redisLink() : await natsLink();
+    const ping = `${prefix}.ping`;
+    const pong = `${prefix}.pong`;
+    const close = () => closeAndExit(link.close());
+    const event = { type: 'ready', pid: process.pid };
+    if (role === 'pong') {
+      await link.subscribe(ping, (payload) => link.publish(pong, payload));
+      return { commands: { close }, event };
+    }
     /** @type {(payload: string) => void} */
     let onPong = () => {};
     await link.subscribe(pong, (payload) => onPong(payload));
-    serveCommands({
-      /** @param {{ n: number, capMs: number }} m */
-      latency: async (m) => {
-        const times = new Array(m.n);
-        const deadline = performance.now() + m.capMs;
-        let bad = 0;
-        for (let i = 0; i < m.n; i++) {
-          const t = performance.now();
-          const got = await new Promise((resolve) => {
-            onPong = resolve;
-            link.publish(ping, String(i));
-          });
-          const e = performance.now();
-          times[i] = Math.round((e - t) * 10_000) / 10;
-          if (got !== String(i)) bad++;
-          if (e > deadline)
-            throw new Error(`time cap ${m.capMs} ms exceeded after ${i + 1}/${m.n} round trips`);
-        }
-        return { times, bad };
+    return {
+      event,
+      commands: {
+        /** @param {{ n: number, capMs: number }} m */
+        latency: async (m) => {
+          const times = new Array(m.n);
+          const deadline = performance.now() + m.capMs;
+          let bad = 0;
+          for (let i = 0; i < m.n; i++) {
+            const t = performance.now();
+            const got = await new Promise((resolve) => {
+              onPong = resolve;
+              link.publish(ping, String(i));
+            });
+            const e = performance.now();
+            times[i] = Math.round((e - t) * 10_000) / 10;
+            if (got !== String(i)) bad++;
+            if (e > deadline)
+              throw new Error(`time cap ${m.capMs} ms exceeded after ${i + 1}/${m.n} round trips`);
+          }
+          return { times, bad };
+        },
+        close,
       },
-      close: async () => {
-        await link.close();
-        setImmediate(() => process.exit(0));
-        return {};
-      },
-    });
-  }
-  emit({ type: 'ready', pid: process.pid });
-} catch (err) {
-  emit({ type: 'fatal', error: errorMessage(err) });
-  process.exit(1);
-}
+    };
+  },
+);

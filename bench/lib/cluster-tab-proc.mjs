@@ -6,20 +6,16 @@
  *   - `begin { profile? }` / `end`: CPU (user + system) between the two (and a V8 CPU profile);
  *   - `close`.
  */
-import { writeFileSync } from 'node:fs';
-import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
 import { connect, defineActor } from '@actorspace/node';
-import { emit, errorMessage, serveCommands } from './proto.mjs';
+import { PhaseCpu } from './phase.mjs';
+import { closeAndExit, runChild } from './proto.mjs';
 
 const port = Number(process.argv[2]);
 
-/** @type {NodeJS.CpuUsage | null} */
-let cpu0 = null;
-/** @type {{ session: Session, file: string } | null} */
-let profiling = null;
+const phase = new PhaseCpu();
 
-try {
+await runChild(async () => {
   const tab = await connect(`ws://127.0.0.1:${port}/actorspace`, {
     route: '/bench',
     reconnect: false,
@@ -27,38 +23,19 @@ try {
       echo: { callers: ['service'], description: 'Echoes its input', handler: (data) => data },
     }),
   });
-  serveCommands({
+  const commands = {
     /** @param {{ profile?: { dir: string, name: string } }} m */
     begin: async (m) => {
-      if (m.profile) {
-        const session = new Session();
-        session.connect();
-        await session.post('Profiler.enable');
-        await session.post('Profiler.start');
-        profiling = { session, file: join(m.profile.dir, `${m.profile.name}.cpuprofile`) };
-      }
-      cpu0 = process.cpuUsage();
+      if (m.profile) await phase.startProfile(join(m.profile.dir, `${m.profile.name}.cpuprofile`));
+      phase.startCount();
       return {};
     },
     end: async () => {
-      const cpu = process.cpuUsage(cpu0 ?? undefined);
-      if (profiling) {
-        const { session, file } = profiling;
-        profiling = null;
-        const { profile } = await session.post('Profiler.stop');
-        session.disconnect();
-        writeFileSync(file, JSON.stringify(profile));
-      }
-      return { cpuUs: cpu.user + cpu.system };
+      const cpuUs = phase.cpuUs();
+      await phase.stopProfile();
+      return { cpuUs };
     },
-    close: async () => {
-      await Promise.race([tab.close(), new Promise((r) => setTimeout(r, 2000))]);
-      setImmediate(() => process.exit(0));
-      return {};
-    },
-  });
-  emit({ type: 'ready', pid: process.pid });
-} catch (err) {
-  emit({ type: 'fatal', error: errorMessage(err) });
-  process.exit(1);
-}
+    close: () => closeAndExit(tab.close(), 2000),
+  };
+  return { commands, event: { type: 'ready', pid: process.pid } };
+});

@@ -19,24 +19,20 @@
  * publisher's process): wall-clock ms with sub-ms resolution, comparable across processes on
  * one machine (hrtime is not). Kept as a histogram of 10 µs buckets up to 1 s.
  */
-import { writeFileSync } from 'node:fs';
-import { Session } from 'node:inspector/promises';
 import { connect as tcpConnect } from 'node:net';
 import { join } from 'node:path';
 import { loadSystem } from '../systems/index.mjs';
-import { emit, errorMessage, serveCommands } from './proto.mjs';
+import { TOPIC } from './fanout-publisher.mjs';
+import { PhaseCpu } from './phase.mjs';
+import { closeAndExit, logUnhandled, runChild } from './proto.mjs';
 
 const [name, portArg, controlArg, procArg] = process.argv.slice(2);
 const port = Number(portArg);
 const proc = Number(procArg);
 const host = '127.0.0.1';
-const TOPIC = 'room/bench';
 const origin = performance.timeOrigin;
 
-let unhandled = 0;
-process.on('unhandledRejection', (err) => {
-  if (unhandled++ < 3) console.error(`[fanout client ${name}] unhandled rejection: ${errorMessage(err)}`);
-});
+logUnhandled(`fanout client ${name}`);
 
 /** Histogram: 10 µs buckets, the last one holds everything from 1 s up. */
 const BUCKET_MS = 0.01;
@@ -63,7 +59,7 @@ function withCap(p, ms, what) {
   ]);
 }
 
-try {
+await runChild(async () => {
   const system = await loadSystem(name);
   if (!system) throw new Error(`system ${name} could not be loaded (is its package built?)`);
   if (!system.fanout) throw new Error(`system ${name} has no fan-out side`);
@@ -92,12 +88,9 @@ try {
   let lastRecvAt = 0;
   let negative = 0;
   const hist = new Uint32Array(BUCKETS);
-  /** @type {NodeJS.CpuUsage | null} */
-  let cpu0 = null;
   /** @type {(() => void) | null} */
   let complete = null;
-  /** @type {{ session: Session, file: string } | null} */
-  let profiling = null;
+  const phase = new PhaseCpu();
 
   /** @type {{ expect: number, got: number, close(): Promise<void> }[]} */
   const subs = [];
@@ -145,7 +138,7 @@ try {
     }
   };
 
-  serveCommands({
+  const commands = {
     /** @param {{ n: number, concurrency: number, capMs: number }} m */
     open: async (m) => {
       const t0 = performance.now();
@@ -166,13 +159,8 @@ try {
 
     /** @param {{ first: number, n: number, profile?: { dir: string, name: string } }} m */
     arm: async (m) => {
-      if (m.profile) {
-        const session = new Session();
-        session.connect();
-        await session.post('Profiler.enable');
-        await session.post('Profiler.start');
-        profiling = { session, file: join(m.profile.dir, `${m.profile.name}-client${proc}.cpuprofile`) };
-      }
+      if (m.profile)
+        await phase.startProfile(join(m.profile.dir, `${m.profile.name}-client${proc}.cpuprofile`));
       first = m.first;
       n = m.n;
       have = new Uint32Array(n);
@@ -188,7 +176,7 @@ try {
         s.expect = first;
         s.got = 0;
       }
-      cpu0 = process.cpuUsage();
+      phase.startCount();
       return {};
     },
 
@@ -212,14 +200,8 @@ try {
       }
       // Anything still in flight (duplicates, stragglers) lands before the books close.
       await sleep(20);
-      const cpu = process.cpuUsage(cpu0 ?? undefined);
-      if (profiling) {
-        const { session, file } = profiling;
-        profiling = null;
-        const { profile } = await session.post('Profiler.stop');
-        session.disconnect();
-        writeFileSync(file, JSON.stringify(profile));
-      }
+      const cpuUs = phase.cpuUs();
+      await phase.stopProfile();
       /** @type {[number, number][]} */
       const buckets = [];
       for (let i = 0; i < BUCKETS; i++) if (hist[i]) buckets.push([i, hist[i]]);
@@ -243,19 +225,14 @@ try {
         negative,
         bucketMs: BUCKET_MS,
         buckets,
-        cpuUs: cpu.user + cpu.system,
+        cpuUs,
       };
     },
 
-    close: async () => {
+    close: () => {
       control.end();
-      await Promise.race([Promise.allSettled(subs.map((s) => s.close())), sleep(3000)]);
-      setImmediate(() => process.exit(0));
-      return {};
+      return closeAndExit(Promise.allSettled(subs.map((s) => s.close())), 3000);
     },
-  });
-  emit({ type: 'ready', pid: process.pid });
-} catch (err) {
-  emit({ type: 'fatal', error: errorMessage(err) });
-  process.exit(1);
-}
+  };
+  return { commands, event: { type: 'ready', pid: process.pid } };
+});

@@ -49,7 +49,7 @@ import { summarize } from './stats.mjs';
  * CPU of the bench's own processes over a phase, it is what other work took meanwhile.
  * @returns {number | null}
  */
-function machineBusyUs() {
+export function machineBusyUs() {
   try {
     const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0];
     const f = line.trim().split(/\s+/).slice(1).map(Number);
@@ -75,6 +75,79 @@ export function histPercentile(hist, bucketMs, p) {
     if (seen >= rank) return (k + 0.5) * bucketMs;
   }
   return Number.NaN;
+}
+
+/**
+ * Sums the subscriber processes' reports of one phase (`report` of lib/fanout-client-proc.mjs).
+ * The latency buckets go into `hist`, and also into `side(i)` of process i when that is a map.
+ * @param {any[]} rs
+ * @param {(i: number) => Map<number, number> | null} [side]
+ */
+export function mergeReports(rs, side) {
+  /** @type {Map<number, number>} */
+  const hist = new Map();
+  let deliveries = 0;
+  let bad = 0;
+  let missing = 0;
+  let incomplete = 0;
+  let negative = 0;
+  let lastRecvAt = 0;
+  let clientCpuUs = 0;
+  let timedOut = false;
+  let subs = 0;
+  rs.forEach((r, i) => {
+    deliveries += r.deliveries;
+    bad += r.bad;
+    missing += r.missing;
+    incomplete += r.incomplete;
+    negative += r.negative;
+    clientCpuUs += r.cpuUs;
+    subs += r.subs;
+    timedOut ||= r.timedOut;
+    lastRecvAt = Math.max(lastRecvAt, r.lastRecvAt);
+    const also = side?.(i) ?? null;
+    for (const [k, v] of r.buckets) {
+      hist.set(k, (hist.get(k) ?? 0) + v);
+      also?.set(k, (also.get(k) ?? 0) + v);
+    }
+  });
+  const bucketMs = rs[0]?.bucketMs ?? 0.01;
+  const counts = { deliveries, bad, missing, incomplete, negative, timedOut };
+  return { hist, bucketMs, lastRecvAt, clientCpuUs, subs, counts };
+}
+
+/**
+ * The exactly-once, in-order check of a rep's phases: what went wrong (one line a phase), and
+ * what each phase is recorded with in the results' `checks`.
+ * @param {Record<string, { expected: number, deliveries: number, bad: number, missing: number, incomplete: number, negative: number, timedOut: boolean, spanMs: number, publishMs: number, windowWaits: number, maxMs: number, otherCpus: number | null }>} checks
+ */
+export function checkPhases(checks) {
+  const problems = Object.entries(checks)
+    .filter(([, r]) => r.bad || r.missing || r.incomplete || r.timedOut || r.deliveries !== r.expected)
+    .map(
+      ([k, r]) =>
+        `${k}: ${r.deliveries}/${r.expected} deliveries, ${r.bad} out of order or duplicated, ${r.missing} missing, ${r.incomplete} subscribers incomplete${r.timedOut ? ', timed out' : ''}`,
+    );
+  const recorded = Object.fromEntries(
+    Object.entries(checks).map(([k, r]) => [
+      k,
+      {
+        expected: r.expected,
+        deliveries: r.deliveries,
+        bad: r.bad,
+        missing: r.missing,
+        incomplete: r.incomplete,
+        negativeLatencies: r.negative,
+        spanMs: Math.round(r.spanMs),
+        publishMs: Math.round(r.publishMs),
+        windowWaits: r.windowWaits,
+        maxMs: r.maxMs,
+        otherCpus: r.otherCpus,
+      },
+    ]),
+  );
+  const failed = Object.values(checks).reduce((a, r) => a + r.bad + r.missing, 0);
+  return { problems, recorded, failed };
 }
 
 /**
@@ -184,46 +257,18 @@ export async function runFanout(o) {
     const busy1 = machineBusyUs();
     const self = process.cpuUsage(self0);
     const wallUs = (performance.now() - wall0) * 1000;
-    /** @type {Map<number, number>} */
-    const hist = new Map();
-    let deliveries = 0;
-    let bad = 0;
-    let missing = 0;
-    let incomplete = 0;
-    let negative = 0;
-    let lastRecvAt = 0;
-    let clientCpuUs = 0;
-    let timedOut = false;
-    let subs = 0;
-    for (const r of rs) {
-      deliveries += r.deliveries;
-      bad += r.bad;
-      missing += r.missing;
-      incomplete += r.incomplete;
-      negative += r.negative;
-      clientCpuUs += r.cpuUs;
-      subs += r.subs;
-      timedOut ||= r.timedOut;
-      lastRecvAt = Math.max(lastRecvAt, r.lastRecvAt);
-      for (const [k, v] of r.buckets) hist.set(k, (hist.get(k) ?? 0) + v);
-    }
-    const bucketMs = rs[0]?.bucketMs ?? 0.01;
+    const { hist, bucketMs, lastRecvAt, clientCpuUs, subs, counts } = mergeReports(rs);
     const spanMs = lastRecvAt - run.firstAt;
     const ours = end.cpuUs + clientCpuUs + self.user + self.system;
     return {
       /** Average CPUs busy with work other than the bench's processes during the phase. */
       otherCpus: busy0 === null || busy1 === null ? null : Math.max(0, busy1 - busy0 - ours) / wallUs,
       expected: subs * p.n,
-      deliveries,
-      bad,
-      missing,
-      incomplete,
-      negative,
-      timedOut,
+      ...counts,
       spanMs,
       publishMs: run.lastAt - run.firstAt,
       windowWaits: run.windowWaits,
-      deliveriesPerSec: deliveries / (spanMs / 1000),
+      deliveriesPerSec: counts.deliveries / (spanMs / 1000),
       p50Ms: histPercentile(hist, bucketMs, 0.5),
       p99Ms: histPercentile(hist, bucketMs, 0.99),
       maxMs: histPercentile(hist, bucketMs, 1),
@@ -303,34 +348,8 @@ export async function runFanout(o) {
         intervalMs: 1000 / c.pacedRate,
         capMs: caps.paced,
       });
-      const checks = { warmup: w, throughput: t, paced: p };
-      const problems = Object.entries(checks)
-        .filter(([, r]) => r.bad || r.missing || r.incomplete || r.timedOut || r.deliveries !== r.expected)
-        .map(
-          ([k, r]) =>
-            `${k}: ${r.deliveries}/${r.expected} deliveries, ${r.bad} out of order or duplicated, ${r.missing} missing, ${r.incomplete} subscribers incomplete${r.timedOut ? ', timed out' : ''}`,
-        );
-      res.systems[name].checks.push({
-        rep: rep + 1,
-        ...Object.fromEntries(
-          Object.entries(checks).map(([k, r]) => [
-            k,
-            {
-              expected: r.expected,
-              deliveries: r.deliveries,
-              bad: r.bad,
-              missing: r.missing,
-              incomplete: r.incomplete,
-              negativeLatencies: r.negative,
-              spanMs: Math.round(r.spanMs),
-              publishMs: Math.round(r.publishMs),
-              windowWaits: r.windowWaits,
-              maxMs: r.maxMs,
-              otherCpus: r.otherCpus,
-            },
-          ]),
-        ),
-      });
+      const { problems, recorded, failed } = checkPhases({ warmup: w, throughput: t, paced: p });
+      res.systems[name].checks.push({ rep: rep + 1, ...recorded });
       record(name, 'deliveriesPerSec', rep, t.deliveriesPerSec);
       record(name, 'loadedP50Ms', rep, t.p50Ms);
       record(name, 'loadedP99Ms', rep, t.p99Ms);
@@ -340,12 +359,7 @@ export async function runFanout(o) {
       record(name, 'pacedP99Ms', rep, p.p99Ms);
       record(name, 'serverRssBytes', rep, t.serverRss);
       if (t.otherCpus !== null) record(name, 'otherCpus', rep, t.otherCpus);
-      record(
-        name,
-        'failedDeliveries',
-        rep,
-        Object.values(checks).reduce((a, r) => a + r.bad + r.missing, 0),
-      );
+      record(name, 'failedDeliveries', rep, failed);
       if (problems.length) {
         const error = `exactly-once, in-order check failed: ${problems.join('; ')}`;
         res.systems[name].failures.push({ rep: rep + 1, case: 'fan-out delivery check', error });

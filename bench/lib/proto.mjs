@@ -48,3 +48,49 @@ export function serveCommands(handlers) {
 export function errorMessage(err) {
   return err instanceof Error ? err.message : String(err);
 }
+
+/**
+ * What a child's set-up gives `runChild`: its command handlers, and the event that says it is
+ * up (e.g. `{ type: 'ready', pid }`).
+ * @typedef {{ commands: Record<string, (msg: any) => Promise<any> | any>, event: Record<string, unknown> }} ChildSetup
+ */
+
+/**
+ * Child side, the whole life of a child: `start` sets it up; its commands are served, then its
+ * event is sent. A failure on the way is sent as `{ type: 'fatal', error }` and the child exits.
+ * @param {() => Promise<ChildSetup>} start
+ */
+export async function runChild(start) {
+  try {
+    const { commands, event } = await start();
+    serveCommands(commands);
+    emit(event);
+  } catch (err) {
+    emit({ type: 'fatal', error: errorMessage(err) });
+    process.exit(1);
+  }
+}
+
+/**
+ * Child side of `close`: waits for `closing` (at most `capMs` when given), then exits once the
+ * reply (the `{}` returned) is out.
+ * @param {Promise<unknown>} closing
+ * @param {number} [capMs]
+ */
+export async function closeAndExit(closing, capMs) {
+  await (capMs === undefined ? closing : Promise.race([closing, new Promise((r) => setTimeout(r, capMs))]));
+  setImmediate(() => process.exit(0));
+  return {};
+}
+
+/**
+ * Child side: logs the first three unhandled rejections, prefixed with `label`, rather than
+ * dying of them.
+ * @param {string} label
+ */
+export function logUnhandled(label) {
+  let unhandled = 0;
+  process.on('unhandledRejection', (err) => {
+    if (unhandled++ < 3) console.error(`[${label}] unhandled rejection: ${errorMessage(err)}`);
+  });
+}

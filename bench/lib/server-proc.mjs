@@ -6,7 +6,7 @@
  * sample), close.
  */
 import { loadSystem } from '../systems/index.mjs';
-import { emit, errorMessage, serveCommands } from './proto.mjs';
+import { closeAndExit, logUnhandled, runChild } from './proto.mjs';
 
 const name = process.argv[2];
 if (!name) {
@@ -14,10 +14,7 @@ if (!name) {
   process.exit(2);
 }
 
-let unhandled = 0;
-process.on('unhandledRejection', (err) => {
-  if (unhandled++ < 3) console.error(`[server ${name}] unhandled rejection: ${errorMessage(err)}`);
-});
+logUnhandled(`server ${name}`);
 
 // Tell counting. Kept as plain module variables so onTell stays as cheap as possible.
 let tellCount = 0;
@@ -57,11 +54,11 @@ async function forcedGcSample() {
   return { rss: m.rss, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers };
 }
 
-try {
+await runChild(async () => {
   const system = await loadSystem(name);
   if (!system) throw new Error(`system ${name} could not be loaded`);
   const server = await system.startServer({ host: '127.0.0.1', port: 0, handlers });
-  serveCommands({
+  const commands = {
     begin: () => {
       tellCount = 0;
       tellFirst = tellLast = 0;
@@ -96,14 +93,7 @@ try {
       };
     },
     mem: () => forcedGcSample(),
-    close: async () => {
-      await Promise.race([server.close(), new Promise((r) => setTimeout(r, 2000))]);
-      setImmediate(() => process.exit(0));
-      return {};
-    },
-  });
-  emit({ type: 'listening', port: server.port, pid: process.pid });
-} catch (err) {
-  emit({ type: 'fatal', error: errorMessage(err) });
-  process.exit(1);
-}
+    close: () => closeAndExit(server.close(), 2000),
+  };
+  return { commands, event: { type: 'listening', port: server.port, pid: process.pid } };
+});
