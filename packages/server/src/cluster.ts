@@ -184,6 +184,8 @@ export class Cluster implements BackplaneHost, TopicCluster {
   readonly #numbers = new Map<string, number>();
   #flushing = false;
   #lastBeat = Date.now();
+  /** True once the backplane was up: a later `up()` follows an outage. */
+  #wasUp = false;
 
   constructor(backplane: Backplane, host: ClusterHost, options: ClusterOptions = {}) {
     if (!backplane || typeof backplane !== 'object' || typeof backplane.start !== 'function') {
@@ -203,6 +205,12 @@ export class Cluster implements BackplaneHost, TopicCluster {
     this.#key = key === undefined ? null : Buffer.from(key);
     this.#backplane = backplane;
     this.#host = host;
+    if (!this.#key) {
+      host.log(
+        'warn',
+        `the ${backplane.name} backplane has no signingKey: any client of the broker can speak for a node`,
+      );
+    }
   }
 
   /** The backplane's name. */
@@ -471,6 +479,9 @@ export class Cluster implements BackplaneHost, TopicCluster {
     this.#host.log('debug', `the ${this.name} backplane is up (node ${this.node})`);
     // Who is there, and what they hold: every node answers with its state.
     this.#sendSafe(null, ['state', this.#version, ...this.#state(), 1]);
+    // Topic events published while this node was cut off: from what the broker kept.
+    if (this.#wasUp) this.#host.topics.catchUp().catch(() => {});
+    this.#wasUp = true;
   }
 
   down(reason: string): void {

@@ -424,6 +424,27 @@ export class TopicHub {
     if (found?.topic.options.presence) found.topic.remotePresence(kind, member);
   }
 
+  /**
+   * The backplane is back after an outage: each topic someone here subscribes to reads what
+   * the broker kept, so events published while this node could not hear them reach its
+   * subscribers now (or, when the broker forgot them, the subscribers hear of the gap).
+   */
+  async catchUp(): Promise<void> {
+    const cluster = this.cluster;
+    if (!cluster) return;
+    for (const [name, topic] of [...this.#topics]) {
+      if (!topic.subscribed) continue;
+      try {
+        const kept = await cluster.history(name, topic.keep);
+        for (const event of kept?.events ?? [])
+          this.deliver(name, { ...event, epoch: kept?.epoch ?? event.epoch });
+      } catch {
+        // The broker went again: the next time it is back, this runs again.
+        return;
+      }
+    }
+  }
+
   /** The members of this node's subscribers, by topic (a cluster node's presence, for the others). */
   localMembers(): { topic: string; members: Member[] }[] {
     const out: { topic: string; members: Member[] }[] = [];
@@ -987,6 +1008,11 @@ class Topic {
       subscribers: this.#subs.size,
       presence: this.members(),
     };
+  }
+
+  /** True while a session, stream or listener of this node subscribes. */
+  get subscribed(): boolean {
+    return this.#subs.size > 0;
   }
 
   /** Nobody subscribes and nothing kept is still useful. */
