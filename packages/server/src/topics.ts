@@ -399,23 +399,16 @@ export class TopicHub {
    * matches, and payloads this node cannot read, are dropped.
    */
   deliver(name: string, event: BackplaneEvent): void {
-    let decoded: { type: string; data: unknown; publisher: string | undefined; nonce: string };
-    try {
-      const [type, json, meta, by, topic, nonce] = JSON.parse(event.payload) as [
-        string,
-        unknown,
-        unknown,
-        string | null,
-        string,
-        string,
-      ];
-      checkEventType(type);
-      if (topic !== name || typeof nonce !== 'string') return;
-      decoded = { type, data: decodeData(json, meta ?? undefined), publisher: by ?? undefined, nonce };
-    } catch {
-      return;
+    const decoded = readEvent(event.payload, name);
+    if (decoded) {
+      this.#findSafe(name)?.topic.receive(
+        event,
+        decoded.type,
+        decoded.data,
+        decoded.publisher,
+        decoded.nonce,
+      );
     }
-    this.#findSafe(name)?.topic.receive(event, decoded.type, decoded.data, decoded.publisher, decoded.nonce);
   }
 
   /** A member of another node joined, changed or left topic `name`'s presence. */
@@ -686,6 +679,31 @@ export class TopicHub {
   }
 }
 
+/**
+ * A topic event as the cluster published it (`[type, json, meta, publisher, topic, nonce]`),
+ * decoded; null when it is malformed or names another topic.
+ */
+function readEvent(
+  payload: string,
+  name: string,
+): { type: string; data: unknown; publisher: string | undefined; nonce: string } | null {
+  try {
+    const [type, json, meta, by, topic, nonce] = JSON.parse(payload) as [
+      string,
+      unknown,
+      unknown,
+      string | null,
+      string,
+      string,
+    ];
+    checkEventType(type);
+    if (topic !== name || typeof nonce !== 'string') return null;
+    return { type, data: decodeData(json, meta ?? undefined), publisher: by ?? undefined, nonce };
+  } catch {
+    return null;
+  }
+}
+
 /** @throws TypeError for an event type that is not a string of 1-256 characters (as a tell's). */
 function checkEventType(type: unknown): asserts type is string {
   if (typeof type !== 'string' || type.length === 0 || type.length > 256) {
@@ -824,35 +842,25 @@ class Topic {
     for (const numbered of kept.events) {
       if (first && numbered.seq >= first.seq) break;
       if (numbered.seq <= this.seq && !first && this.epoch !== '') continue;
-      try {
-        const [type, json, meta, by, topic, nonce] = JSON.parse(numbered.payload) as [
-          string,
-          unknown,
-          unknown,
-          string | null,
-          string,
-          string,
-        ];
-        if (topic !== this.name || typeof nonce !== 'string')
-          throw new TypeError('not an event of this topic');
-        this.#nonces.add(nonce);
-        const data = decodeData(json, meta ?? undefined);
-        const p = numbered.prev ?? prev;
-        if (p !== undefined && prev !== undefined && p !== prev) {
-          // A hole inside what the broker kept: only what follows it can be replayed.
-          older.length = 0;
-        }
-        if (p === undefined) {
-          // Where this run starts is unknown: only what follows it can be replayed.
-          prev = numbered.seq;
-          continue;
-        }
-        older.push(this.#event(numbered.seq, p, numbered.at, type, data, by ?? undefined));
-        prev = numbered.seq;
-      } catch {
+      const decoded = readEvent(numbered.payload, this.name);
+      if (!decoded) {
         older.length = 0;
         prev = undefined;
+        continue;
       }
+      this.#nonces.add(decoded.nonce);
+      const p = numbered.prev ?? prev;
+      if (p !== undefined && prev !== undefined && p !== prev) {
+        // A hole inside what the broker kept: only what follows it can be replayed.
+        older.length = 0;
+      }
+      if (p === undefined) {
+        // Where this run starts is unknown: only what follows it can be replayed.
+        prev = numbered.seq;
+        continue;
+      }
+      older.push(this.#event(numbered.seq, p, numbered.at, decoded.type, decoded.data, decoded.publisher));
+      prev = numbered.seq;
     }
     if (older.length === 0) return;
     const last = older[older.length - 1] as TopicEvent;
