@@ -50,6 +50,9 @@ export function createPollView(actions) {
     const [now, setNow] = useState(state);
     useEffect(() => {
       listeners.add(setNow);
+      // Effects run after the first paint: what changed in between (the results told at
+      // pairing, the status) would otherwise wait for the next change.
+      setNow(state);
       return () => void listeners.delete(setNow);
     }, []);
     const { status, results, mine, error } = now;
