@@ -18,6 +18,8 @@ import { Kind } from './protocol.js';
 export class EncodedTell {
   /** The message type. */
   readonly type: string;
+  /** @internal The data as encoded once (the codec's JSON value and meta), to carry it elsewhere. */
+  readonly encoded: { readonly json: unknown; readonly meta: unknown };
   readonly #json: string;
   /** The frame's fields after the data: meta, sender and the relayed caller, when any. */
   readonly #tail: string;
@@ -34,6 +36,7 @@ export class EncodedTell {
     checkType(type);
     this.type = type;
     const { json, meta } = encodeData(data, null);
+    this.encoded = { json, meta };
     this.#json = JSON.stringify(json);
     const metaText = meta === undefined ? undefined : JSON.stringify(meta);
     const relayed = via && via.type !== 'system' ? JSON.stringify([via.id, via.type]) : undefined;

@@ -456,9 +456,13 @@ export class ActorServer<
                 values: () => this.#allListed(),
               },
               publishAs: (caller, topic, type, data) => this.#topics.publishAs(caller, topic, type, data),
-              broadcastAs: (caller, route, type, data) =>
-                this.#tellRoute(route, new EncodedTell(type, data, caller), type) +
-                (this.#cluster?.broadcast(route, type, data, caller, type) ?? 0),
+              broadcastAs: (caller, route, type, data) => {
+                const message = new EncodedTell(type, data, caller);
+                return (
+                  this.#tellRoute(route, message, type) +
+                  (this.#cluster?.broadcast(route, message, caller, type) ?? 0)
+                );
+              },
               metrics: this.#metrics,
             },
             options.gateway,
@@ -773,7 +777,7 @@ export class ActorServer<
       throw new TypeError('replay must be a whole number of events');
     const key = `server.${++this.#nextId}`;
     await this.#topics.listen(topic, key, handler, replay);
-    return () => this.#topics.closeStream(topic, key);
+    return () => this.#topics.leave(topic, key);
   }
 
   /**
@@ -793,8 +797,8 @@ export class ActorServer<
    *   bad type.
    */
   broadcast(route: string, type: string, data?: unknown): number {
-    const local = this.#tellRoute(route, new EncodedTell(type, data));
-    return local + (this.#cluster?.broadcast(route, type, data) ?? 0);
+    const message = new EncodedTell(type, data);
+    return this.#tellRoute(route, message) + (this.#cluster?.broadcast(route, message) ?? 0);
   }
 
   /**

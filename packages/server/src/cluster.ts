@@ -290,13 +290,14 @@ export class Cluster implements BackplaneHost, TopicCluster {
   }
 
   /**
-   * Tells the sessions of `route` on every other node (encoded once here, decoded once on each).
-   * Returns how many sessions of that route the other nodes list.
+   * Tells the sessions of `route` on every other node: `message` as this node encoded it for its own
+   * sessions (decoded and checked once on each other node). Returns how many sessions of that
+   * route the other nodes list.
    */
-  broadcast(route: string, type: string, data: unknown, caller?: Caller, offering?: string): number {
-    const { json, meta } = encodeData(data, null);
-    if (!this.#sendSafe(null, ['bc', route, type, json, meta ?? null, wireCaller(caller), offering ?? null]))
-      return 0;
+  broadcast(route: string, message: EncodedTell, caller?: Caller, offering?: string): number {
+    const { json, meta } = message.encoded;
+    const sent = ['bc', route, message.type, json, meta ?? null, wireCaller(caller), offering ?? null];
+    if (!this.#sendSafe(null, sent)) return 0;
     let count = 0;
     for (const session of this.#remote.values()) {
       if (session.route !== route) continue;

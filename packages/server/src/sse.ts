@@ -330,7 +330,7 @@ export class EventStreams {
     const stream = new EventStream(key, name, (ended) => {
       this.#streams.delete(ended);
       signal?.removeEventListener('abort', onAbort);
-      this.#host.topics.closeStream(ended.topic, ended.key);
+      this.#host.topics.leave(ended.topic, ended.key);
       if (this.#streams.size === 0) this.#stopBeating();
     });
     this.#streams.add(stream);

@@ -575,8 +575,8 @@ export class TopicHub {
     );
   }
 
-  /** An event stream ended: it leaves its topic at once. */
-  closeStream(name: string, key: string): void {
+  /** An event stream or a listener (`actors.subscribe`) ended: it leaves its topic at once. */
+  leave(name: string, key: string): void {
     this.#topics.get(name)?.remove(key);
   }
 
