@@ -17,12 +17,12 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { redisBackplane } from '@actorspace/redis';
+import { brokerCommand, freePort, listening } from '../scripts/lib/brokers.mjs';
 import { startPlayground } from './start.mjs';
 
 const NODES = ['A', 'B'];
@@ -132,14 +132,7 @@ async function runCluster() {
   // working directory all the same), killed by the kernel if this process dies.
   const port = await freePort();
   const setpriv = findProgram('setpriv');
-  // biome-ignore format: option and value on one line
-  const args = [
-    '--port', String(port),
-    '--bind', '127.0.0.1',
-    '--save', '',
-    '--appendonly', 'no',
-    '--dir', tmpdir(),
-  ];
+  const [, args] = brokerCommand('redis', port, tmpdir());
   redis = spawn(
     setpriv ?? redisServer,
     setpriv ? ['--pdeathsig', 'KILL', '--', redisServer, ...args] : args,
@@ -149,7 +142,8 @@ async function runCluster() {
   const keep = (/** @type {Buffer} */ d) => void (output = (output + String(d)).slice(-4000));
   redis.stdout?.on('data', keep);
   redis.stderr?.on('data', keep);
-  if (!(await listening(port, redis))) {
+  const child = redis;
+  if (!(await listening(port, { alive: () => child.exitCode === null && child.signalCode === null }))) {
     console.error(`playground: redis-server did not start on port ${port}:\n${output}`);
     process.exit(1);
   }
@@ -215,38 +209,6 @@ function findProgram(/** @type {string} */ name) {
     if (dir && existsSync(join(dir, name))) return join(dir, name);
   }
   return null;
-}
-
-/** A TCP port of 127.0.0.1 nobody listens on now (never Redis's usual 6379). */
-async function freePort() {
-  for (;;) {
-    const server = createServer();
-    await new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(undefined)));
-    const { port } = /** @type {import('node:net').AddressInfo} */ (server.address());
-    await new Promise((resolve) => server.close(() => resolve(undefined)));
-    if (port !== 6379) return port;
-  }
-}
-
-/** True once something accepts connections on `port` (within 10 s, while `child` runs). */
-async function listening(
-  /** @type {number} */ port,
-  /** @type {import('node:child_process').ChildProcess} */ child,
-) {
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline && child.exitCode === null && child.signalCode === null) {
-    const open = await new Promise((resolve) => {
-      const socket = createConnection({ port, host: '127.0.0.1' });
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (open) return true;
-    await sleep(50);
-  }
-  return false;
 }
 
 /** Signals a child's whole process group (it was started detached, as its leader). */

@@ -11,8 +11,8 @@
  * it kills the broker, removes its files and ends its group itself: no broker outlives a run.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
-import { createConnection } from 'node:net';
+import { rmSync } from 'node:fs';
+import { brokerCommand, listening } from '../../scripts/lib/brokers.mjs';
 import { emit } from './proto.mjs';
 
 const [kind, portArg, dir] = process.argv.slice(2);
@@ -43,16 +43,7 @@ const shutdown = () => {
   broker.kill('SIGKILL');
 };
 
-const [cmd, args] =
-  kind === 'redis'
-    ? [
-        existsSync('/usr/bin/redis-server') ? '/usr/bin/redis-server' : 'redis-server',
-        ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
-      ]
-    : [
-        existsSync('/usr/sbin/nats-server') ? '/usr/sbin/nats-server' : 'nats-server',
-        ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir],
-      ];
+const [cmd, args] = brokerCommand(kind, port, dir);
 let output = '';
 const broker = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
 const keep = (/** @type {Buffer} */ d) => {
@@ -76,23 +67,9 @@ process.stdin.on('error', shutdown);
 process.stdin.resume();
 for (const sig of /** @type {const} */ (['SIGTERM', 'SIGINT', 'SIGHUP'])) process.on(sig, shutdown);
 
-const deadline = Date.now() + 10_000;
-let ready = false;
-while (!ready && Date.now() < deadline) {
-  const open = await new Promise((resolve) => {
-    const socket = createConnection({ port, host: '127.0.0.1' });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-  if (open) {
-    ready = true;
-    emit({ type: 'ready', pid: broker.pid });
-  } else await new Promise((r) => setTimeout(r, 50));
-}
-if (!ready) {
+const ready = await listening(port, { alive: () => broker.exitCode === null && broker.signalCode === null });
+if (ready) emit({ type: 'ready', pid: broker.pid });
+else {
   emit({ type: 'fatal', error: `${kind} broker did not listen on ${port}: ${output.trim()}` });
   killGroup();
 }

@@ -12,11 +12,11 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../../scripts/lib/brokers.mjs';
 import { killChildren } from './child.mjs';
 import { MARK } from './proto.mjs';
 
@@ -29,17 +29,6 @@ const brokers = new Set();
 export function killEverything() {
   killChildren();
   for (const b of brokers) b.killNow();
-}
-
-/** A TCP port of 127.0.0.1 nobody listens on now (never a broker's default port). */
-export async function freePort() {
-  for (;;) {
-    const server = createServer();
-    await new Promise((r) => server.listen(0, '127.0.0.1', () => r(undefined)));
-    const port = /** @type {import('node:net').AddressInfo} */ (server.address()).port;
-    await new Promise((r) => server.close(() => r(undefined)));
-    if (port !== 6379 && port !== 4222) return port;
-  }
 }
 
 /**
