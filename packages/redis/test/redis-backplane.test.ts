@@ -431,8 +431,10 @@ describe('redis backplane, broker restart', () => {
     const host = fakeHost();
     const a = await started(broker, host);
     const pending = Array.from({ length: 200 }, (_, i) => a.publish('busy', 'x'.repeat(10_000) + i, KEEP));
+    // Watched before the kill: a rejection while the kill is awaited is never left unhandled.
+    const all = Promise.allSettled(pending);
     await broker.kill();
-    const settled = await Promise.allSettled(pending);
+    const settled = await all;
     for (const result of settled) {
       if (result.status === 'rejected') expect(result.reason).toBeInstanceOf(Error);
     }
