@@ -6,6 +6,7 @@
 // are dropped. Then the drills: the broker restarts mid-traffic, a node is killed.
 
 import { createHmac } from 'node:crypto';
+import { connect as tcpConnect } from 'node:net';
 import { natsBackplane } from '@actorspace/nats';
 import {
   type ActorRef,
@@ -25,7 +26,7 @@ import {
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Broker, startBroker } from './fixtures/brokers.js';
+import { type Broker, freePort, startBroker } from './fixtures/brokers.js';
 import { type ClusterNode, type Front, startFront, startNode } from './fixtures/cluster.js';
 
 const KEY = 'g'.repeat(40);
@@ -87,6 +88,7 @@ function tabActor(name: string, log: TabLog, space: () => ActorSpace) {
 
 describe.each(['redis', 'nats'] as const)('%s backplane', (kind) => {
   let broker: Broker;
+  let linkPort = 0;
   const nodes: ClusterNode[] = [];
   const sessions: Session[] = [];
   const clients: Client[] = [];
@@ -133,7 +135,7 @@ describe.each(['redis', 'nats'] as const)('%s backplane', (kind) => {
     return id;
   }
 
-  async function startNodes(names: string[], extra: { nodeTimeout?: number } = {}) {
+  async function startNodes(names: string[], extra: { nodeTimeout?: number; link?: 'off' | number } = {}) {
     const started = await Promise.all(
       names.map((name) =>
         startNode(name, {
@@ -151,7 +153,14 @@ describe.each(['redis', 'nats'] as const)('%s backplane', (kind) => {
 
   beforeAll(async () => {
     broker = await startBroker(kind);
-    await startNodes(['A', 'B', 'C']);
+    // A and B reach each other over a direct link (A on a known port); C has links off, so
+    // what it asks and answers goes through the broker.
+    linkPort = await freePort();
+    await Promise.all([
+      startNodes(['A'], { link: linkPort }),
+      startNodes(['B']),
+      startNodes(['C'], { link: 'off' }),
+    ]);
   }, 60_000);
 
   afterAll(async () => {
@@ -240,6 +249,75 @@ describe.each(['redis', 'nats'] as const)('%s backplane', (kind) => {
       tab: 'ada',
       data: 3,
     });
+  });
+
+  it('links nodes directly where it can, refuses strangers on the link port, and keeps answering', async () => {
+    /** The number of open direct links node `at` reports. */
+    const links = async (at: string): Promise<number> => {
+      const probe = await tab(node(at).url, `probe-${at}`);
+      const report = (await probe.server.ask('health')) as { cluster: { links: number } };
+      await probe.close();
+      return report.cluster.links;
+    };
+    // A and B link to each other; C, with links off, to nobody (it uses the broker).
+    await until(async () => (await links('A')) === 1 && (await links('B')) === 1, 'A and B linked');
+    expect(await links('C')).toBe(0);
+
+    /** Writes `bytes` to A's link port; resolves what A sent back once A closed the connection. */
+    const stranger = (bytes: Buffer) =>
+      new Promise<string>((resolve) => {
+        let got = '';
+        const socket = tcpConnect(linkPort, '127.0.0.1', () => socket.write(bytes));
+        socket.on('data', (d) => {
+          got += String(d);
+        });
+        socket.on('error', () => {});
+        socket.on('close', () => resolve(got));
+      });
+    const frame = (text: string) => {
+      const body = Buffer.from(text);
+      const head = Buffer.alloc(4);
+      head.writeUInt32BE(body.length);
+      return Buffer.concat([head, body]);
+    };
+    // A hello without the proof, one for another node, a frame longer than a hello may be, and
+    // HTTP where frames belong: each is closed without an answer.
+    expect(await stranger(frame(JSON.stringify(['hello', 'n-rogue', 'n-x', 'n-rogue/1', 'guess'])))).toBe('');
+    expect(await stranger(frame('not json at all'))).toBe('');
+    expect(await stranger(Buffer.from([0xff, 0xff, 0xff, 0xff, 1, 2, 3]))).toBe('');
+    expect(await stranger(Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'))).toBe('');
+
+    // The link between A and B is untouched, and asks cross both ways and through C's broker path.
+    expect(await links('A')).toBe(1);
+    const adaId = await seen(node('B'), 'ada');
+    const bobId = await seen(node('A'), 'bob');
+    const cyId = await seen(node('A'), 'cy');
+    const onB = await service(node('B'));
+    const onA = await service(node('A'));
+    const onC = await service(node('C'));
+    expect(await onB.server.ask('ask', { session: adaId, type: 'echo', data: 1 })).toEqual({
+      tab: 'ada',
+      data: 1,
+    });
+    expect(await onA.server.ask('ask', { session: bobId, type: 'echo', data: 2 })).toEqual({
+      tab: 'bob',
+      data: 2,
+    });
+    expect(await onA.server.ask('ask', { session: cyId, type: 'echo', data: 3 })).toEqual({
+      tab: 'cy',
+      data: 3,
+    });
+    expect(await onC.server.ask('ask', { session: adaId, type: 'echo', data: 4 })).toEqual({
+      tab: 'ada',
+      data: 4,
+    });
+    // Asks keep their order when they cross on the link.
+    const sent = Array.from({ length: 200 }, (_, i) => i);
+    await tab(node('A').url, 'lin');
+    const linId = await seen(node('B'), 'lin');
+    const counterRef = (await onB.server.ask('ask', { session: linId, type: 'counter' })) as ActorRef;
+    const counts = await Promise.all(sent.map(() => counterRef.ask('inc')));
+    expect(counts).toEqual(sent.map((i) => counts[0] + i));
   });
 
   it('spreads a topic across nodes: one order everywhere, presence of every node, recovery on another node', async () => {
@@ -501,8 +579,10 @@ describe.each(['redis', 'nats'] as const)('%s backplane', (kind) => {
     ports = [node('B').port];
     // Its client pairs again through the front, with B: a fresh session, at once.
     await until(() => tess.id !== null && tess.id !== firstId && tess.status === 'open', 'tess on B');
-    // The ask waiting on D fails when D is declared gone (default timeout 10 s), not at its own timeout.
+    // The ask waiting on D fails when its link to A closes: at once, while A still lists D's tab
+    // (it leaves the registry at the node timeout, 10 s by default).
     expect(await inFlight).toBe('CHANNEL_CLOSED');
+    expect((await listed(node('A'))).some((s) => s.id === tessId)).toBe(true);
     await until(async () => !(await listed(node('A'))).some((s) => s.id === tessId), "D's tab to leave A");
     const again = await seen(node('A'), 'tess');
     expect(again).not.toBe(tessId);
@@ -522,6 +602,15 @@ describe('backplane options', () => {
       createActorServer({ routes, backplane, cluster: { heartbeat: 5000, nodeTimeout: 1000 } }),
     ).toThrow(RangeError);
     expect(() => createActorServer({ routes, backplane, cluster: { heartbeat: -1 } })).toThrow(RangeError);
+    expect(() => createActorServer({ routes, backplane, cluster: { link: { port: 70_000 } } })).toThrow(
+      RangeError,
+    );
+    expect(() =>
+      createActorServer({ routes, backplane, cluster: { link: 'on' as unknown as false } }),
+    ).toThrow(TypeError);
+    expect(() => createActorServer({ routes, backplane, cluster: { link: { host: '' } } })).toThrow(
+      TypeError,
+    );
     expect(() => redisBackplane({ signingKey: 'short' })).toThrow(TypeError);
     expect(() => natsBackplane({ signingKey: 'short' })).toThrow(TypeError);
     // A forged backplane with a short key is refused by the server itself.

@@ -309,6 +309,8 @@ export interface HealthReport {
     up: boolean;
     /** The other nodes this one hears from. */
     nodes: number;
+    /** The direct links to other nodes that are open (asks to those nodes skip the broker). */
+    links: number;
   };
 }
 
@@ -840,7 +842,12 @@ export class ActorServer<
       uptime: Math.round((Date.now() - this.#started) / 1000),
       suspended: registry.away,
       ...(this.#cluster && {
-        cluster: { backplane: this.#cluster.name, up: this.#cluster.connected, nodes: this.#cluster.nodes },
+        cluster: {
+          backplane: this.#cluster.name,
+          up: this.#cluster.connected,
+          nodes: this.#cluster.nodes,
+          links: this.#cluster.links,
+        },
       }),
     };
   }

@@ -30,6 +30,7 @@ import {
 } from '@actorspace/core';
 import type { Backplane, BackplaneEvent, BackplaneHost, BackplaneKeep } from './backplane.js';
 import type { SessionChange } from './gateway.js';
+import { type ClusterLinkOptions, Links, linkOptions } from './links.js';
 import type { ListedSession, SessionInfo } from './session.js';
 import type { TopicCluster, TopicHub } from './topics.js';
 
@@ -42,6 +43,13 @@ export interface ClusterOptions {
    * the registry and asks waiting on it fail. @default 10000
    */
   nodeTimeout?: number;
+  /**
+   * Direct links between nodes: asks, answers and tells to another node's sessions go over a
+   * TCP link to it (the broker still carries membership, topics and broadcasts, and carries
+   * those messages too while a link is down). `false` sends everything through the broker.
+   * @default `{}`: listen on a free port of the first non-internal IPv4 address
+   */
+  link?: false | ClusterLinkOptions;
 }
 
 /** What the cluster needs from the engine. */
@@ -72,14 +80,20 @@ interface Carried {
 /** A message waiting for the end of the turn. */
 interface Queued extends Carried {
   text: string;
+  /** True for what a direct link carries when there is one (asks, answers, tells, cancels). */
+  linked?: boolean;
 }
+
+/** The message kinds a direct link carries. */
+const LINKED = new Set(['ask', 'ans', 'tell', 'cancel']);
 
 /** A pending ask to another node. */
 interface Pending {
   node: string;
   resolve(value: unknown): void;
   reject(error: ActorSpaceError): void;
-  timer: ReturnType<typeof setTimeout> | null;
+  /** When it fails unanswered (`performance.now()`; 0: never): checked every second. */
+  deadline: number;
   cleanup: (() => void) | null;
 }
 
@@ -104,6 +118,8 @@ const DEFAULT_NODE_TIMEOUT = 10_000;
 const MAX_EXPORTED = 10_000;
 /** Extra time a node waits for an answer past the ask's own timeout (the owner times out first). */
 const ANSWER_GRACE = 1_000;
+/** How often asks past their deadline are failed (an answer lost on the way: the owner timed out). */
+const SWEEP = 1_000;
 /** The most characters of messages sent to a node as one broker message (NATS takes 1 MB at most). */
 const MAX_BATCH = 256 * 1024;
 
@@ -175,6 +191,7 @@ export class Cluster implements BackplaneHost, TopicCluster {
   #up = false;
   #closed = false;
   #timer: ReturnType<typeof setInterval> | null = null;
+  #sweeper: ReturnType<typeof setInterval> | null = null;
   #started: Promise<void> | null = null;
   #bad = 0;
   /** Messages gathered for the end of this turn, by destination (null: every node). */
@@ -186,6 +203,8 @@ export class Cluster implements BackplaneHost, TopicCluster {
   #lastBeat = Date.now();
   /** True once the backplane was up: a later `up()` follows an outage. */
   #wasUp = false;
+  /** Direct links to the other nodes (null when off, or when this node could not listen). */
+  #links: Links | null;
 
   constructor(backplane: Backplane, host: ClusterHost, options: ClusterOptions = {}) {
     if (!backplane || typeof backplane !== 'object' || typeof backplane.start !== 'function') {
@@ -205,6 +224,8 @@ export class Cluster implements BackplaneHost, TopicCluster {
     this.#key = key === undefined ? null : Buffer.from(key);
     this.#backplane = backplane;
     this.#host = host;
+    const link = linkOptions(options.link);
+    this.#links = link && new Links(this.#linkHost(), link);
     if (!this.#key) {
       host.log(
         'warn',
@@ -228,6 +249,11 @@ export class Cluster implements BackplaneHost, TopicCluster {
     return this.#nodes.size;
   }
 
+  /** The direct links to other nodes that are open. */
+  get links(): number {
+    return this.#links?.open ?? 0;
+  }
+
   /** Starts the backplane (again and again, until it connects or the server closes). */
   start(): Promise<void> {
     this.#started ??= this.#connect();
@@ -235,6 +261,12 @@ export class Cluster implements BackplaneHost, TopicCluster {
   }
 
   async #connect(): Promise<void> {
+    try {
+      await this.#links?.listen();
+    } catch (error) {
+      this.#host.log('warn', 'cluster links are off: this node cannot listen for them', error);
+      this.#links = null;
+    }
     for (let attempt = 0; !this.#closed; attempt++) {
       try {
         await this.#backplane.start(this);
@@ -248,6 +280,10 @@ export class Cluster implements BackplaneHost, TopicCluster {
     if (this.#closed) return;
     this.#timer = setInterval(() => this.#beat(), this.#heartbeat);
     this.#timer.unref?.();
+    // One timer for every pending ask, not one each: an ask's own timeout is kept by the node
+    // that runs it, this is only for answers lost on the way.
+    this.#sweeper = setInterval(() => this.#sweep(), SWEEP);
+    this.#sweeper.unref?.();
   }
 
   /** Says goodbye (the others drop this node's sessions at once) and stops the backplane. */
@@ -257,9 +293,10 @@ export class Cluster implements BackplaneHost, TopicCluster {
     this.#flush();
     this.#closed = true;
     if (this.#timer) clearInterval(this.#timer);
+    if (this.#sweeper) clearInterval(this.#sweeper);
     this.#failPending(null, 'the server is shutting down');
     for (const node of [...this.#nodes.keys()]) this.#drop(node, 'server closing');
-    await this.#backplane.close();
+    await Promise.all([this.#links?.stop(), this.#backplane.close()]);
   }
 
   // ---- the registry across nodes --------------------------------------------------------------
@@ -356,14 +393,9 @@ export class Cluster implements BackplaneHost, TopicCluster {
     }
     const id = ++this.#nextAsk;
     return new Promise((resolve, reject) => {
-      const pending: Pending = { node, resolve, reject, timer: null, cleanup: null };
+      const deadline = opts.timeout > 0 ? performance.now() + opts.timeout + ANSWER_GRACE : 0;
+      const pending: Pending = { node, resolve, reject, deadline, cleanup: null };
       this.#pending.set(id, pending);
-      if (opts.timeout > 0) {
-        pending.timer = setTimeout(
-          () => this.#settle(id, new ActorSpaceError('TIMEOUT', `no answer from node ${node} in time`)),
-          opts.timeout + ANSWER_GRACE,
-        );
-      }
       const signal = opts.signal;
       if (signal) {
         const abort = (): void => {
@@ -395,10 +427,19 @@ export class Cluster implements BackplaneHost, TopicCluster {
     const pending = this.#pending.get(id);
     if (!pending) return;
     this.#pending.delete(id);
-    if (pending.timer) clearTimeout(pending.timer);
     pending.cleanup?.();
     if (error) pending.reject(error);
     else pending.resolve(value);
+  }
+
+  /** Fails the asks whose answer is late past their timeout and grace. */
+  #sweep(): void {
+    const now = performance.now();
+    for (const [id, pending] of this.#pending) {
+      if (pending.deadline !== 0 && pending.deadline <= now) {
+        this.#settle(id, new ActorSpaceError('TIMEOUT', `no answer from node ${pending.node} in time`));
+      }
+    }
   }
 
   /** Fails every ask waiting on `node` (every node when null) at once. */
@@ -479,7 +520,7 @@ export class Cluster implements BackplaneHost, TopicCluster {
     for (const node of this.#nodes.values()) node.live = false;
     this.#host.log('debug', `the ${this.name} backplane is up (node ${this.node})`);
     // Who is there, and what they hold: every node answers with its state.
-    this.#sendSafe(null, ['state', this.#version, ...this.#state(), 1]);
+    this.#sendSafe(null, this.#stateMessage(1));
     // Topic events published while this node was cut off: from what the broker kept.
     if (this.#wasUp) this.#host.topics.catchUp().catch(() => {});
     this.#wasUp = true;
@@ -490,6 +531,8 @@ export class Cluster implements BackplaneHost, TopicCluster {
     this.#up = false;
     this.#host.log('warn', `the ${this.name} backplane lost its broker: ${reason}`);
     this.#failPending(null, `the ${this.name} backplane lost its broker`);
+    // The links are made again from the state exchanged when the broker is back.
+    this.#links?.forgetAll();
     // The nodes that asked have failed those asks already: their handlers stop too.
     for (const serving of this.#serving.values())
       for (const controller of serving.values()) controller.abort();
@@ -563,7 +606,7 @@ export class Cluster implements BackplaneHost, TopicCluster {
         if (!node || (m[0] as number) !== node.version) this.#want(from);
         return;
       case 'want':
-        this.#sendSafe(from, ['state', this.#version, ...this.#state(), 0]);
+        this.#sendSafe(from, this.#stateMessage(0));
         return;
       case 'state':
         this.#applyState(from, m);
@@ -601,6 +644,9 @@ export class Cluster implements BackplaneHost, TopicCluster {
         } else this.#settle(id, remoteError(json));
         return;
       }
+      case 'via':
+        this.#links?.announced(from, m[0]);
+        return;
       case 'cancel':
         this.#serving
           .get(from)
@@ -706,8 +752,11 @@ export class Cluster implements BackplaneHost, TopicCluster {
 
   // ---- membership -----------------------------------------------------------------------------
 
-  #state(): [SessionInfo[], { topic: string; members: Member[] }[]] {
-    return [[...this.#host.localSessions()].map((s) => s.info()), this.#host.topics.localMembers()];
+  /** This node's whole state; `reply` 1 asks every node for theirs. Its link address comes last. */
+  #stateMessage(reply: 0 | 1): unknown[] {
+    const sessions = [...this.#host.localSessions()].map((s) => s.info());
+    const link = this.#links?.address ?? null;
+    return ['state', this.#version, sessions, this.#host.topics.localMembers(), reply, link];
   }
 
   #want(node: string): void {
@@ -756,7 +805,8 @@ export class Cluster implements BackplaneHost, TopicCluster {
         if (!memberSeen.has(`${topic}\n${member.key}`)) this.#applyMember(node, topic, 'leave', member);
       }
     }
-    if (reply === 1) this.#sendSafe(from, ['state', this.#version, ...this.#state(), 0]);
+    if (reply === 1) this.#sendSafe(from, this.#stateMessage(0));
+    this.#links?.connect(from, m[4]);
   }
 
   #applySession(node: NodeState, kind: SessionChange['kind'], info: SessionInfo): void {
@@ -820,9 +870,15 @@ export class Cluster implements BackplaneHost, TopicCluster {
     for (const [topic, list] of [...node.members]) {
       for (const member of [...list.values()]) this.#applyMember(node, topic, 'leave', member);
     }
+    this.#links?.forget(id);
     this.#failPending(id, `node ${id} is gone (${reason})`);
-    const serving = this.#serving.get(id);
-    this.#serving.delete(id);
+    this.#stopServing(id);
+  }
+
+  /** Stops the handlers of the asks `node` made of this one (it has failed them already). */
+  #stopServing(node: string): void {
+    const serving = this.#serving.get(node);
+    this.#serving.delete(node);
     if (serving) for (const controller of serving.values()) controller.abort();
   }
 
@@ -849,7 +905,9 @@ export class Cluster implements BackplaneHost, TopicCluster {
    */
   #sendSafe(to: string | null, body: unknown[], carries?: Carried): boolean {
     if (!this.#up) return false;
-    const text = JSON.stringify([body[0], this.node, ...body.slice(1)]);
+    // [kind, this node, ...rest] (every caller builds `body` afresh).
+    body.splice(1, 0, this.node);
+    const text = JSON.stringify(body);
     // Gathered until the end of this turn: one broker message per destination, however many
     // asks and answers were made meanwhile (a busy node sends a handful of writes, not one
     // per message; a quiet one waits for nothing).
@@ -858,10 +916,12 @@ export class Cluster implements BackplaneHost, TopicCluster {
       queued = [];
       this.#outbox.set(to, queued);
     }
-    queued.push(carries ? { text, ...carries } : { text });
+    const linked = LINKED.has(body[0] as string);
+    queued.push(carries ? { text, linked, ...carries } : { text, linked });
     if (!this.#flushing) {
       this.#flushing = true;
-      queueMicrotask(this.#flush);
+
+      setImmediate(this.#flush);
     }
     return true;
   }
@@ -874,7 +934,14 @@ export class Cluster implements BackplaneHost, TopicCluster {
     this.#flushing = false;
     const outbox = [...this.#outbox];
     this.#outbox.clear();
-    for (const [to, queued] of outbox) {
+    for (const [to, all] of outbox) {
+      let queued = all;
+      if (to !== null && this.#links?.usable(to)) {
+        // What a link carries goes there; membership keeps to the broker.
+        const linked = all.filter((q) => q.linked);
+        queued = linked.length === all.length ? [] : all.filter((q) => !q.linked);
+        if (linked.length > 0) this.#sendLinked(to, linked);
+      }
       let batch: Queued[] = [];
       let size = 0;
       for (const item of queued) {
@@ -889,6 +956,25 @@ export class Cluster implements BackplaneHost, TopicCluster {
       if (batch.length > 0) this.#sendBatch(to, batch);
     }
   };
+
+  /** Sends on the link to `to` in batches (through the broker when the link just went). */
+  #sendLinked(to: string, queued: Queued[]): void {
+    const links = this.#links as Links;
+    let from = 0;
+    let size = 0;
+    for (let i = 0; i <= queued.length; i++) {
+      const item = queued[i];
+      if (i === queued.length || (i > from && size + (item as Queued).text.length > MAX_BATCH)) {
+        const batch = queued.slice(from, i);
+        const text =
+          batch.length === 1 ? (batch[0] as Queued).text : `[${batch.map((q) => q.text).join(',')}]`;
+        if (!links.send(to, text)) this.#sendBatch(to, batch);
+        from = i;
+        size = 0;
+      }
+      if (item) size += item.text.length + 1;
+    }
+  }
 
   #sendBatch(to: string | null, batch: Queued[]): void {
     const text = batch.length === 1 ? (batch[0] as Queued).text : `[${batch.map((q) => q.text).join(',')}]`;
@@ -948,6 +1034,55 @@ export class Cluster implements BackplaneHost, TopicCluster {
   /** Messages refused so far (unsigned, wrongly signed or malformed). */
   get refused(): number {
     return this.#bad;
+  }
+
+  /** What the direct links hear of and tell this cluster. */
+  #linkHost() {
+    return {
+      node: this.node,
+      key: this.#key,
+      received: (from: string, text: string) => this.#linked(from, text),
+      opened: (node: string, id: string): boolean => {
+        if (!this.#up) return false;
+        try {
+          // Through the broker, after what was sent there before: the other node holds what
+          // the link brings until this arrives.
+          this.#backplane.send(node, this.#sign(JSON.stringify(['via', this.node, id])));
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      lost: (node: string, reason: string) => {
+        // What the link carried may be lost both ways: asks on that node fail now, and it is
+        // asked again only once heard from (a killed node's asks fail at once, not at the timeout).
+        const state = this.#nodes.get(node);
+        if (state) state.live = false;
+        this.#failPending(node, `the link to node ${node} closed (${reason})`);
+        this.#stopServing(node);
+      },
+      log: (level: 'debug' | 'warn', text: string, details?: unknown) => this.#host.log(level, text, details),
+    };
+  }
+
+  /** Messages that came on the link from `from`: only what links carry, and only as `from`. */
+  #linked(from: string, text: string): void {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      this.#refused('a malformed message');
+      return;
+    }
+    const batch = Array.isArray(parsed) && Array.isArray(parsed[0]);
+    for (const one of batch ? (parsed as unknown[]) : [parsed]) {
+      const m = one as unknown[];
+      if (!Array.isArray(m) || m[1] !== from || !LINKED.has(m[0] as string)) {
+        this.#refused('a malformed message');
+        continue;
+      }
+      this.#handle(m);
+    }
   }
 
   #down(): ActorSpaceError {

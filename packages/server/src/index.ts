@@ -25,6 +25,7 @@ export type { UpgradeRequest } from './connection.js';
 export type { GatewayOptions, PublicSessionInfo, SessionChange } from './gateway.js';
 export type { HttpBody } from './gateway-http.js';
 export type { Authenticate, AuthRequest, CallerInit } from './handshake.js';
+export type { ClusterLinkOptions } from './links.js';
 export type { MetricsOptions } from './metrics.js';
 export type { Imports } from './modules.js';
 export type { StaticOptions } from './pages.js';
