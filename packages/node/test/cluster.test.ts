@@ -316,8 +316,8 @@ describe.each(['redis', 'nats'] as const)('%s backplane', (kind) => {
     await tab(node('A').url, 'lin');
     const linId = await seen(node('B'), 'lin');
     const counterRef = (await onB.server.ask('ask', { session: linId, type: 'counter' })) as ActorRef;
-    const counts = await Promise.all(sent.map(() => counterRef.ask('inc')));
-    expect(counts).toEqual(sent.map((i) => counts[0] + i));
+    const counts = (await Promise.all(sent.map(() => counterRef.ask('inc')))) as number[];
+    expect(counts).toEqual(sent.map((i) => (counts[0] as number) + i));
   });
 
   it('spreads a topic across nodes: one order everywhere, presence of every node, recovery on another node', async () => {

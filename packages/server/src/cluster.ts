@@ -30,6 +30,7 @@ import {
 } from '@actorspace/core';
 import type { Backplane, BackplaneEvent, BackplaneHost, BackplaneKeep } from './backplane.js';
 import type { SessionChange } from './gateway.js';
+import { Cancel } from './internal/cancel.js';
 import { type ClusterLinkOptions, Links, linkOptions } from './links.js';
 import type { ListedSession, SessionInfo } from './session.js';
 import type { TopicCluster, TopicHub } from './topics.js';
@@ -182,7 +183,7 @@ export class Cluster implements BackplaneHost, TopicCluster {
   readonly #remote = new Map<string, RemoteSession>();
   readonly #pending = new Map<number, Pending>();
   /** Asks other nodes made of this one, still running: by node, then ask id. */
-  readonly #serving = new Map<string, Map<number, AbortController>>();
+  readonly #serving = new Map<string, Map<number, Cancel | AbortController>>();
   readonly #exported = new Map<string, ActorRef>();
   readonly #exportedIds = new Map<ActorRef, string>();
   #nextAsk = 0;
@@ -682,7 +683,10 @@ export class Cluster implements BackplaneHost, TopicCluster {
       WireCaller | null,
       number,
     ];
-    const controller = new AbortController();
+    // A session's ask is this package's code through and through: the light cancellation does.
+    // A reference may lead to any router: it gets a real AbortSignal.
+    const session = typeof target === 'object' && target !== null && 's' in target;
+    const controller = session ? new Cancel() : new AbortController();
     let serving = this.#serving.get(from);
     if (!serving) {
       serving = new Map();
@@ -1041,6 +1045,7 @@ export class Cluster implements BackplaneHost, TopicCluster {
     return {
       node: this.node,
       key: this.#key,
+      accepting: () => this.#up && !this.#closed,
       received: (from: string, text: string) => this.#linked(from, text),
       opened: (node: string, id: string): boolean => {
         if (!this.#up) return false;

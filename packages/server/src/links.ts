@@ -40,6 +40,11 @@ export interface LinkHost {
   readonly node: string;
   /** The backplane's signing key, if any. */
   readonly key: Buffer | null;
+  /**
+   * True while links may be accepted: only while the broker is connected, or the announcement
+   * of a new link could never arrive.
+   */
+  accepting(): boolean;
   /** Text that arrived on the link from `from`, in the order it was sent. */
   received(from: string, text: string): void;
   /**
@@ -60,6 +65,8 @@ const MAX_HELLO = 1024;
 const MAX_BUFFERED = 64 * 1024 * 1024;
 /** How long a connecting node has to say hello, and to connect. */
 const HELLO_TIMEOUT = 5_000;
+/** How long a new link's frames wait for its announcement through the broker before it is closed. */
+const ANNOUNCE_TIMEOUT = 10_000;
 /** The longest wait between two attempts to connect a link. */
 const MAX_RETRY = 5_000;
 
@@ -82,6 +89,8 @@ interface Inbound {
   /** Frames held until the link is announced through the broker (null once it is). */
   held: string[] | null;
   heldBytes: number;
+  /** Closes the link when its announcement does not come. */
+  timer: ReturnType<typeof setTimeout> | null;
 }
 
 /** The direct links of one node: its listener, its links to the other nodes, theirs to it. */
@@ -165,6 +174,8 @@ export class Links {
   announced(node: string, id: unknown): void {
     for (const link of this.#in) {
       if (link.node !== node || link.id !== id || link.held === null) continue;
+      if (link.timer) clearTimeout(link.timer);
+      link.timer = null;
       const held = link.held;
       link.held = null;
       link.heldBytes = 0;
@@ -266,12 +277,12 @@ export class Links {
   // ---- links other nodes open -----------------------------------------------------------------
 
   #accept(socket: Socket): void {
-    if (this.#stopped) {
+    if (this.#stopped || !this.#host.accepting()) {
       socket.destroy();
       return;
     }
     socket.setNoDelay(true);
-    const link: Inbound = { socket, node: null, id: null, held: [], heldBytes: 0 };
+    const link: Inbound = { socket, node: null, id: null, held: [], heldBytes: 0, timer: null };
     this.#in.add(link);
     const timer = setTimeout(() => socket.destroy(), HELLO_TIMEOUT);
     timer.unref?.();
@@ -284,6 +295,10 @@ export class Links {
           return;
         }
         reader.max = MAX_FRAME;
+        // The announcement may be lost (a broker message dropped): the link then goes, and the
+        // other node, hearing of it, fails what it sent and connects again.
+        link.timer = setTimeout(() => socket.destroy(), ANNOUNCE_TIMEOUT);
+        link.timer.unref?.();
         socket.write(frame('["ok"]'));
         return;
       }
@@ -298,6 +313,7 @@ export class Links {
     socket.on('error', () => {});
     socket.on('close', () => {
       clearTimeout(timer);
+      if (link.timer) clearTimeout(link.timer);
       this.#in.delete(link);
       if (link.node !== null && !this.#stopped) this.#host.lost(link.node, 'its link closed');
     });
