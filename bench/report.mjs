@@ -905,15 +905,13 @@ export function renderCluster(c) {
   for (const b of bps) {
     const m = asks.backplanes[b].metrics ?? {};
     const p50 = med(m.p50Ratio);
-    const bound = med(m.boundRatio);
     const single = med(m.singleP50Us);
-    const extra = med(m.overheadP50Us);
+    const cross = med(m.crossP50Us);
     const nodesCross = (med(m.crossCpu_A) ?? Number.NaN) + (med(m.crossCpu_B) ?? Number.NaN);
     const nodesSingle = (med(m.singleCpu_A) ?? Number.NaN) + (med(m.singleCpu_B) ?? Number.NaN);
-    if (p50 == null || bound == null || single == null || extra == null) continue;
-    const room = (t.p50Ratio - bound) * single;
+    if (p50 == null || single == null || cross == null) continue;
     meaning.push(
-      `- **${bpLabel(b)}**: a bare round trip through the broker already puts a cross-node ask at ${ratio(bound)} the single-node p50 (${num(single)} µs), which leaves the two nodes ${room > 0 ? `about ${num(room)} µs` : 'nothing'} of their own for the ≤ ${num(t.p50Ratio, 2)}× goal; they add ${num(extra)} µs (${ratio(p50)} in all). For throughput, which CPU bounds here, a cross-node ask costs nodes A and B together ${num(nodesCross, 1)} µs of CPU against ${num(nodesSingle, 1)} µs for node B alone in the single-node way (${ratio(nodesCross / nodesSingle)}), plus the broker's ${num(med(m.crossCpu_broker), 1)} µs.`,
+      `- **${bpLabel(b)}**: a cross-node ask travels between the nodes on their direct link, not through the broker; the two more process hops put its p50 at ${num(cross)} µs against ${num(single)} µs on one node (${ratio(p50)}). For throughput, which CPU bounds here, it costs nodes A and B together ${num(nodesCross, 1)} µs of CPU against ${num(nodesSingle, 1)} µs for node B alone in the single-node way (${ratio(nodesCross / nodesSingle)}); the broker's part is ${num(med(m.crossCpu_broker), 1)} µs.`,
     );
   }
   if (meaning.length) {
@@ -926,7 +924,7 @@ export function renderCluster(c) {
     out.push('### Cross-node ask');
     out.push('');
     out.push(
-      `A tab (a Node client whose root actor offers \`echo\` to services) is paired with node B. An agent process holds two services, one connected to node A and one to node B, each with a gateway reference to the tab (\`server.ask('client', id)\`), and asks \`echo\` with the plain payload. **Single-node**: the service on B asks (service → B → tab and back). **Cross-node**: the service on A asks (service → A → broker → B → tab and back, twice the process hops). **Broker alone**: two more processes play ping-pong through the broker with the client library the backplane uses (ioredis, @nats-io/transport-node), the least a hop to another node and back can cost. Latency: ${num(ac.latencyN)} sequential asks per way after ${num(ac.latencyWarmup)} warm-up, in ${num(ac.latencyRounds)} rounds alternating the ways, unpinned. Throughput: ${num(ac.askN)} asks with ${num(ac.inflight)} in flight after ${num(ac.askWarmup)}, alternating the ways in ${num(ac.askRounds)} rounds; CPU is \`process.cpuUsage()\` of each process (the broker's from \`/proc\`) over those asks, per ask.`,
+      `A tab (a Node client whose root actor offers \`echo\` to services) is paired with node B. An agent process holds two services, one connected to node A and one to node B, each with a gateway reference to the tab (\`server.ask('client', id)\`), and asks \`echo\` with the plain payload. **Single-node**: the service on B asks (service → B → tab and back). **Cross-node**: the service on A asks (service → A → B over the nodes' direct link → tab and back). **Broker alone**: two more processes play ping-pong through the broker with the client library the backplane uses (ioredis, @nats-io/transport-node): what a round trip between nodes costs at least where links are off (\`cluster: { link: false }\`) and asks go through the broker. Latency: ${num(ac.latencyN)} sequential asks per way after ${num(ac.latencyWarmup)} warm-up, in ${num(ac.latencyRounds)} rounds alternating the ways, unpinned. Throughput: ${num(ac.askN)} asks with ${num(ac.inflight)} in flight after ${num(ac.askWarmup)}, alternating the ways in ${num(ac.askRounds)} rounds; CPU is \`process.cpuUsage()\` of each process (the broker's from \`/proc\`) over those asks, per ask.`,
     );
     out.push('');
     /** @param {any} m @param {string} w @param {string} who */
@@ -1004,8 +1002,7 @@ export function renderCluster(c) {
           'p99 cross ÷ single',
           'throughput cross ÷ single',
           ...(asks.pinned ? ['p50 pinned: cross ÷ single'] : []),
-          '(single + broker alone) ÷ single',
-          'p50 cross − single − broker alone (µs)',
+          'p50 cross − single (µs)',
           'node CPU µs/ask, cross (A + B) vs single (B)',
         ],
         bps.map((b) => {
@@ -1018,19 +1015,18 @@ export function renderCluster(c) {
             cell(m.p99Ratio, 2),
             cell(m.throughputRatio, 2),
             ...(asks.pinned ? [cell(m.pinnedP50Ratio, 2)] : []),
-            cell(m.boundRatio, 2),
-            cell(m.overheadP50Us, 0),
+            num((med(m.crossP50Us) ?? Number.NaN) - (med(m.singleP50Us) ?? Number.NaN)),
             `${num(crossNodes, 1)} vs ${num(singleNodes, 1)} (${ratio(crossNodes / singleNodes)})`,
           ];
         }),
-        asks.pinned ? 'lrrrrrrr' : 'lrrrrrr',
+        asks.pinned ? 'lrrrrrr' : 'lrrrrr',
       ),
     );
     out.push('');
     out.push(
       [
         `- Ratios are taken within each rep (same processes, same minute) and their median is shown.${asks.pinned ? ' "p50 pinned" comes from one more pass with every process of the case and the broker on CPU 0, where a round trip costs the CPU work along its path plus the switches between processes.' : ''}`,
-        '- A cross-node ask makes the hops of a single-node ask plus one round trip through the broker (A → broker → B, B → broker → A). So the single-node p50 plus the bare broker round trip is about the best a cross-node ask can do on this machine, and "(single + broker alone) ÷ single" is the best ratio it can reach. "Cross − single − broker alone" is what the two nodes add on top of that: their work on the message (encoding, the backplane client, decoding, matching the answer) and its waits.',
+        '- A cross-node ask makes the hops of a single-node ask plus one round trip between the nodes on their direct link (a TCP connection each node keeps to every other). "Cross − single" is what that round trip and the two nodes\' work on the message (encoding, decoding, matching the answer) add. The broker only carries who is where (sessions, heartbeats); with links off, each ask and answer would also cross it, adding at least its own round trip ("broker round trip alone").',
         `- Throughput on this machine is bounded by CPU: all the processes share the same ${c.machine?.cpus ?? 2} CPUs, so asks/s follow the CPU a cross-node ask costs in all of them together (the CPU columns), not the network. The last column is the nodes' part of it.`,
         `- The p50 and p99 are taken unpinned, so they include the VM's wake-up times, which dominate round trips this short and move the p50 from run to run (see the caveats of the "Ask latency" section); the p99 mostly shows GC and scheduling.${askOther}`,
       ].join('\n'),
