@@ -48,7 +48,7 @@ export interface ClusterOptions {
    * Direct links between nodes: asks, answers and tells to another node's sessions go over a
    * TCP link to it (the broker still carries membership, topics and broadcasts, and carries
    * those messages too while a link is down). `false` sends everything through the broker.
-   * @default `{}`: listen on a free port of the first non-internal IPv4 address
+   * @default `{}`: listen on a free port of 127.0.0.1 (nodes of one machine)
    */
   link?: false | ClusterLinkOptions;
 }
@@ -226,7 +226,7 @@ export class Cluster implements BackplaneHost, TopicCluster {
     this.#backplane = backplane;
     this.#host = host;
     const link = linkOptions(options.link);
-    this.#links = link && new Links(this.#linkHost(), link);
+    this.#links = link && new Links(this.#linkHost(), link, this.#heartbeat);
     if (!this.#key) {
       host.log(
         'warn',
@@ -903,18 +903,18 @@ export class Cluster implements BackplaneHost, TopicCluster {
   // ---- the wire -------------------------------------------------------------------------------
 
   /**
-   * Sends `[kind, this node, ...rest]`; false when the backplane cannot. `ask` names the
+   * Sends `[kind, this node, ...rest]` (`body` is `[kind, ...rest]`, built afresh by the caller:
+   * it is changed in place); false when the backplane cannot. `ask` names the
    * pending ask the message carries, `answer` the ask of another node it answers: when it
    * cannot be sent, that ask fails at once.
    */
   #sendSafe(to: string | null, body: unknown[], carries?: Carried): boolean {
     if (!this.#up) return false;
-    // [kind, this node, ...rest] (every caller builds `body` afresh).
     body.splice(1, 0, this.node);
     const text = JSON.stringify(body);
-    // Gathered until the end of this turn: one broker message per destination, however many
-    // asks and answers were made meanwhile (a busy node sends a handful of writes, not one
-    // per message; a quiet one waits for nothing).
+    // Gathered until the event loop has handled what the sockets brought (setImmediate): one
+    // write per destination, however many asks and answers were made meanwhile (a busy node
+    // sends a handful of writes, not one per message; a quiet one waits for nothing).
     let queued = this.#outbox.get(to);
     if (!queued) {
       queued = [];
@@ -924,7 +924,6 @@ export class Cluster implements BackplaneHost, TopicCluster {
     queued.push(carries ? { text, linked, ...carries } : { text, linked });
     if (!this.#flushing) {
       this.#flushing = true;
-
       setImmediate(this.#flush);
     }
     return true;
@@ -970,9 +969,16 @@ export class Cluster implements BackplaneHost, TopicCluster {
       const item = queued[i];
       if (i === queued.length || (i > from && size + (item as Queued).text.length > MAX_BATCH)) {
         const batch = queued.slice(from, i);
-        const text =
-          batch.length === 1 ? (batch[0] as Queued).text : `[${batch.map((q) => q.text).join(',')}]`;
-        if (!links.send(to, text)) this.#sendBatch(to, batch);
+        const text = batchText(batch);
+        let sent: boolean;
+        try {
+          sent = links.send(to, text);
+        } catch {
+          // Longer than a link frame: never sent, never put behind what follows on the broker.
+          this.#failBatch(to, batch, 'PAYLOAD_TOO_LARGE', 'is too large for a link');
+          sent = true;
+        }
+        if (!sent) this.#sendBatch(to, batch, text);
         from = i;
         size = 0;
       }
@@ -980,20 +986,27 @@ export class Cluster implements BackplaneHost, TopicCluster {
     }
   }
 
-  #sendBatch(to: string | null, batch: Queued[]): void {
-    const text = batch.length === 1 ? (batch[0] as Queued).text : `[${batch.map((q) => q.text).join(',')}]`;
+  #sendBatch(to: string | null, batch: Queued[], text = batchText(batch)): void {
     try {
       this.#backplane.send(to, this.#sign(text));
     } catch (error) {
       this.#host.log('debug', `the ${this.name} backplane could not send`, error);
-      // Nothing it carried arrives: its asks fail now, and the asks it answered hear why.
-      const code: ErrorCode = text.length > MAX_BATCH ? 'PAYLOAD_TOO_LARGE' : 'CHANNEL_CLOSED';
-      const why = code === 'PAYLOAD_TOO_LARGE' ? 'is too large for the backplane' : 'could not be sent';
-      for (const item of batch) {
-        if (item.ask !== undefined) this.#settle(item.ask, new ActorSpaceError(code, `the ask ${why}`));
-        if (item.answer !== undefined && to !== null && code === 'PAYLOAD_TOO_LARGE') {
-          this.#sendSafe(to, ['ans', item.answer, 0, { code, message: `the answer ${why}` }]);
-        }
+      const large = text.length > MAX_BATCH;
+      this.#failBatch(
+        to,
+        batch,
+        large ? 'PAYLOAD_TOO_LARGE' : 'CHANNEL_CLOSED',
+        large ? 'is too large for the backplane' : 'could not be sent',
+      );
+    }
+  }
+
+  /** Nothing `batch` carried arrives: its asks fail now, and the asks it answered hear why. */
+  #failBatch(to: string | null, batch: Queued[], code: ErrorCode, why: string): void {
+    for (const item of batch) {
+      if (item.ask !== undefined) this.#settle(item.ask, new ActorSpaceError(code, `the ask ${why}`));
+      if (item.answer !== undefined && to !== null && code === 'PAYLOAD_TOO_LARGE') {
+        this.#sendSafe(to, ['ans', item.answer, 0, { code, message: `the answer ${why}` }]);
       }
     }
   }
@@ -1095,6 +1108,11 @@ export class Cluster implements BackplaneHost, TopicCluster {
   }
 }
 
+/** Messages as one text: the message itself, or a batch of them. */
+function batchText(batch: Queued[]): string {
+  return batch.length === 1 ? (batch[0] as Queued).text : `[${batch.map((q) => q.text).join(',')}]`;
+}
+
 function sameSession(a: SessionInfo, b: SessionInfo): boolean {
   const open = a.state === 'open' && b.state === 'open';
   return (
@@ -1169,7 +1187,7 @@ function remoteError(wire: unknown): ActorSpaceError {
 function gone(node: string): ActorSpaceError {
   return new ActorSpaceError(
     'CHANNEL_CLOSED',
-    `node ${node.slice(0, 64)} is not in the cluster, or not heard from since the broker came back`,
+    `node ${node.slice(0, 64)} is not in the cluster, or not heard from since its link closed or the broker came back`,
   );
 }
 

@@ -1,7 +1,8 @@
 // The direct links between nodes (src/links.ts) over real TCP sockets on 127.0.0.1: the hello
 // and its proof, frames held until the link is announced, a listener that refuses while its
 // broker is away, and a peer that stops reading.
-import { createServer, type Server, type Socket } from 'node:net';
+import { createHmac } from 'node:crypto';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type LinkAddress, type LinkHost, Links } from '../src/links.js';
 
@@ -15,7 +16,7 @@ async function until(done: () => boolean, what = 'the condition'): Promise<void>
 }
 
 /** A node's side of the links, recording what it is told. */
-function node(id: string, key: Buffer | null = null) {
+function node(id: string, key: Buffer | null = null, ping = 60_000) {
   const seen = {
     received: [] as string[],
     opened: [] as string[],
@@ -36,13 +37,43 @@ function node(id: string, key: Buffer | null = null) {
     lost: (from) => seen.lost.push(from),
     log: () => {},
   };
-  const links = new Links(host, { host: '127.0.0.1' });
+  const links = new Links(host, { host: '127.0.0.1' }, ping);
   running.push(links);
   return { links, seen };
 }
 
 const running: Links[] = [];
 const servers: Server[] = [];
+
+function frameOf(text: string): Buffer {
+  const body = Buffer.from(text);
+  const head = Buffer.alloc(4);
+  head.writeUInt32BE(body.length);
+  return Buffer.concat([head, body]);
+}
+
+/** A peer that says hi, takes any hello with ok, then answers nothing (and reads nothing more, when `deaf`). */
+async function stuckPeer(deaf: boolean) {
+  const sockets: Socket[] = [];
+  const server = createServer((socket) => {
+    sockets.push(socket);
+    socket.write(frameOf('["hi","n0"]'));
+    socket.once('data', () => {
+      socket.write(frameOf('["ok"]'));
+      if (deaf) socket.pause();
+    });
+  });
+  servers.push(server);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const { port } = server.address() as { port: number };
+  return {
+    port,
+    sockets,
+    close: () => {
+      for (const socket of sockets) socket.destroy();
+    },
+  };
+}
 
 afterEach(async () => {
   await Promise.all(running.splice(0).map((l) => l.stop()));
@@ -107,22 +138,57 @@ describe('cluster links', () => {
     expect(c.links.usable('n-b')).toBe(false);
   });
 
-  it('gives up a link whose peer stops reading, with what it carried, instead of buffering without end', async () => {
-    // A peer that answers the hello, then reads nothing more.
-    const sockets: Socket[] = [];
-    const server = createServer((socket) => {
-      sockets.push(socket);
-      socket.once('data', () => {
-        const ok = Buffer.from('["ok"]');
-        const head = Buffer.alloc(4);
-        head.writeUInt32BE(ok.length);
-        socket.write(Buffer.concat([head, ok]));
-        socket.pause();
+  it('takes a hello only over its own nonce: one seen on the network cannot be replayed', async () => {
+    const b = node('n-b');
+    await b.links.listen();
+    const [host, port, token] = b.links.address as LinkAddress;
+    /** Connects as n-x, proving the token over `nonceFor(nonce)`; resolves what B answered. */
+    const hello = (nonceFor: (nonce: string) => string) =>
+      new Promise<string[]>((resolve) => {
+        const texts: string[] = [];
+        const socket = connect(port, host);
+        let buffered = Buffer.alloc(0);
+        socket.on('data', (d: Buffer) => {
+          buffered = Buffer.concat([buffered, d]);
+          while (buffered.length >= 4 && buffered.length >= 4 + buffered.readUInt32BE(0)) {
+            const text = buffered.toString('utf8', 4, 4 + buffered.readUInt32BE(0));
+            buffered = buffered.subarray(4 + buffered.readUInt32BE(0));
+            texts.push(text);
+            const [kind, nonce] = JSON.parse(text) as [string, string];
+            if (kind !== 'hi') continue;
+            const used = nonceFor(nonce);
+            const proof = createHmac('sha256', token)
+              .update(`link.n-x.n-b.n-x/1.${used}.${token}`)
+              .digest('base64url');
+            socket.write(frameOf(JSON.stringify(['hello', 'n-x', 'n-b', 'n-x/1', proof])));
+          }
+          if (texts.includes('["ok"]')) socket.destroy();
+        });
+        socket.on('error', () => {});
+        socket.on('close', () => resolve(texts));
       });
-    });
-    servers.push(server);
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-    const { port } = server.address() as { port: number };
+    expect((await hello((nonce) => nonce)).at(-1)).toBe('["ok"]');
+    const replayed = await hello(() => 'a-nonce-of-another-connection');
+    expect(replayed).toHaveLength(1);
+    expect(replayed[0]).toMatch(/^\["hi",/);
+  });
+
+  it('gives up a link whose peer stops answering its pings, with what it carried', async () => {
+    const peer = await stuckPeer(false);
+    const a = node('n-a', null, 50);
+    // The pinger runs once this node listens.
+    await a.links.listen();
+    a.links.connect('n-silent', ['127.0.0.1', peer.port, 'token']);
+    await until(() => a.links.usable('n-silent'));
+    await until(() => a.seen.lost.length > 0, 'the link to be given up');
+    expect(a.seen.lost).toEqual(['n-silent']);
+    peer.close();
+  });
+
+  it('gives up a link whose peer stops reading, with what it carried, instead of buffering without end', async () => {
+    const peer = await stuckPeer(true);
+    const port = peer.port;
+    const sockets = peer.sockets;
     const a = node('n-a');
     a.links.connect('n-stuck', ['127.0.0.1', port, 'token']);
     await until(() => a.links.usable('n-stuck'));

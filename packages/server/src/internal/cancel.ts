@@ -38,7 +38,8 @@ export class Cancel {
   abort(reason?: unknown): void {
     if (this.aborted) return;
     this.aborted = true;
-    this.reason = reason;
+    // As AbortController does: an AbortError when no reason is given.
+    this.reason = reason ?? new DOMException('This operation was aborted', 'AbortError');
     const listeners = this.#listeners;
     this.#listeners = null;
     if (listeners) for (const listener of listeners) listener.call(this, { type: 'abort' });
