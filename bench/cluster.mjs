@@ -38,7 +38,7 @@ import { fileURLToPath } from 'node:url';
 import { installedVersion } from './lib/bundle.mjs';
 import { Child, installCleanup, runMain } from './lib/child.mjs';
 import { killEverything, procCpuUs, startBroker } from './lib/cluster-procs.mjs';
-import { checkPhases, histPercentile, machineBusyUs, mergeReports } from './lib/fanout-run.mjs';
+import { checkPhases, histPercentile, machineBusyUs, mergeReports, phaseResult } from './lib/fanout-run.mjs';
 import { errorMessage } from './lib/proto.mjs';
 import { percentileSorted, summarize } from './lib/stats.mjs';
 
@@ -505,25 +505,15 @@ async function fanoutPhase(nodes, clients, brokerPid, p) {
   const histLocal = new Map();
   /** @type {Map<number, number>} */
   const histRemote = new Map();
-  const { hist, bucketMs, lastRecvAt, clientCpuUs, subs, counts } =
-    // Subscriber process i reads from node i: node 0's are local to the publisher.
-    mergeReports(rs, (i) => (i % FANOUT.nodes === 0 ? histLocal : histRemote));
-  const spanMs = lastRecvAt - run.firstAt;
+  // Subscriber process i reads from node i: node 0's are local to the publisher.
+  const merged = mergeReports(rs, (i) => (i % FANOUT.nodes === 0 ? histLocal : histRemote));
+  const { bucketMs, clientCpuUs } = merged;
   const nodeCpu = ends.map((e) => e.cpuUs);
   const brokerCpuUs = broker0 === null || broker1 === null ? Number.NaN : broker1 - broker0;
-  const ours =
+  const oursUs =
     nodeCpu.reduce((x, y) => x + y, 0) + clientCpuUs + self.user + self.system + (brokerCpuUs || 0);
   return {
-    otherCpus: busy0 === null || busy1 === null ? null : Math.max(0, busy1 - busy0 - ours) / wallUs,
-    expected: subs * p.n,
-    ...counts,
-    spanMs,
-    publishMs: run.lastAt - run.firstAt,
-    windowWaits: run.windowWaits,
-    deliveriesPerSec: counts.deliveries / (spanMs / 1000),
-    p50Ms: histPercentile(hist, bucketMs, 0.5),
-    p99Ms: histPercentile(hist, bucketMs, 0.99),
-    maxMs: histPercentile(hist, bucketMs, 1),
+    ...phaseResult(merged, run, p.n, { busy0, busy1, oursUs, wallUs }),
     localP50Ms: histPercentile(histLocal, bucketMs, 0.5),
     remoteP50Ms: histPercentile(histRemote, bucketMs, 0.5),
     nodeCpu,

@@ -951,31 +951,18 @@ export function renderCluster(c) {
         ],
         bps.flatMap((b) => {
           const m = asks.backplanes[b].metrics ?? {};
+          /** @param {'single' | 'cross'} w @param {string} label */
+          const way = (w, label) => [
+            bpLabel(b),
+            label,
+            cell(m[`${w}P50Us`], 0),
+            cell(m[`${w}P99Us`], 0),
+            cell(m[`${w}AsksPerSec`], 0),
+            ...['agent', 'A', 'B', 'tab', 'broker'].map((who) => cpu(m, w, who)),
+          ];
           return [
-            [
-              bpLabel(b),
-              'single-node (service on B)',
-              cell(m.singleP50Us, 0),
-              cell(m.singleP99Us, 0),
-              cell(m.singleAsksPerSec, 0),
-              cpu(m, 'single', 'agent'),
-              cpu(m, 'single', 'A'),
-              cpu(m, 'single', 'B'),
-              cpu(m, 'single', 'tab'),
-              cpu(m, 'single', 'broker'),
-            ],
-            [
-              bpLabel(b),
-              '**cross-node** (service on A)',
-              cell(m.crossP50Us, 0),
-              cell(m.crossP99Us, 0),
-              cell(m.crossAsksPerSec, 0),
-              cpu(m, 'cross', 'agent'),
-              cpu(m, 'cross', 'A'),
-              cpu(m, 'cross', 'B'),
-              cpu(m, 'cross', 'tab'),
-              cpu(m, 'cross', 'broker'),
-            ],
+            way('single', 'single-node (service on B)'),
+            way('cross', '**cross-node** (service on A)'),
             [
               bpLabel(b),
               'broker round trip alone',

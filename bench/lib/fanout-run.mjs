@@ -117,6 +117,34 @@ export function mergeReports(rs, side) {
 }
 
 /**
+ * What every fan-out phase reports, from its merged subscriber reports (`merged`), the
+ * publisher's run, its window, and the CPU the bench's own processes took (`oursUs`) against
+ * the machine's (`busy0`/`busy1`, from {@link machineBusyUs}) over `wallUs`.
+ * @param {ReturnType<typeof mergeReports>} merged
+ * @param {{ firstAt: number, lastAt: number, windowWaits: number }} run
+ * @param {number} n events published
+ * @param {{ busy0: number | null, busy1: number | null, oursUs: number, wallUs: number }} cpu
+ */
+export function phaseResult(merged, run, n, cpu) {
+  const { hist, bucketMs, lastRecvAt, subs, counts } = merged;
+  const spanMs = lastRecvAt - run.firstAt;
+  const { busy0, busy1, oursUs, wallUs } = cpu;
+  return {
+    /** Average CPUs busy with work other than the bench's processes during the phase. */
+    otherCpus: busy0 === null || busy1 === null ? null : Math.max(0, busy1 - busy0 - oursUs) / wallUs,
+    expected: subs * n,
+    ...counts,
+    spanMs,
+    publishMs: run.lastAt - run.firstAt,
+    windowWaits: run.windowWaits,
+    deliveriesPerSec: counts.deliveries / (spanMs / 1000),
+    p50Ms: histPercentile(hist, bucketMs, 0.5),
+    p99Ms: histPercentile(hist, bucketMs, 0.99),
+    maxMs: histPercentile(hist, bucketMs, 1),
+  };
+}
+
+/**
  * The exactly-once, in-order check of a rep's phases: what went wrong (one line a phase), and
  * what each phase is recorded with in the results' `checks`.
  * @param {Record<string, { expected: number, deliveries: number, bad: number, missing: number, incomplete: number, negative: number, timedOut: boolean, spanMs: number, publishMs: number, windowWaits: number, maxMs: number, otherCpus: number | null }>} checks
@@ -257,21 +285,11 @@ export async function runFanout(o) {
     const busy1 = machineBusyUs();
     const self = process.cpuUsage(self0);
     const wallUs = (performance.now() - wall0) * 1000;
-    const { hist, bucketMs, lastRecvAt, clientCpuUs, subs, counts } = mergeReports(rs);
-    const spanMs = lastRecvAt - run.firstAt;
-    const ours = end.cpuUs + clientCpuUs + self.user + self.system;
+    const merged = mergeReports(rs);
+    const { clientCpuUs } = merged;
+    const oursUs = end.cpuUs + clientCpuUs + self.user + self.system;
     return {
-      /** Average CPUs busy with work other than the bench's processes during the phase. */
-      otherCpus: busy0 === null || busy1 === null ? null : Math.max(0, busy1 - busy0 - ours) / wallUs,
-      expected: subs * p.n,
-      ...counts,
-      spanMs,
-      publishMs: run.lastAt - run.firstAt,
-      windowWaits: run.windowWaits,
-      deliveriesPerSec: counts.deliveries / (spanMs / 1000),
-      p50Ms: histPercentile(hist, bucketMs, 0.5),
-      p99Ms: histPercentile(hist, bucketMs, 0.99),
-      maxMs: histPercentile(hist, bucketMs, 1),
+      ...phaseResult(merged, run, p.n, { busy0, busy1, oursUs, wallUs }),
       serverCpuUs: end.cpuUs,
       clientCpuUs,
       serverRss: end.rss,
