@@ -941,8 +941,9 @@ export class Cluster implements BackplaneHost, TopicCluster {
       let queued = all;
       if (to !== null && this.#links?.usable(to)) {
         // What a link carries goes there; membership keeps to the broker.
-        const linked = all.filter((q) => q.linked);
-        queued = linked.length === all.length ? [] : all.filter((q) => !q.linked);
+        const linked: Queued[] = [];
+        queued = [];
+        for (const q of all) (q.linked ? linked : queued).push(q);
         if (linked.length > 0) this.#sendLinked(to, linked);
       }
       let batch: Queued[] = [];

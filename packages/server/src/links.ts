@@ -457,7 +457,7 @@ export class Links {
 }
 
 /** A frame: the text's length in bytes, then the text. */
-function frame(text: string, length = Buffer.byteLength(text)): Buffer {
+export function frame(text: string, length = Buffer.byteLength(text)): Buffer {
   const buffer = Buffer.allocUnsafe(4 + length);
   buffer.writeUInt32BE(length, 0);
   buffer.write(text, 4);

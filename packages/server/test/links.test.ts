@@ -4,7 +4,7 @@
 import { createHmac } from 'node:crypto';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type LinkAddress, type LinkHost, Links } from '../src/links.js';
+import { frame, type LinkAddress, type LinkHost, Links } from '../src/links.js';
 
 /** Resolves once `done()` holds (checked every 10 ms); fails after 5 s naming `what`. */
 async function until(done: () => boolean, what = 'the condition'): Promise<void> {
@@ -45,21 +45,14 @@ function node(id: string, key: Buffer | null = null, ping = 60_000) {
 const running: Links[] = [];
 const servers: Server[] = [];
 
-function frameOf(text: string): Buffer {
-  const body = Buffer.from(text);
-  const head = Buffer.alloc(4);
-  head.writeUInt32BE(body.length);
-  return Buffer.concat([head, body]);
-}
-
 /** A peer that says hi, takes any hello with ok, then answers nothing (and reads nothing more, when `deaf`). */
 async function stuckPeer(deaf: boolean) {
   const sockets: Socket[] = [];
   const server = createServer((socket) => {
     sockets.push(socket);
-    socket.write(frameOf('["hi","n0"]'));
+    socket.write(frame('["hi","n0"]'));
     socket.once('data', () => {
-      socket.write(frameOf('["ok"]'));
+      socket.write(frame('["ok"]'));
       if (deaf) socket.pause();
     });
   });
@@ -160,7 +153,7 @@ describe('cluster links', () => {
             const proof = createHmac('sha256', token)
               .update(`link.n-x.n-b.n-x/1.${used}.${token}`)
               .digest('base64url');
-            socket.write(frameOf(JSON.stringify(['hello', 'n-x', 'n-b', 'n-x/1', proof])));
+            socket.write(frame(JSON.stringify(['hello', 'n-x', 'n-b', 'n-x/1', proof])));
           }
           if (texts.includes('["ok"]')) socket.destroy();
         });
